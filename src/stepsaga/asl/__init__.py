@@ -1,0 +1,18 @@
+"""A typed Amazon States Language model, its deterministic renderer and its linter."""
+
+from stepsaga.asl.lint import lint, lint_text
+from stepsaga.asl.model import Catcher, FailState, PassState, Retrier, StateMachine, SucceedState, TaskState
+from stepsaga.asl.render import render
+
+__all__ = [
+    "Catcher",
+    "FailState",
+    "PassState",
+    "Retrier",
+    "StateMachine",
+    "SucceedState",
+    "TaskState",
+    "lint",
+    "lint_text",
+    "render",
+]

@@ -1,0 +1,150 @@
+"""The ``stepsaga`` command line.
+
+Exit codes: 0 ok; 1 a definition (or committed output) was rejected; 2 a bad call or an
+unreadable file; 3 an internal error. The compile path imports neither boto3 nor moto.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+
+TYPE_CHECKING = False  # keep typing and pathlib off the compile path: cold start is measured
+if TYPE_CHECKING:
+    from collections.abc import Sequence
+
+from stepsaga.errors import DefinitionError, LintError, LoadError
+
+OK, REJECTED, BAD_CALL, INTERNAL = 0, 1, 2, 3
+
+
+def _err(message: str) -> None:
+    print(message, file=sys.stderr)
+
+
+def _rejected(where: str, exc: DefinitionError | LintError) -> int:
+    for problem in exc.problems:
+        _err(f"{where}: {problem}")
+    return REJECTED
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    from stepsaga.loader import load, snake_case, split_target
+    from stepsaga.orchestration import to_asl
+
+    where = split_target(args.target)[0]
+    try:
+        sagas = load(args.target)
+    except LoadError as exc:
+        _err(str(exc))
+        return BAD_CALL
+    except DefinitionError as exc:
+        return _rejected(where, exc)
+    if not sagas:
+        _err(f"{where}: defines no Saga; write `saga = Saga(...)` at module level, or name one with {where}:ATTR")
+        return REJECTED
+    out = args.output
+    to_dir = out is not None and (os.path.isdir(out) or out.endswith(("/", os.sep)) or len(sagas) > 1)
+    if len(sagas) > 1 and not to_dir:
+        names = ", ".join(s.name for s in sagas)
+        _err(f"{where}: defines several sagas ({names}); name one with {where}:ATTR, or write them to a folder with -o DIR/")
+        return BAD_CALL
+    for saga in sagas:
+        try:
+            text = to_asl(saga)
+        except LintError as exc:
+            return _rejected(f"{where}: saga {saga.name}", exc)
+        if out is None:
+            sys.stdout.write(text)
+            continue
+        dest = os.path.join(out, f"{snake_case(saga.name)}.asl.json") if to_dir else out
+        try:
+            os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+            with open(dest, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+        except OSError as exc:
+            _err(f"{dest}: cannot write: {exc.strerror}")
+            return BAD_CALL
+        print(f"wrote {dest}", file=sys.stderr)
+    return OK
+
+
+def _cmd_graph(args: argparse.Namespace) -> int:
+    import json
+
+    from stepsaga.graph import outline
+    from stepsaga.loader import load, split_target
+    from stepsaga.orchestration import to_asl
+
+    where = split_target(args.target)[0]
+    try:
+        sagas = load(args.target)
+    except LoadError as exc:
+        _err(str(exc))
+        return BAD_CALL
+    except DefinitionError as exc:
+        return _rejected(where, exc)
+    for saga in sagas:
+        try:
+            doc = json.loads(to_asl(saga))
+        except LintError as exc:
+            return _rejected(f"{where}: saga {saga.name}", exc)
+        sys.stdout.write(outline(f"{saga.name} ({saga.workflow_type})", doc))
+    return OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from stepsaga.check import check
+
+    return check(Path(args.workflows), Path(args.asl), out=sys.stdout, err=sys.stderr)
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="stepsaga", description="Sagas on AWS Step Functions, defined in Python.")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("compile", help="compile a saga to ASL", description="Compile a saga to Amazon States Language.")
+    p.add_argument("target", metavar="PATH[:ATTR]", help="workflow file or module, optionally with the saga's variable name")
+    p.add_argument("-o", "--output", metavar="FILE_OR_DIR", help="write <name>.asl.json here instead of printing it")
+    p.set_defaults(func=_cmd_compile)
+
+    p = sub.add_parser("graph", help="print an outline of the compiled states", description="Print each compiled state with its type and transitions.")
+    p.add_argument("target", metavar="PATH[:ATTR]")
+    p.set_defaults(func=_cmd_graph)
+
+    p = sub.add_parser("check", help="fail if asl/ drifted from workflows/", description="Recompile every saga in workflows/, compare with asl/, and lint the committed ASL.")
+    p.add_argument("--workflows", default="workflows", metavar="DIR")
+    p.add_argument("--asl", default="asl", metavar="DIR")
+    p.set_defaults(func=_cmd_check)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the CLI and return its exit code."""
+    parser = _parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exc:
+        return BAD_CALL if exc.code else OK
+    # Workflows import their own project's modules (workflows.x) like a test run would.
+    if "" not in sys.path and os.getcwd() not in sys.path:
+        sys.path.insert(0, os.getcwd())
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        return BAD_CALL
+    except Exception as exc:  # a crash in a user's workflow module is still a rejected definition
+        import traceback
+
+        tb = traceback.extract_tb(exc.__traceback__)
+        user = [f for f in tb if "stepsaga" not in f.filename.replace("\\", "/").split("/src/")[-1]]
+        frame = (user or tb)[-1]
+        _err(f"{frame.filename}:{frame.lineno}: {type(exc).__name__}: {exc}")
+        return REJECTED if user else INTERNAL
+
+
+if __name__ == "__main__":
+    sys.exit(main())

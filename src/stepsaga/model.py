@@ -1,0 +1,512 @@
+"""The saga definition model: immutable objects, validated when the saga is built.
+
+Every problem in a definition is collected and raised as one `DefinitionError`
+that names the saga, the step and the field, and says what to write instead.
+Only the standard library is imported here, so compiling stays fast and light.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Sequence
+from stepsaga._record import Record
+from stepsaga.errors import DefinitionError, Problem
+
+TYPE_CHECKING = False  # typing costs ~3 ms of import on the compile path
+if TYPE_CHECKING:
+    from typing import Literal
+
+    WorkflowType = Literal["STANDARD", "EXPRESS"]
+    Jitter = Literal["FULL", "NONE"]
+
+# ASL's own limits (https://states-language.net/spec.html#retrying-after-error).
+ASL_MAX_INT = 99_999_999
+MAX_DELAY_LIMIT = 31_622_400
+EXPRESS_MAX_SECONDS = 300
+
+#: The predefined error names of the States Language.
+STATES_ERRORS = (
+    "States.ALL",
+    "States.HeartbeatTimeout",
+    "States.Timeout",
+    "States.TaskFailed",
+    "States.Permissions",
+    "States.ResultPathMatchFailure",
+    "States.ParameterPathFailure",
+    "States.QueryEvaluationError",
+    "States.BranchFailed",
+    "States.NoChoiceMatched",
+    "States.IntrinsicFailure",
+    "States.ExceedToleratedFailureThreshold",
+    "States.ItemReaderFailed",
+    "States.ResultWriterFailed",
+    "States.DataLimitExceeded",
+    "States.Runtime",
+)
+
+#: Transient Lambda service errors that every action retries by default.
+TRANSIENT_LAMBDA_ERRORS = (
+    "Lambda.ServiceException",
+    "Lambda.AWSLambdaException",
+    "Lambda.SdkClientException",
+    "Lambda.TooManyRequestsException",
+)
+
+#: State names the compiler uses itself; steps may not take them.
+RESERVED_STATE_NAMES = ("BeginSaga", "SagaSucceeded", "SagaFailed", "SagaCompensationFailed")
+
+_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+_MAX_NAME = 64  # leaves room for derived names such as "<name>DeadLetter" within ASL's 80
+_ACTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
+_TABLE = re.compile(r"^[a-z][a-z0-9_]*$")
+_ERROR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+
+
+def _tuple(value: object) -> tuple:
+    """Accept one item or any iterable where a sequence is expected."""
+    if value is None:
+        return ()
+    if isinstance(value, (str, Retry, Table)):
+        return (value,)
+    if isinstance(value, Iterable):
+        return tuple(value)
+    return (value,)
+
+
+class Retry(Record):
+    """An ASL retrier, with ASL's names and meanings (MaxAttempts counts retries)."""
+
+    __slots__ = ("errors", "interval_seconds", "max_attempts", "backoff_rate", "max_delay_seconds", "jitter")
+    errors: tuple[str, ...]
+    interval_seconds: int
+    max_attempts: int
+    backoff_rate: float
+    max_delay_seconds: int | None
+    jitter: Jitter | None
+
+    def __init__(
+        self,
+        errors: Sequence[str] | str,
+        interval_seconds: int = 1,
+        max_attempts: int = 3,
+        backoff_rate: float = 2.0,
+        max_delay_seconds: int | None = None,
+        jitter: Jitter | None = None,
+    ) -> None:
+        self._init(
+            errors=_tuple(errors),
+            interval_seconds=interval_seconds,
+            max_attempts=max_attempts,
+            backoff_rate=backoff_rate,
+            max_delay_seconds=max_delay_seconds,
+            jitter=jitter,
+        )
+
+    def delays(self) -> list[float]:
+        """The waits before each retry, without jitter, as Step Functions computes them."""
+        out, wait = [], float(self.interval_seconds)
+        for _ in range(self.max_attempts):
+            capped = min(wait, self.max_delay_seconds) if self.max_delay_seconds else wait
+            out.append(float(capped))
+            wait *= self.backoff_rate
+        return out
+
+    def problems(self, where: str) -> list[tuple[str, str, str]]:
+        """(field, what is wrong, what to write instead) for each out-of-range value."""
+        out: list[tuple[str, str, str]] = []
+        if not self.errors:
+            out.append((f"{where}.errors", "is empty", "name the errors to retry, for example Retry(['PaymentGatewayTimeout'])"))
+        for i, name in enumerate(self.errors):
+            out.extend(_error_name_problems(name, f"{where}.errors[{i}]"))
+        if "States.ALL" in self.errors and len(self.errors) > 1:
+            out.append((f"{where}.errors", "mixes States.ALL with other names", "write States.ALL alone, in a retrier of its own placed last"))
+        if not _is_int(self.interval_seconds) or not 1 <= self.interval_seconds <= ASL_MAX_INT:
+            out.append((f"{where}.interval_seconds", f"is {self.interval_seconds!r}, but ASL needs a whole number of seconds from 1", "write interval_seconds=1 or more"))
+        if not _is_int(self.max_attempts) or not 0 <= self.max_attempts <= ASL_MAX_INT:
+            out.append((f"{where}.max_attempts", f"is {self.max_attempts!r}, but ASL MaxAttempts counts retries and must be a whole number from 0", "write max_attempts=3 (the default), or 0 for no retries"))
+        if isinstance(self.backoff_rate, bool) or not isinstance(self.backoff_rate, (int, float)) or self.backoff_rate < 1.0:
+            out.append((f"{where}.backoff_rate", f"is {self.backoff_rate!r}, but ASL BackoffRate must be 1.0 or more", "write backoff_rate=2.0 (the default), or 1.0 for a fixed interval"))
+        if self.max_delay_seconds is not None and (not _is_int(self.max_delay_seconds) or not 1 <= self.max_delay_seconds <= MAX_DELAY_LIMIT):
+            out.append((f"{where}.max_delay_seconds", f"is {self.max_delay_seconds!r}, but ASL MaxDelaySeconds must be a whole number from 1 to {MAX_DELAY_LIMIT}", "write max_delay_seconds=60, or leave it out for no cap"))
+        if self.jitter is not None and self.jitter not in ("FULL", "NONE"):
+            out.append((f"{where}.jitter", f"is {self.jitter!r}, but ASL JitterStrategy is FULL or NONE", f"write jitter={_suggest(str(self.jitter).upper(), ('FULL', 'NONE'), 'FULL')!r}"))
+        return out
+
+
+class Table(Record):
+    """A DynamoDB table the saga owns: a logical name and its key schema."""
+
+    __slots__ = ("name", "partition_key", "sort_key")
+    name: str
+    partition_key: str
+    sort_key: str | None
+
+    def __init__(self, name: str, partition_key: str, sort_key: str | None = None) -> None:
+        self._init(name=name, partition_key=partition_key, sort_key=sort_key)
+
+    @property
+    def env_var(self) -> str:
+        """The environment variable that carries the table's physical name: orders -> ORDERS_TABLE."""
+        return f"{self.name.upper()}_TABLE"
+
+
+class Compensation(Record):
+    """The Lambda that undoes a step; it has its own, more patient retry policy."""
+
+    __slots__ = ("name", "action", "retry", "timeout_seconds", "heartbeat_seconds", "tables", "comment")
+    name: str
+    action: str
+    retry: tuple[Retry, ...] | None
+    timeout_seconds: int | None
+    heartbeat_seconds: int | None
+    tables: tuple[str, ...]
+    comment: str | None
+
+    def __init__(
+        self,
+        name: str,
+        action: str,
+        retry: Sequence[Retry] | Retry | None = None,
+        timeout_seconds: int | None = None,
+        heartbeat_seconds: int | None = None,
+        tables: Sequence[str] = (),
+        comment: str | None = None,
+    ) -> None:
+        self._init(
+            name=name,
+            action=action,
+            retry=None if retry is None else _tuple(retry),
+            timeout_seconds=timeout_seconds,
+            heartbeat_seconds=heartbeat_seconds,
+            tables=_tuple(tables),
+            comment=comment,
+        )
+
+
+class Step(Record):
+    """One step of a saga: a Lambda action, its retries, business errors and compensation."""
+
+    __slots__ = (
+        "name", "action", "compensation", "retry", "business_errors", "retriable",
+        "timeout_seconds", "heartbeat_seconds", "tables", "comment",
+    )
+    name: str
+    action: str
+    compensation: Compensation | None
+    retry: tuple[Retry, ...]
+    business_errors: tuple[str, ...]
+    retriable: bool
+    timeout_seconds: int | None
+    heartbeat_seconds: int | None
+    tables: tuple[str, ...]
+    comment: str | None
+
+    def __init__(
+        self,
+        name: str,
+        action: str,
+        compensation: Compensation | None = None,
+        retry: Sequence[Retry] | Retry = (),
+        business_errors: Sequence[str] | str = (),
+        retriable: bool = False,
+        timeout_seconds: int | None = None,
+        heartbeat_seconds: int | None = None,
+        tables: Sequence[str] | str = (),
+        comment: str | None = None,
+    ) -> None:
+        self._init(
+            name=name,
+            action=action,
+            compensation=compensation,
+            retry=_tuple(retry),
+            business_errors=_tuple(business_errors),
+            retriable=retriable,
+            timeout_seconds=timeout_seconds,
+            heartbeat_seconds=heartbeat_seconds,
+            tables=_tuple(tables),
+            comment=comment,
+        )
+
+
+#: Default retry of every action: transient Lambda service errors, with backoff.
+DEFAULT_TRANSIENT_RETRY = Retry(TRANSIENT_LAMBDA_ERRORS, interval_seconds=1, max_attempts=3, backoff_rate=2.0, jitter="FULL")
+#: Default retry of compensations: everything, patiently, because a saga must be able to undo.
+DEFAULT_COMPENSATION_RETRY = Retry(["States.ALL"], interval_seconds=2, max_attempts=6, backoff_rate=2.0, max_delay_seconds=60, jitter="FULL")
+#: Default retry of retriable steps that declare none: everything, since they must eventually succeed.
+DEFAULT_RETRIABLE_RETRY = Retry(["States.ALL"], interval_seconds=2, max_attempts=5, backoff_rate=2.0, max_delay_seconds=30, jitter="FULL")
+
+
+class Saga(Record):
+    """An ordered list of steps, compiled to one state machine; validated when built."""
+
+    __slots__ = (
+        "name", "steps", "comment", "workflow_type", "tables", "timeout_seconds",
+        "task_timeout_seconds", "transient_retry", "compensation_retry", "retriable_retry",
+    )
+    name: str
+    steps: tuple[Step, ...]
+    comment: str | None
+    workflow_type: WorkflowType
+    tables: tuple[Table, ...]
+    timeout_seconds: int | None
+    task_timeout_seconds: int
+    transient_retry: Retry | None
+    compensation_retry: tuple[Retry, ...]
+    retriable_retry: tuple[Retry, ...]
+
+    def __init__(
+        self,
+        name: str,
+        steps: Sequence[Step],
+        comment: str | None = None,
+        workflow_type: WorkflowType = "STANDARD",
+        tables: Sequence[Table] = (),
+        timeout_seconds: int | None = None,
+        task_timeout_seconds: int = 60,
+        transient_retry: Retry | None = DEFAULT_TRANSIENT_RETRY,
+        compensation_retry: Sequence[Retry] | Retry = (DEFAULT_COMPENSATION_RETRY,),
+        retriable_retry: Sequence[Retry] | Retry = (DEFAULT_RETRIABLE_RETRY,),
+    ) -> None:
+        self._init(
+            name=name,
+            steps=_tuple(steps),
+            comment=comment,
+            workflow_type=workflow_type,
+            tables=_tuple(tables),
+            timeout_seconds=timeout_seconds,
+            task_timeout_seconds=task_timeout_seconds,
+            transient_retry=transient_retry,
+            compensation_retry=_tuple(compensation_retry),
+            retriable_retry=_tuple(retriable_retry),
+        )
+        problems = _validate(self)
+        if problems:
+            raise DefinitionError(problems)
+
+    @property
+    def compensatable(self) -> tuple[Step, ...]:
+        """The steps that have a compensation, in saga order."""
+        return tuple(s for s in self.steps if s.compensation is not None)
+
+    def table(self, name: str) -> Table:
+        """The declared table with this logical name."""
+        for t in self.tables:
+            if t.name == name:
+                return t
+        raise KeyError(name)
+
+    def step(self, name: str) -> Step:
+        """The step with this name."""
+        for s in self.steps:
+            if s.name == name:
+                return s
+        raise KeyError(name)
+
+    def handlers(self) -> dict[str, str]:
+        """Every Lambda the saga invokes, state name -> dotted handler path, in compile order."""
+        out = {s.name: s.action for s in self.steps}
+        for s in reversed(self.steps):
+            if s.compensation is not None:
+                out[s.compensation.name] = s.compensation.action
+        return out
+
+    def retries_for(self, step: Step) -> tuple[Retry, ...]:
+        """The retriers a step's Task gets: its own, then the defaults, with States.ALL last."""
+        own = list(step.retry)
+        if step.retriable and not own:
+            own = list(self.retriable_retry)
+        catch_all = [r for r in own if "States.ALL" in r.errors]
+        specific = [r for r in own if "States.ALL" not in r.errors]
+        if self.transient_retry is not None:
+            covered = {e for r in specific for e in r.errors}
+            left = [e for e in self.transient_retry.errors if e not in covered]
+            if left:
+                t = self.transient_retry
+                specific.append(Retry(left, t.interval_seconds, t.max_attempts, t.backoff_rate, t.max_delay_seconds, t.jitter))
+        return tuple(specific + catch_all)
+
+    def compensation_retries_for(self, compensation: Compensation) -> tuple[Retry, ...]:
+        """The retriers a compensation's Task gets: its own if given, else the saga's patient default."""
+        return tuple(compensation.retry) if compensation.retry is not None else tuple(self.compensation_retry)
+
+
+# --- validation -----------------------------------------------------------------------------
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
+def _suggest(word: str, choices: Iterable[str], fallback: str) -> str:
+    import difflib  # only on the error path
+
+    match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
+    return match[0] if match else fallback
+
+
+def _pascal(text: str) -> str:
+    parts = re.split(r"[^A-Za-z0-9]+", text)
+    name = "".join(p[:1].upper() + p[1:] for p in parts if p)
+    name = name.lstrip("0123456789")
+    return name[:_MAX_NAME] or "MyStep"
+
+
+def _error_name_problems(name: object, where: str) -> list[tuple[str, str, str]]:
+    if not isinstance(name, str) or not _ERROR_NAME.match(name):
+        return [(where, f"is {name!r}, not an error name", "write the exception class name the Lambda raises, for example 'PaymentDeclined'")]
+    if name.startswith("States.") and name not in STATES_ERRORS:
+        return [(where, f"is {name!r}, which is not a States Language error", f"did you mean {_suggest(name, STATES_ERRORS, 'States.ALL')!r}?")]
+    return []
+
+
+def _name_problems(name: object, where: str, kind: str) -> list[tuple[str, str, str]]:
+    if not isinstance(name, str) or not name:
+        return [(where, "is empty", f"give the {kind} a PascalCase name, for example 'ProcessPayment'")]
+    if not _NAME.match(name):
+        return [(where, f"is {name!r}, but names must be letters and digits starting with a letter (they name states, Lambda functions and CloudFormation resources)", f"write {_pascal(name)!r}")]
+    if len(name) > _MAX_NAME:
+        return [(where, f"is {len(name)} characters long, more than {_MAX_NAME}", f"write a shorter name such as {name[:_MAX_NAME]!r}")]
+    return []
+
+
+def _action_problems(action: object, where: str) -> list[tuple[str, str, str]]:
+    if not isinstance(action, str) or not _ACTION.match(action):
+        return [(where, f"is {action!r}, not a dotted handler path", "write 'package.module.function', for example 'tasks.process_payment.handler'")]
+    return []
+
+
+def _seconds_problems(value: object, where: str, example: str) -> list[tuple[str, str, str]]:
+    if value is None:
+        return []
+    if not _is_int(value) or not 1 <= value <= ASL_MAX_INT:
+        return [(where, f"is {value!r}, but ASL needs a whole number of seconds from 1", f"write {example}")]
+    return []
+
+
+def _retry_list_problems(retries: Sequence[object], where: str) -> list[tuple[str, str, str]]:
+    out: list[tuple[str, str, str]] = []
+    for i, r in enumerate(retries):
+        if not isinstance(r, Retry):
+            out.append((f"{where}[{i}]", f"is {type(r).__name__}, not a Retry", "write Retry(['ErrorName'], interval_seconds=2, max_attempts=3)"))
+            continue
+        out.extend(r.problems(f"{where}[{i}]"))
+        if "States.ALL" in r.errors and i != len(retries) - 1:
+            out.append((f"{where}[{i}]", "catches States.ALL but is not the last retrier", "move the States.ALL retrier to the end of the list"))
+    return out
+
+
+def _validate(saga: Saga) -> list[Problem]:
+    """Collect every problem of a saga definition."""
+    sname = saga.name if isinstance(saga.name, str) and saga.name else "<unnamed>"
+    problems: list[Problem] = []
+
+    def add(step: str | None, items: Iterable[tuple[str, str, str]]) -> None:
+        problems.extend(Problem(sname, step, f, w, i) for f, w, i in items)
+
+    add(None, _name_problems(saga.name, "name", "saga"))
+    if saga.workflow_type not in ("STANDARD", "EXPRESS"):
+        add(None, [("workflow_type", f"is {saga.workflow_type!r}, but Step Functions has STANDARD and EXPRESS workflows", f"write workflow_type={_suggest(str(saga.workflow_type).upper(), ('STANDARD', 'EXPRESS'), 'STANDARD')!r}")])
+    add(None, _seconds_problems(saga.timeout_seconds, "timeout_seconds", "timeout_seconds=3600, or leave it out"))
+    add(None, _seconds_problems(saga.task_timeout_seconds, "task_timeout_seconds", "task_timeout_seconds=60"))
+    if saga.workflow_type == "EXPRESS" and _is_int(saga.timeout_seconds) and saga.timeout_seconds > EXPRESS_MAX_SECONDS:
+        add(None, [("timeout_seconds", f"is {saga.timeout_seconds}, but an EXPRESS workflow runs for at most {EXPRESS_MAX_SECONDS} seconds", f"write timeout_seconds={EXPRESS_MAX_SECONDS} or less, or workflow_type='STANDARD'")])
+    if saga.transient_retry is not None:
+        if isinstance(saga.transient_retry, Retry):
+            add(None, saga.transient_retry.problems("transient_retry"))
+        else:
+            add(None, [("transient_retry", f"is {type(saga.transient_retry).__name__}, not a Retry", "write a Retry, or None for no default retry")])
+    add(None, _retry_list_problems(saga.compensation_retry, "compensation_retry"))
+    add(None, _retry_list_problems(saga.retriable_retry, "retriable_retry"))
+
+    table_names: list[str] = []
+    for i, t in enumerate(saga.tables):
+        if not isinstance(t, Table):
+            add(None, [(f"tables[{i}]", f"is {type(t).__name__}, not a Table", "write Table('orders', partition_key='order_id')")])
+            continue
+        if not isinstance(t.name, str) or not _TABLE.match(t.name):
+            add(None, [(f"tables[{i}].name", f"is {t.name!r}, but table names are lower_snake_case (they become environment variables such as ORDERS_TABLE)", f"write {re.sub(r'[^a-z0-9_]+', '_', str(t.name).lower()).strip('_') or 'orders'!r}")])
+        elif t.name in table_names:
+            add(None, [(f"tables[{i}].name", f"repeats table {t.name!r}", "declare each table once")])
+        table_names.append(t.name)
+        if not isinstance(t.partition_key, str) or not t.partition_key:
+            add(None, [(f"tables[{i}].partition_key", "is empty", "name the partition key attribute, for example partition_key='order_id'")])
+
+    if not saga.steps:
+        add(None, [("steps", "is empty", "give the saga at least one Step")])
+
+    seen: dict[str, str] = {}  # state name -> what declared it
+    retriable_seen: str | None = None
+    for index, step in enumerate(saga.steps):
+        if not isinstance(step, Step):
+            add(None, [(f"steps[{index}]", f"is {type(step).__name__}, not a Step", "write Step('Name', action='tasks.module.handler')")])
+            continue
+        label = step.name if isinstance(step.name, str) and step.name else f"#{index + 1}"
+        items = _name_problems(step.name, "name", "step")
+        items += _state_name_clash(step.name, "name", seen, f"step {label}")
+        items += _action_problems(step.action, "action")
+        items += _retry_list_problems(step.retry, "retry")
+        items += _seconds_problems(step.timeout_seconds, "timeout_seconds", "timeout_seconds=30")
+        items += _seconds_problems(step.heartbeat_seconds, "heartbeat_seconds", "heartbeat_seconds=10")
+        items += _heartbeat_problems(step.heartbeat_seconds, step.timeout_seconds or saga.task_timeout_seconds, "heartbeat_seconds")
+        items += _table_refs(step.tables, "tables", table_names)
+        retried = {e for r in step.retry if isinstance(r, Retry) for e in r.errors}
+        for j, err in enumerate(step.business_errors):
+            items += _error_name_problems(err, f"business_errors[{j}]")
+            if isinstance(err, str) and err.startswith("States."):
+                items.append((f"business_errors[{j}]", f"is {err!r}, but business errors are the exceptions your Lambda raises", "name an exception class such as 'PaymentDeclined'"))
+            if err in retried:
+                items.append((f"business_errors[{j}]", f"{err!r} is also retried, but a business error means the step did not apply and must not be retried", f"remove {err!r} from retry or from business_errors"))
+            if err in step.business_errors[:j]:
+                items.append((f"business_errors[{j}]", f"repeats {err!r}", "list each business error once"))
+        if step.retriable and step.compensation is not None:
+            items.append(("compensation", "is set on a retriable step, but retriable steps come after the point of no return and are never compensated", "remove compensation=, or remove retriable=True"))
+        if step.retriable and step.business_errors:
+            items.append(("business_errors", "are set on a retriable step, which is never compensated, so they would change nothing", "remove business_errors=, or remove retriable=True"))
+        if retriable_seen and not step.retriable:
+            items.append(("retriable", f"is False, but the step comes after retriable step {retriable_seen}, past the point of no return", "write retriable=True, or move the step before " + retriable_seen))
+        if step.retriable:
+            retriable_seen = retriable_seen or label
+        comp = step.compensation
+        if comp is not None:
+            if not isinstance(comp, Compensation):
+                items.append(("compensation", f"is {type(comp).__name__}, not a Compensation", "write Compensation('UndoName', 'compensations.module.handler')"))
+            else:
+                items += _name_problems(comp.name, "compensation.name", "compensation")
+                items += _state_name_clash(comp.name, "compensation.name", seen, f"compensation of step {label}")
+                items += _action_problems(comp.action, "compensation.action")
+                if comp.retry is not None:
+                    items += _retry_list_problems(comp.retry, "compensation.retry")
+                items += _seconds_problems(comp.timeout_seconds, "compensation.timeout_seconds", "timeout_seconds=30")
+                items += _seconds_problems(comp.heartbeat_seconds, "compensation.heartbeat_seconds", "heartbeat_seconds=10")
+                items += _heartbeat_problems(comp.heartbeat_seconds, comp.timeout_seconds or saga.task_timeout_seconds, "compensation.heartbeat_seconds")
+                items += _table_refs(comp.tables, "compensation.tables", table_names)
+        add(label, items)
+    return problems
+
+
+def _state_name_clash(name: object, where: str, seen: dict[str, str], who: str) -> list[tuple[str, str, str]]:
+    if not isinstance(name, str) or not name:
+        return []
+    if name in RESERVED_STATE_NAMES:
+        return [(where, f"is {name!r}, a state name the compiler uses itself", f"write another name, such as {name + 'Step'!r}")]
+    if name.endswith("DeadLetter"):
+        return [(where, f"is {name!r}; names ending in DeadLetter are kept for the compiler's dead-letter states", f"write {(name[: -len('DeadLetter')] or 'My') + 'Record'!r} or another name")]
+    if name in seen:
+        return [(where, f"is {name!r}, already the name of {seen[name]}", "give every step and compensation its own name")]
+    seen[name] = who
+    return []
+
+
+def _heartbeat_problems(heartbeat: object, timeout: object, where: str) -> list[tuple[str, str, str]]:
+    if _is_int(heartbeat) and _is_int(timeout) and heartbeat >= timeout:
+        return [(where, f"is {heartbeat}, but a heartbeat must be shorter than the task timeout ({timeout} s)", f"write heartbeat_seconds={max(1, int(timeout) // 3)} or raise timeout_seconds")]
+    return []
+
+
+def _table_refs(tables: Sequence[object], where: str, declared: list[str]) -> list[tuple[str, str, str]]:
+    out = []
+    for i, name in enumerate(tables):
+        if name not in declared:
+            hint = f"did you mean {_suggest(str(name), declared, declared[0])!r}?" if declared else f"declare it in the saga: tables=[Table({name!r}, partition_key='id')]"
+            out.append((f"{where}[{i}]", f"names table {name!r}, which the saga does not declare", hint))
+    return out
