@@ -86,11 +86,12 @@ def compile_saga(saga: Saga) -> StateMachine:
         states.append((dead_letter_state(comp.name), _compensation_dead_letter(saga, comp, k)))
 
     states.append((SUCCEEDED, SucceedState(comment="Every step succeeded.")))
-    states.append((FAILED, FailState(
-        comment="The saga was compensated: fail with the original error and cause.",
-        error_path="$.error.Error",
-        cause_path="$.error.Cause",
-    )))
+    if not all(step.retriable for step in steps):  # only non-retriable steps route failures here
+        states.append((FAILED, FailState(
+            comment="The saga was compensated: fail with the original error and cause.",
+            error_path="$.error.Error",
+            cause_path="$.error.Cause",
+        )))
     if chain:
         states.append((COMPENSATION_FAILED, FailState(
             comment="A compensation failed for good; its repair record is in the dead-letter queue.",

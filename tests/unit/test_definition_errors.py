@@ -1,0 +1,234 @@
+"""Bad definitions: each is rejected when built, with a message naming saga, step and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from stepsaga import Compensation, DefinitionError, Retry, Saga, Step, Table
+
+V = Step(
+    "ValidateOrder",
+    "tasks.validate_order.handler",
+    compensation=Compensation("CancelOrder", "compensations.cancel_order.handler"),
+    business_errors=["InvalidOrder"],
+)
+N = Step("SendNotification", "tasks.send_notification.handler", retriable=True)
+
+
+def pay(**changes: object) -> Step:
+    """A valid ProcessPayment step with some fields changed."""
+    base: dict[str, object] = dict(
+        name="ProcessPayment",
+        action="tasks.process_payment.handler",
+        compensation=Compensation("RefundPayment", "compensations.refund_payment.handler"),
+        business_errors=["PaymentDeclined"],
+    )
+    base.update(changes)
+    return Step(**base)  # type: ignore[arg-type]
+
+
+BAD_DEFINITIONS = [
+    pytest.param(
+        lambda: Saga("order saga", [V, pay(), N]),
+        "saga order saga: name is 'order saga', but names must be letters and digits starting with a letter (they name states, Lambda functions and CloudFormation resources); write 'OrderSaga'",
+        id="saga_name",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", []),
+        'saga OrderSaga: steps is empty; give the saga at least one Step',
+        id="no_steps",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(name="process-payment"), N]),
+        "saga OrderSaga, step process-payment: name is 'process-payment', but names must be letters and digits starting with a letter (they name states, Lambda functions and CloudFormation resources); write 'ProcessPayment'",
+        id="step_name_dash",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(name="ValidateOrder"), N]),
+        "saga OrderSaga, step ValidateOrder: name is 'ValidateOrder', already the name of step ValidateOrder; give every step and compensation its own name",
+        id="duplicate_step",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(compensation=Compensation("CancelOrder", "compensations.x.handler")), N]),
+        "saga OrderSaga, step ProcessPayment: compensation.name is 'CancelOrder', already the name of compensation of step ValidateOrder; give every step and compensation its own name",
+        id="comp_clash",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(name="SagaFailed"), N]),
+        "saga OrderSaga, step SagaFailed: name is 'SagaFailed', a state name the compiler uses itself; write another name, such as 'SagaFailedStep'",
+        id="reserved",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(action="process_payment"), N]),
+        "saga OrderSaga, step ProcessPayment: action is 'process_payment', not a dotted handler path; write 'package.module.function', for example 'tasks.process_payment.handler'",
+        id="bad_action",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(retry=[Retry(["PaymentGatewayTimeout"], max_attempts=-1)]), N]),
+        'saga OrderSaga, step ProcessPayment: retry[0].max_attempts is -1, but ASL MaxAttempts counts retries and must be a whole number from 0; write max_attempts=3 (the default), or 0 for no retries',
+        id="neg_attempts",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(retry=[Retry(["PaymentGatewayTimeout"], interval_seconds=0)]), N]),
+        'saga OrderSaga, step ProcessPayment: retry[0].interval_seconds is 0, but ASL needs a whole number of seconds from 1; write interval_seconds=1 or more',
+        id="interval_zero",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(retry=[Retry(["PaymentGatewayTimeout"], backoff_rate=0.5)]), N]),
+        'saga OrderSaga, step ProcessPayment: retry[0].backoff_rate is 0.5, but ASL BackoffRate must be 1.0 or more; write backoff_rate=2.0 (the default), or 1.0 for a fixed interval',
+        id="backoff",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(retry=[Retry(["PaymentGatewayTimeout"], max_delay_seconds=0)]), N]),
+        'saga OrderSaga, step ProcessPayment: retry[0].max_delay_seconds is 0, but ASL MaxDelaySeconds must be a whole number from 1 to 31622400; write max_delay_seconds=60, or leave it out for no cap',
+        id="max_delay",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(retry=[Retry(["PaymentGatewayTimeout"], jitter="full")]), N]),
+        "saga OrderSaga, step ProcessPayment: retry[0].jitter is 'full', but ASL JitterStrategy is FULL or NONE; write jitter='FULL'",
+        id="jitter",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(retry=[Retry([])]), N]),
+        "saga OrderSaga, step ProcessPayment: retry[0].errors is empty; name the errors to retry, for example Retry(['PaymentGatewayTimeout'])",
+        id="empty_errors",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(retry=[Retry(["States.ALL", "PaymentGatewayTimeout"])]), N]),
+        'saga OrderSaga, step ProcessPayment: retry[0].errors mixes States.ALL with other names; write States.ALL alone, in a retrier of its own placed last',
+        id="all_mixed",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(retry=[Retry(["States.ALL"]), Retry(["PaymentGatewayTimeout"])]), N]),
+        'saga OrderSaga, step ProcessPayment: retry[0] catches States.ALL but is not the last retrier; move the States.ALL retrier to the end of the list',
+        id="all_not_last",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(retry=[Retry(["States.Timout"])]), N]),
+        "saga OrderSaga, step ProcessPayment: retry[0].errors[0] is 'States.Timout', which is not a States Language error; did you mean 'States.Timeout'?",
+        id="unknown_states",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(retry=[Retry(["PaymentDeclined"])]), N]),
+        "saga OrderSaga, step ProcessPayment: business_errors[0] 'PaymentDeclined' is also retried, but a business error means the step did not apply and must not be retried; remove 'PaymentDeclined' from retry or from business_errors",
+        id="business_retried",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(business_errors=["States.TaskFailed"]), N]),
+        "saga OrderSaga, step ProcessPayment: business_errors[0] is 'States.TaskFailed', but business errors are the exceptions your Lambda raises; name an exception class such as 'PaymentDeclined'",
+        id="business_states",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(retriable=True, business_errors=[]), N]),
+        'saga OrderSaga, step ProcessPayment: compensation is set on a retriable step, but retriable steps come after the point of no return and are never compensated; remove compensation=, or remove retriable=True',
+        id="retriable_comp",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, N, pay()]),
+        'saga OrderSaga, step ProcessPayment: retriable is False, but the step comes after retriable step SendNotification, past the point of no return; write retriable=True, or move the step before SendNotification',
+        id="after_retriable",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(timeout_seconds=30, heartbeat_seconds=30), N]),
+        'saga OrderSaga, step ProcessPayment: heartbeat_seconds is 30, but a heartbeat must be shorter than the task timeout (30 s); write heartbeat_seconds=10 or raise timeout_seconds',
+        id="heartbeat",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(timeout_seconds=0), N]),
+        'saga OrderSaga, step ProcessPayment: timeout_seconds is 0, but ASL needs a whole number of seconds from 1; write timeout_seconds=30',
+        id="timeout_zero",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], workflow_type="EXPRES"),
+        "saga OrderSaga: workflow_type is 'EXPRES', but Step Functions has STANDARD and EXPRESS workflows; write workflow_type='EXPRESS'",
+        id="workflow_type",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], workflow_type="EXPRESS", timeout_seconds=600),
+        "saga OrderSaga: timeout_seconds is 600, but an EXPRESS workflow runs for at most 300 seconds; write timeout_seconds=300 or less, or workflow_type='STANDARD'",
+        id="express_timeout",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(tables=["payment"]), N], tables=[Table("payments", "order_id")]),
+        "saga OrderSaga, step ProcessPayment: tables[0] names table 'payment', which the saga does not declare; did you mean 'payments'?",
+        id="unknown_table",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], tables=[Table("Payments-Table", "order_id")]),
+        "saga OrderSaga: tables[0].name is 'Payments-Table', but table names are lower_snake_case (they become environment variables such as ORDERS_TABLE); write 'payments_table'",
+        id="table_name",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(compensation=Compensation("RefundPayment", "compensations.refund_payment.handler", retry=[Retry(["States.ALL"], max_attempts=-2)])), N]),
+        'saga OrderSaga, step ProcessPayment: compensation.retry[0].max_attempts is -2, but ASL MaxAttempts counts retries and must be a whole number from 0; write max_attempts=3 (the default), or 0 for no retries',
+        id="comp_bad_retry",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, "ProcessPayment", N]),
+        "saga OrderSaga: steps[1] is str, not a Step; write Step('Name', action='tasks.module.handler')",
+        id="not_a_step",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(business_errors=["PaymentDeclined", "PaymentDeclined"]), N]),
+        "saga OrderSaga, step ProcessPayment: business_errors[1] repeats 'PaymentDeclined'; list each business error once",
+        id="dup_business",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(name="PaymentDeadLetter"), N]),
+        "saga OrderSaga, step PaymentDeadLetter: name is 'PaymentDeadLetter'; names ending in DeadLetter are kept for the compiler's dead-letter states; write 'PaymentRecord' or another name",
+        id="deadletter_name",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(name="P"*70), N]),
+        "saga OrderSaga, step PPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPP: name is 70 characters long, more than 64; write a shorter name such as 'PPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPP'",
+        id="long_name",
+    ),
+]
+
+
+@pytest.mark.parametrize(("build", "message"), BAD_DEFINITIONS)
+def test_bad_definition_is_rejected_with_exact_message(build, message):
+    with pytest.raises(DefinitionError) as caught:
+        build()
+    assert str(caught.value) == message
+    assert len(caught.value.problems) == 1
+
+
+def test_the_table_is_large_enough():
+    assert len(BAD_DEFINITIONS) >= 15
+
+
+def test_every_problem_is_reported_in_one_error():
+    with pytest.raises(DefinitionError) as caught:
+        Saga(
+            "OrderSaga",
+            [
+                V,
+                pay(retry=[Retry(["PaymentGatewayTimeout"], max_attempts=-1, backoff_rate=0.1)], action="pay"),
+                Step("validate-order", "tasks.x.handler"),
+            ],
+            workflow_type="express",
+        )
+    fields = [(p.step, p.field) for p in caught.value.problems]
+    assert fields == [
+        (None, "workflow_type"),
+        ("ProcessPayment", "action"),
+        ("ProcessPayment", "retry[0].max_attempts"),
+        ("ProcessPayment", "retry[0].backoff_rate"),
+        ("validate-order", "name"),
+    ]
+    assert len(str(caught.value).splitlines()) == 5
+
+
+def test_a_valid_saga_builds_and_is_immutable():
+    saga = Saga("OrderSaga", [V, pay(), N])
+    with pytest.raises(AttributeError):
+        saga.name = "Other"  # type: ignore[misc]
+    assert saga.steps[1].retry == ()
+    assert isinstance(saga.steps, tuple)
+
+
+def test_replace_validates_again():
+    saga = Saga("OrderSaga", [V, pay(), N])
+    with pytest.raises(DefinitionError, match="workflow_type"):
+        saga.replace(workflow_type="BATCH")
