@@ -94,6 +94,66 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     return OK
 
 
+def _read_json_arg(value: str, what: str) -> object:
+    import json
+
+    text = value
+    if value.startswith("@"):
+        with open(value[1:], encoding="utf-8") as fh:
+            text = fh.read()
+    try:
+        return json.loads(text)
+    except json.JSONDecodeError as exc:
+        raise ValueError(f"{what} {value!r} is not JSON ({exc.msg} at line {exc.lineno}); write JSON or @FILE") from exc
+
+
+def _cmd_run(args: argparse.Namespace) -> int:
+    import json
+
+    from stepsaga.loader import load, split_target
+
+    where = split_target(args.target)[0]
+    try:
+        sagas = load(args.target)
+    except LoadError as exc:
+        _err(str(exc))
+        return BAD_CALL
+    except DefinitionError as exc:
+        return _rejected(where, exc)
+    if len(sagas) != 1:
+        _err(f"{where}: defines {len(sagas)} sagas; name one with {where}:ATTR")
+        return BAD_CALL
+    saga = sagas[0]
+    from stepsaga.local import EmbeddedCloud, FaultError, default_seed, parse_fault
+
+    try:
+        payload = _read_json_arg(args.input, "--input")
+        faults = dict(parse_fault(f) for f in args.fail)
+        seed: dict[str, object] = {} if args.no_seed else dict(default_seed(saga, os.path.join(os.path.dirname(where) or ".", "inputs")))
+        for item in args.seed:
+            table, _, value = item.partition("=")
+            seed[table] = value[1:] if value.startswith("@") else _read_json_arg(value, "--seed")
+    except (OSError, ValueError, FaultError) as exc:
+        _err(str(exc))
+        return BAD_CALL
+    try:
+        with EmbeddedCloud(saga, seed=seed) as cloud:
+            result = cloud.run(payload, faults, name=args.name)
+    except FaultError as exc:
+        _err(str(exc))
+        return BAD_CALL
+    if args.json:
+        print(json.dumps(result.to_json(), indent=2, default=str))
+    else:
+        from rich.console import Console
+
+        console = Console()
+        if args.title:
+            console.rule(args.title)
+        console.print(result.timeline())
+    return OK
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from pathlib import Path
 
@@ -114,6 +174,17 @@ def _parser() -> argparse.ArgumentParser:
     p = sub.add_parser("graph", help="print an outline of the compiled states", description="Print each compiled state with its type and transitions.")
     p.add_argument("target", metavar="PATH[:ATTR]")
     p.set_defaults(func=_cmd_graph)
+
+    p = sub.add_parser("run", help="run a saga locally and print its timeline", description="Run a saga in-process on moto's Step Functions interpreter with its real handlers. Exits 0 when the run completed, whatever the saga's status.")
+    p.add_argument("target", metavar="PATH[:ATTR]")
+    p.add_argument("--input", required=True, metavar="JSON|@FILE", help="the execution input")
+    p.add_argument("--fail", action="append", default=[], metavar="STATE=ERROR[@N]", help="inject a fault: an error name, timeout, or crash[:ERROR]; @N fails only the first N attempts")
+    p.add_argument("--seed", action="append", default=[], metavar="TABLE=JSON|@FILE", help="seed a table (default: inputs/<table>_seed.json next to the workflow)")
+    p.add_argument("--no-seed", action="store_true", help="start with empty tables")
+    p.add_argument("--name", help="the execution name (the saga id)")
+    p.add_argument("--title", help="a heading printed above the timeline")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the timeline")
+    p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("check", help="fail if asl/ drifted from workflows/", description="Recompile every saga in workflows/, compare with asl/, and lint the committed ASL.")
     p.add_argument("--workflows", default="workflows", metavar="DIR")

@@ -14,7 +14,8 @@ from stepsaga.errors import DefinitionError, Problem
 
 TYPE_CHECKING = False  # typing costs ~3 ms of import on the compile path
 if TYPE_CHECKING:
-    from typing import Literal
+    from collections.abc import Mapping
+    from typing import Any, Literal
 
     WorkflowType = Literal["STANDARD", "EXPRESS"]
     Jitter = Literal["FULL", "NONE"]
@@ -66,7 +67,7 @@ def _tuple(value: object) -> tuple:
     """Accept one item or any iterable where a sequence is expected."""
     if value is None:
         return ()
-    if isinstance(value, (str, Retry, Table)):
+    if isinstance(value, (str, Record)):
         return (value,)
     if isinstance(value, Iterable):
         return tuple(value)
@@ -148,6 +149,30 @@ class Table(Record):
     def env_var(self) -> str:
         """The environment variable that carries the table's physical name: orders -> ORDERS_TABLE."""
         return f"{self.name.upper()}_TABLE"
+
+
+class HttpTrigger(Record):
+    """Start the saga from HTTP: an API Gateway route with IAM auth and request validation."""
+
+    __slots__ = ("path", "method", "schema")
+    path: str
+    method: str
+    schema: Mapping[str, Any] | None
+
+    def __init__(self, path: str = "/orders", method: str = "POST", schema: Mapping[str, Any] | None = None) -> None:
+        self._init(path=path, method=method, schema=schema)
+
+
+class EventTrigger(Record):
+    """Start the saga when a matching event reaches an EventBridge bus."""
+
+    __slots__ = ("source", "detail_type", "bus")
+    source: str
+    detail_type: str
+    bus: str | None
+
+    def __init__(self, source: str, detail_type: str, bus: str | None = None) -> None:
+        self._init(source=source, detail_type=detail_type, bus=bus)
 
 
 class Compensation(Record):
@@ -241,7 +266,7 @@ class Saga(Record):
 
     __slots__ = (
         "name", "steps", "comment", "workflow_type", "tables", "timeout_seconds",
-        "task_timeout_seconds", "transient_retry", "compensation_retry", "retriable_retry",
+        "task_timeout_seconds", "transient_retry", "compensation_retry", "retriable_retry", "triggers",
     )
     name: str
     steps: tuple[Step, ...]
@@ -253,6 +278,7 @@ class Saga(Record):
     transient_retry: Retry | None
     compensation_retry: tuple[Retry, ...]
     retriable_retry: tuple[Retry, ...]
+    triggers: tuple[HttpTrigger | EventTrigger, ...]
 
     def __init__(
         self,
@@ -266,6 +292,7 @@ class Saga(Record):
         transient_retry: Retry | None = DEFAULT_TRANSIENT_RETRY,
         compensation_retry: Sequence[Retry] | Retry = (DEFAULT_COMPENSATION_RETRY,),
         retriable_retry: Sequence[Retry] | Retry = (DEFAULT_RETRIABLE_RETRY,),
+        triggers: Sequence[HttpTrigger | EventTrigger] = (),
     ) -> None:
         self._init(
             name=name,
@@ -278,6 +305,7 @@ class Saga(Record):
             transient_retry=transient_retry,
             compensation_retry=_tuple(compensation_retry),
             retriable_retry=_tuple(retriable_retry),
+            triggers=_tuple(triggers),
         )
         problems = _validate(self)
         if problems:
@@ -431,6 +459,7 @@ def _validate(saga: Saga) -> list[Problem]:
         if not isinstance(t.partition_key, str) or not t.partition_key:
             add(None, [(f"tables[{i}].partition_key", "is empty", "name the partition key attribute, for example partition_key='order_id'")])
 
+    add(None, _trigger_problems(saga.triggers))
     if not saga.steps:
         add(None, [("steps", "is empty", "give the saga at least one Step")])
 
@@ -509,4 +538,32 @@ def _table_refs(tables: Sequence[object], where: str, declared: list[str]) -> li
         if name not in declared:
             hint = f"did you mean {_suggest(str(name), declared, declared[0])!r}?" if declared else f"declare it in the saga: tables=[Table({name!r}, partition_key='id')]"
             out.append((f"{where}[{i}]", f"names table {name!r}, which the saga does not declare", hint))
+    return out
+
+
+_HTTP_METHODS = ("POST", "PUT", "PATCH")
+
+
+def _trigger_problems(triggers: Sequence[object]) -> list[tuple[str, str, str]]:
+    out: list[tuple[str, str, str]] = []
+    routes: set[tuple[str, str]] = set()
+    for i, t in enumerate(triggers):
+        where = f"triggers[{i}]"
+        if isinstance(t, HttpTrigger):
+            if not isinstance(t.path, str) or not t.path.startswith("/") or " " in t.path:
+                out.append((f"{where}.path", f"is {t.path!r}, not an API path", "write a path starting with '/', for example '/orders'"))
+            if t.method not in _HTTP_METHODS:
+                out.append((f"{where}.method", f"is {t.method!r}; a saga is started with a request that carries its input", f"write method={_suggest(str(t.method).upper(), _HTTP_METHODS, 'POST')!r}"))
+            if t.schema is not None and not isinstance(t.schema, dict):
+                out.append((f"{where}.schema", f"is {type(t.schema).__name__}, not a JSON schema", "write a dict such as {'type': 'object', 'required': ['order_id']}"))
+            if (t.path, t.method) in routes:
+                out.append((where, f"repeats the route {t.method} {t.path}", "declare each route once"))
+            routes.add((t.path, t.method))
+        elif isinstance(t, EventTrigger):
+            if not isinstance(t.source, str) or not t.source:
+                out.append((f"{where}.source", "is empty", "name the event source, for example source='shop.orders'"))
+            if not isinstance(t.detail_type, str) or not t.detail_type:
+                out.append((f"{where}.detail_type", "is empty", "name the detail-type, for example detail_type='OrderPlaced'"))
+        else:
+            out.append((where, f"is {type(t).__name__}, not a trigger", "write HttpTrigger('/orders') or EventTrigger('shop.orders', 'OrderPlaced')"))
     return out

@@ -1,0 +1,24 @@
+"""The embedded runtime: compiled ASL on moto's Step Functions interpreter, handlers in-process.
+
+Importing this package loads boto3 and moto; the compile path never does.
+"""
+
+from stepsaga.local.cloud import EmbeddedCloud, default_seed, load_seed
+from stepsaga.local.faults import CrashAfter, Fail, Fault, FaultError, Timeout, parse_fault
+from stepsaga.local.result import Attempt, SagaFailedError, SagaResult, StateRun
+
+__all__ = [
+    "Attempt",
+    "CrashAfter",
+    "EmbeddedCloud",
+    "Fail",
+    "Fault",
+    "FaultError",
+    "SagaFailedError",
+    "SagaResult",
+    "StateRun",
+    "Timeout",
+    "default_seed",
+    "load_seed",
+    "parse_fault",
+]

@@ -1,0 +1,944 @@
+"""The moto-facing engine of the local runtime: run ASL on moto's own Step Functions interpreter.
+
+This is the only stepsaga module that imports moto internals; they are pinned to moto ``MOTO_VERSION``.
+Paths in comments are relative to ``moto/stepfunctions/parser/`` (``asl/`` = ``parser/asl/``) of moto 5.2.5.
+
+How it works
+------------
+``run_inline`` drives one execution of a state machine created beforehand (boto3 ``create_state_machine``
+inside ``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})``) synchronously in the calling
+thread, on the unchanged interpreter (``asl/``), and registers it with the state machine so that boto3
+``describe_execution``/``get_execution_history`` see it. ``install()`` applies a fixed set of patches once;
+each patched function checks the ``ContextVar`` holding the active run and delegates to the original when
+no ``run_inline`` is active in the current context, so moto behaves stock for everything else in the process
+(users' own moto tests, stock executions started through boto3). ``lambda_only(dispatcher)`` is the one
+exception: while it is active, Lambda invokes of *stock* executions (which run in moto's own threads) also
+go to the dispatcher, and nothing else changes.
+
+During an inline run:
+
+* The execution, its states and every Task attempt run in the calling thread (stock: 2 threads per
+  execution plus one per attempt). Parallel branches and Map iterations keep moto's worker threads; the
+  active run is propagated into them.
+* Lambda tasks (``arn:aws:states:::lambda:invoke`` and legacy function-ARN resources) call the dispatcher
+  in-process; see ``run_inline`` for how results and exceptions map to what Step Functions reports.
+* Retry intervals and Wait states cost no wall time: the delay moto computed is recorded on the run's
+  ``VirtualClock``.
+* The ASL is parsed once per definition text (stock: once per execution), jsonpath_ng parses are memoised,
+  boto3 clients of service integrations are cached per (region, service), and the interpreter's
+  ``copy.deepcopy`` of JSON data is a JSON-only copy (same result, falls back to ``deepcopy`` for
+  anything that is not plain JSON).
+* moto's ERROR log line for every expected ``FailureEventException`` (each Fail state, each caught or
+  uncaught task error) is not emitted.
+
+Fidelity
+--------
+Deviations from stock moto during ``run_inline`` (stock moto is unchanged outside it):
+
+* ``States.ALL`` in ``Retry``/``Catch`` does not match ``States.Runtime`` or ``States.DataLimitExceeded``, as
+  on AWS ("States.ALL doesn't catch the States.DataLimitExceeded terminal error type and runtime error
+  types"). Stock moto matches everything (``asl/component/common/error_name/error_equals_decl.py:53``), so a
+  missing ``$.path`` in Parameters is caught or retried and the execution can even succeed. Inline, it
+  fails the execution with ``States.Runtime``. An explicit ``"States.Runtime"`` in ErrorEquals still matches.
+* A Fail state whose ``Error``/``ErrorPath`` is a ``States.*`` name (e.g. re-raising a caught
+  ``States.Timeout``) fails the execution with that error. Stock moto raises ``ValueError`` in
+  ``CustomErrorName`` (``asl/component/state/fail/state_fail.py:45``) and fails with ``States.Runtime``.
+* Retry and Wait delays are virtual: ``RawExecution.clock.waits`` holds what moto computed (IntervalSeconds x
+  BackoffRate^n, capped by MaxDelaySeconds, FULL jitter drawn by moto), and no time passes. History
+  timestamps and ``$$.State.EnteredTime`` stay wall-clock, so they do not show the waits.
+* Task ``TimeoutSeconds`` is not enforced in wall time (stock waits for it in a thread,
+  ``asl/component/state/exec/execute_state.py:203``); a dispatcher raises ``TaskTimedOut`` to simulate it,
+  which advances the virtual clock by TimeoutSeconds (99999999 when not set, like AWS's default).
+  State-machine ``TimeoutSeconds`` is not enforced either (stock: ``asl/component/program/program.py:84``);
+  compare ``clock.now`` with it if needed. ``HeartbeatSeconds``, ``.waitForTaskToken`` and ``.sync`` are
+  not supported inline (nothing can call back while the caller's thread is busy).
+* A successful Lambda task returns the full ``lambda:invoke`` response (ExecutedVersion, Payload,
+  SdkHttpMetadata, SdkResponseMetadata, StatusCode) as AWS does; stock moto drops the two ``Sdk*`` members
+  (``asl/component/state/exec/state_task/lambda_eval_utils.py:107``). The same applies under ``lambda_only``.
+* The virtual clock is one timeline per execution: waits in concurrent Parallel branches or Map iterations
+  add up instead of overlapping.
+* Unchanged moto behaviour worth knowing: legacy function-ARN Lambda resources report a Lambda service
+  error as ``Error: "Exception"`` (``asl/component/state/exec/state_task/state_task_lambda.py:65-68``),
+  while ``lambda:invoke`` reports ``Lambda.<Code>``; ``TaskScheduled.parameters`` is JSON with ``", "``
+  separators (AWS is compact); ``$$.State.RetryCount`` is only set in Task/Parallel/Map states.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import contextvars
+import copy as _stdlib_copy
+import datetime
+import decimal
+import email.utils
+import functools
+import importlib.metadata
+import json
+import os
+import threading
+import time
+import traceback
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from enum import Enum
+from types import ModuleType
+from typing import Any, Final
+
+from stepsaga.errors import StepsagaError
+
+MOTO_VERSION: Final = "5.2.5"
+
+try:  # moto internals; a different moto may not have them, which check_version() reports clearly
+    from botocore.exceptions import ClientError
+    from dateutil.tz import tzlocal
+    from moto.core.models import botocore_stubber
+    from moto.stepfunctions.exceptions import ExecutionAlreadyExists
+    from moto.stepfunctions.parser import utils as _parser_utils
+    from moto.stepfunctions.parser.api import ExecutionStatus, HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.asl.component.common.error_name import error_equals_decl as _error_equals_mod
+    from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
+        FailureEvent,
+        FailureEventException,
+    )
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.path import result_path as _result_path_mod
+    from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl as _retrier_mod
+    from moto.stepfunctions.parser.asl.component.common.retry.max_attempts_decl import MaxAttemptsOutcome
+    from moto.stepfunctions.parser.asl.component.common.retry.retrier_outcome import RetrierOutcome
+    from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError, TimeoutSeconds
+    from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
+    from moto.stepfunctions.parser.asl.component.program.program import Program
+    from moto.stepfunctions.parser.asl.component.state.exec.execute_state import ExecutionState
+    from moto.stepfunctions.parser.asl.component.state.exec.state_map.iteration import (
+        inline_iteration_component as _inline_iteration_mod,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branch_worker as _branch_worker_mod
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.fail.state_fail import StateFail
+    from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
+    from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.utils import boto_client as _boto_client_mod
+    from moto.stepfunctions.parser.asl.utils import json_path as _json_path_mod
+    from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+    from moto.stepfunctions.parser.backend.execution import Execution
+    from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
+    from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+except ImportError as _exc:  # pragma: no cover - only with the wrong moto
+    _IMPORT_ERROR: ImportError | None = _exc
+else:
+    _IMPORT_ERROR = None
+
+
+# =====================================================================================================
+# Version pin
+# =====================================================================================================
+class MotoVersionError(StepsagaError):
+    """The installed moto is not the exact version whose internals stepsaga's local runtime patches."""
+
+
+def check_version() -> None:
+    """Raise MotoVersionError unless the installed moto is exactly MOTO_VERSION."""
+    try:
+        installed = importlib.metadata.version("moto")
+    except importlib.metadata.PackageNotFoundError:
+        raise MotoVersionError(
+            f"moto is not installed; the local runtime needs moto=={MOTO_VERSION}: pip install 'stepsaga[local]'"
+        ) from None
+    if installed != MOTO_VERSION:
+        raise MotoVersionError(
+            f"the local runtime runs on moto's Step Functions interpreter and needs moto=={MOTO_VERSION} exactly, "
+            f"but moto {installed} is installed; pip install 'moto[dynamodb,sqs,stepfunctions]=={MOTO_VERSION}'"
+        )
+    if _IMPORT_ERROR is not None:  # pragma: no cover - right version number, broken install
+        raise MotoVersionError(f"moto {installed} is installed but its internals failed to import: {_IMPORT_ERROR}")
+
+
+# =====================================================================================================
+# Public data types
+# =====================================================================================================
+@dataclass(slots=True)
+class Invocation:
+    """What a Lambda task asks for."""
+
+    function_name: str  # from FunctionName: name | name:qualifier | full or partial ARN
+    payload: Any  # the JSON-decoded Payload
+    state_name: str  # $$.State.Name of the Task
+    timeout_seconds: int | None  # the Task's TimeoutSeconds (None if not set; always None under lambda_only)
+    qualifier: str | None = None  # version or alias from FunctionName, if any
+
+
+class TaskTimedOut(Exception):
+    """Raise from a dispatcher to make the Task fail with States.Timeout (TaskTimedOut event)."""
+
+
+class LambdaServiceError(Exception):
+    """Raise from a dispatcher to simulate a Lambda *service* error: the Task's Error becomes "Lambda.<code>"."""
+
+    _STATUS: Final = {
+        "ServiceException": 500, "AWSLambdaException": 500, "SdkClientException": 500, "EC2ThrottledException": 502,
+        "ENILimitReachedException": 502, "TooManyRequestsException": 429, "ResourceNotFoundException": 404,
+        "ResourceConflictException": 409, "InvalidParameterValueException": 400, "RequestTooLargeException": 413,
+    }
+
+    def __init__(self, code: str, message: str = "", status_code: int | None = None) -> None:
+        self.code = code
+        self.message = message or code
+        self.status_code = status_code or self._STATUS.get(code, 500)
+        super().__init__(code, self.message)
+
+
+class FunctionError(Exception):
+    """Raise from a dispatcher to simulate a function error with an explicit errorType (e.g. "Custom.Error")."""
+
+    def __init__(self, error_type: str, message: str = "", stack_trace: list[str] | None = None) -> None:
+        self.error_type = error_type
+        self.message = message
+        self.stack_trace = list(stack_trace or [])
+        super().__init__(error_type, message)
+
+
+class VirtualClock:
+    """The virtual time of one run: every Retry, Wait and simulated task timeout advances it."""
+
+    __slots__ = ("now", "waits")
+
+    def __init__(self) -> None:
+        self.now: float = 0.0  # seconds of virtual time elapsed since the start
+        self.waits: list[tuple[str | None, str, float]] = []  # (state name, "retry"|"wait"|"timeout", seconds)
+
+    def advance(self, seconds: float, kind: str, state: str | None) -> None:
+        """Record a delay of ``seconds`` of kind "retry", "wait" or "timeout" spent in ``state``."""
+        self.now += seconds
+        self.waits.append((state, kind, seconds))
+
+    def __repr__(self) -> str:
+        return f"VirtualClock(now={self.now!r}, waits={self.waits!r})"
+
+
+_DEFAULT_FUNCTION_TIMEOUT_S: Final = 900  # Lambda's maximum; the function's own timeout is not known here
+
+
+class LambdaContext:
+    """A realistic Lambda context object (the attributes aws-lambda-powertools and handlers read)."""
+
+    def __init__(
+        self,
+        function_name: str,
+        invoked_function_arn: str,
+        aws_request_id: str,
+        function_version: str = "$LATEST",
+        memory_limit_in_mb: int = 128,
+        timeout_seconds: float = _DEFAULT_FUNCTION_TIMEOUT_S,
+    ) -> None:
+        self.function_name = function_name
+        self.function_version = function_version
+        self.invoked_function_arn = invoked_function_arn
+        self.memory_limit_in_mb = memory_limit_in_mb
+        self.aws_request_id = aws_request_id
+        self.log_group_name = f"/aws/lambda/{function_name}"
+        self.log_stream_name = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{function_version}]{uuid.uuid4().hex}"
+        self.identity = None
+        self.client_context = None
+        self.tenant_id = None
+        self._deadline = time.monotonic() + timeout_seconds
+
+    def get_remaining_time_in_millis(self) -> int:
+        """Milliseconds left before this invocation's timeout (wall time)."""
+        return max(0, int((self._deadline - time.monotonic()) * 1000))
+
+    def __repr__(self) -> str:
+        return f"LambdaContext(function_name={self.function_name!r}, aws_request_id={self.aws_request_id!r})"
+
+
+Dispatcher = Callable[[Invocation, LambdaContext], Any]
+
+
+class RawExecution:
+    """The outcome of one ``run_inline`` execution, as Step Functions' API would report it."""
+
+    __slots__ = ("arn", "name", "status", "output", "error", "cause", "clock", "_execution", "_history")
+
+    def __init__(self, execution: Execution, clock: VirtualClock) -> None:
+        self.arn: str = execution.exec_arn
+        self.name: str = execution.name
+        self.status: str = execution.exec_status.value  # SUCCEEDED | FAILED | TIMED_OUT | ABORTED
+        # JSON text exactly as describe_execution returns it (parser/backend/execution.py:186)
+        self.output: str | None = (
+            to_json_str(execution.output, separators=(",", ":")) if self.status == "SUCCEEDED" else None
+        )
+        self.error: str | None = execution.error
+        self.cause: str | None = execution.cause
+        self.clock = clock
+        self._execution = execution
+        self._history: list[dict[str, Any]] | None = None
+
+    @property
+    def history(self) -> list[dict[str, Any]]:
+        """The events exactly as boto3 ``get_execution_history(...)["events"]`` returns them, in order."""
+        if self._history is None:
+            self._history = _history_as_boto3(self._execution)
+        return self._history
+
+    def __repr__(self) -> str:
+        return f"RawExecution(name={self.name!r}, status={self.status!r}, error={self.error!r})"
+
+
+# =====================================================================================================
+# The active run
+# =====================================================================================================
+@dataclass(slots=True)
+class _Run:
+    dispatcher: Dispatcher
+    clock: VirtualClock = field(default_factory=VirtualClock)
+    lock: threading.Lock = field(default_factory=threading.Lock)  # Parallel/Map threads share the clock
+
+
+# Set by run_inline for the duration of one execution; every patch is inert while it is None.
+_ACTIVE: contextvars.ContextVar[_Run | None] = contextvars.ContextVar("stepsaga_moto_run", default=None)
+
+# lambda_only(): stock executions run in moto's threads, where the ContextVar is not set.
+_LAMBDA_ONLY: list[Dispatcher] = []
+_LAMBDA_ONLY_LOCK = threading.Lock()
+
+# Frame attribute carrying a Task's TimeoutSeconds from _evaluate_inline to the Lambda hook.
+_TIMEOUT_ATTR: Final = "_stepsaga_task_timeout"
+_DEFAULT_TASK_TIMEOUT_S: Final = 99999999  # AWS's and moto's default Task TimeoutSeconds
+
+
+def _state_name(env: Environment) -> str | None:
+    state = env.states.context_object.context_object_data.get("State")
+    return state.get("Name") if state else None
+
+
+def _advance(env: Environment, seconds: float, kind: str) -> None:
+    run = _ACTIVE.get()
+    if run is not None:
+        with run.lock:
+            run.clock.advance(seconds, kind, _state_name(env))
+
+
+# =====================================================================================================
+# Fast JSON-only copy for the interpreter's copy.deepcopy
+# =====================================================================================================
+# The interpreter deep-copies state data at every step (asl/eval/states.py:95,107,121,130,
+# asl/component/common/string/string_expression.py:80,120, ...). That data is JSON (dict/list/str/number/
+# bool/None; datetimes in the context object); copying it structurally gives the same value much faster.
+# Anything else falls back to copy.deepcopy. The one difference, aliasing inside the copied value, cannot
+# occur in JSON documents.
+_ATOMIC: Final = frozenset({str, int, float, bool, type(None), datetime.datetime})
+
+
+def _json_copy(value: Any) -> Any:
+    cls = type(value)
+    if cls is dict:
+        return {k: v if type(v) in _ATOMIC else _json_copy(v) for k, v in value.items()}
+    if cls is list:
+        return [v if type(v) in _ATOMIC else _json_copy(v) for v in value]
+    if cls in _ATOMIC:
+        return value
+    return _stdlib_copy.deepcopy(value)
+
+
+class _CopyModule:
+    """Stands in for the ``copy`` module inside interpreter modules: ``deepcopy`` is JSON-fast during runs."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if memo is None and _ACTIVE.get() is not None:
+            return _json_copy(value)
+        return _stdlib_copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_stdlib_copy, name)
+
+
+# =====================================================================================================
+# Lambda dispatch
+# =====================================================================================================
+_LOCAL_DIR: Final = os.path.dirname(os.path.abspath(__file__)) + os.sep
+
+
+def _parse_function_name(function_name: str) -> tuple[str, str | None]:
+    # "name", "name:qualifier", "123456789012:function:name[:q]", "arn:aws:lambda:r:a:function:name[:q]"
+    if ":function:" in function_name:
+        function_name = function_name.split(":function:", 1)[1]
+    name, _, qualifier = function_name.partition(":")
+    return name, qualifier or None
+
+
+def _lambda_json_default(value: Any) -> Any:
+    # The AWS Python runtime serialises Decimal as a JSON number (awslambdaric lambda_runtime_marshaller)
+    if isinstance(value, decimal.Decimal):
+        return int(value) if value.as_tuple().exponent >= 0 else float(value)  # type: ignore[operator]
+    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+
+
+def _stack_trace(exc: BaseException) -> list[str]:
+    # Like the AWS Python runtime: traceback.format_list of the handler's frames; the local runtime's own
+    # frames (this package) are left out, as the Lambda bootstrap's are.
+    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_LOCAL_DIR)]
+    return traceback.format_list(frames)
+
+
+def _function_error(error_type: str, message: str, request_id: str, stack: list[str]) -> Exception:
+    payload = {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": stack}
+    # moto's own error path raises this with the compact payload (lambda_eval_utils.py:101-105); the
+    # states' _from_error turn it into Error=errorType, Cause=payload (state_task_service_lambda.py:72-101)
+    return lambda_eval_utils.LambdaFunctionErrorException("Unhandled", json.dumps(payload, separators=(",", ":")))
+
+
+def _service_error(exc: LambdaServiceError, request_id: str) -> ClientError:
+    # Same ClientError shape botocore raises; StateTaskServiceLambda._error_cause_from_client_error
+    # (state_task_service_lambda.py:56-70) turns it into Error "Lambda.<code>" with the AWS-style Cause.
+    return ClientError(
+        {
+            "Error": {"Code": exc.code, "Message": exc.message},
+            "ResponseMetadata": {"HTTPStatusCode": exc.status_code, "RequestId": request_id},
+        },
+        "Invoke",
+    )
+
+
+def _invoke_response(payload: Any, payload_text: str, request_id: str, version: str) -> dict[str, Any]:
+    # The full lambda:invoke result as Step Functions returns it on AWS.
+    length = str(len(payload_text.encode("utf-8")))
+    date = email.utils.formatdate(usegmt=True)
+    trace = f"root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};sampled=0"
+    return {
+        "ExecutedVersion": version,
+        "Payload": payload,
+        "SdkHttpMetadata": {
+            "AllHttpHeaders": {
+                "X-Amz-Executed-Version": [version],
+                "x-amzn-Remapped-Content-Length": ["0"],
+                "Connection": ["keep-alive"],
+                "x-amzn-RequestId": [request_id],
+                "Content-Length": [length],
+                "Date": [date],
+                "X-Amzn-Trace-Id": [trace],
+                "Content-Type": ["application/json"],
+            },
+            "HttpHeaders": {
+                "Connection": "keep-alive",
+                "Content-Length": length,
+                "Content-Type": "application/json",
+                "Date": date,
+                "X-Amz-Executed-Version": version,
+                "x-amzn-Remapped-Content-Length": "0",
+                "x-amzn-RequestId": request_id,
+                "X-Amzn-Trace-Id": trace,
+            },
+            "HttpStatusCode": 200,
+        },
+        "SdkResponseMetadata": {"RequestId": request_id},
+        "StatusCode": 200,
+    }
+
+
+def _dispatch_lambda(
+    dispatcher: Dispatcher, env: Environment, parameters: dict[str, Any], region: str, inline: bool
+) -> None:
+    """Replacement body of lambda_eval_utils.execute_lambda_function_integration (lambda_eval_utils.py:91-110)."""
+    request_id = str(uuid.uuid4())
+    raw_name = str(parameters["FunctionName"])
+    name, qualifier = _parse_function_name(raw_name)
+    qualifier = qualifier or parameters.get("Qualifier")
+    account = env.aws_execution_details.account
+    arn = f"arn:aws:lambda:{region}:{account}:function:{name}" + (f":{qualifier}" if qualifier else "")
+    version = qualifier if qualifier and qualifier.isdigit() else "$LATEST"
+    timeout = getattr(env, _TIMEOUT_ATTR, None)
+    raw_payload = parameters.get("Payload")  # bytes after lambda_eval_utils.to_payload_type
+    invocation = Invocation(
+        function_name=name,
+        payload=json.loads(raw_payload) if raw_payload else {},
+        state_name=_state_name(env) or "",
+        timeout_seconds=timeout,
+        qualifier=qualifier,
+    )
+    context = LambdaContext(
+        function_name=name,
+        invoked_function_arn=arn,
+        aws_request_id=request_id,
+        function_version=version,
+        timeout_seconds=min(timeout or _DEFAULT_FUNCTION_TIMEOUT_S, _DEFAULT_FUNCTION_TIMEOUT_S),
+    )
+    try:
+        result = dispatcher(invocation, context)
+    except TaskTimedOut:
+        if inline:
+            _advance(env, timeout if timeout is not None else _DEFAULT_TASK_TIMEOUT_S, "timeout")
+        # a TimeoutError is what the stock per-attempt wait raises (execute_state.py:211-212); the task
+        # states turn it into States.Timeout with a TaskTimedOut event (state_task.py:93-96)
+        raise EvalTimeoutError() from None
+    except LambdaServiceError as exc:
+        raise _service_error(exc, request_id) from None
+    except FunctionError as exc:
+        raise _function_error(exc.error_type, exc.message, request_id, exc.stack_trace) from None
+    except Exception as exc:  # noqa: BLE001 - every handler exception is a Lambda function error
+        raise _function_error(type(exc).__name__, str(exc), request_id, _stack_trace(exc)) from None
+    try:  # Lambda returns the JSON the runtime serialised
+        payload_text = json.dumps(result, default=_lambda_json_default)
+    except (TypeError, ValueError) as exc:
+        raise _function_error("Runtime.MarshalError", f"Unable to marshal response: {exc}", request_id, []) from None
+    env.stack.append(_invoke_response(json.loads(payload_text), payload_text, request_id, version))
+
+
+# =====================================================================================================
+# Patched functions. Each replaces one moto function; the gate in _gated() calls the original outside runs.
+# =====================================================================================================
+def _lambda_integration(
+    original: Callable[..., None], env: Environment, parameters: dict, region: str, state_credentials: Any
+) -> None:
+    # lambda_eval_utils.py:91 execute_lambda_function_integration; both StateTaskServiceLambda
+    # (state_task_service_lambda.py:128) and the legacy StateTaskLambda (state_task_lambda.py:167) look it
+    # up on the module at call time, so this one hook covers both resource styles.
+    run = _ACTIVE.get()
+    dispatcher = run.dispatcher if run is not None else (_LAMBDA_ONLY[-1] if _LAMBDA_ONLY else None)
+    if dispatcher is None or env.is_mocked_mode():
+        return original(env=env, parameters=parameters, region=region, state_credentials=state_credentials)
+    _dispatch_lambda(dispatcher, env, parameters, region, inline=run is not None)
+
+
+def _program_eval(self: Program, env: Environment) -> None:
+    # Program.eval (asl/component/program/program.py:78-87) runs the state loop in a new thread and joins
+    # it with the state machine's TimeoutSeconds; run the loop (EvalComponent.eval -> _eval_body) here.
+    env.next_state_name = self.start_at.start_at_name
+    EvalComponent.eval(self, env)
+
+
+def _evaluate_inline(self: ExecutionState, env: Environment) -> None:
+    # Copy of ExecutionState._evaluate_with_timeout (asl/component/state/exec/execute_state.py:180-230)
+    # without the per-attempt thread and real-time wait; the TimeoutSeconds goes to the Lambda hook.
+    self.timeout.eval(env=env)
+    timeout_seconds: int = env.stack.pop()
+    frame: Environment = env.open_frame()
+    frame.states.reset(input_value=env.states.get_input())
+    frame.stack = _json_copy(env.stack)
+    setattr(frame, _TIMEOUT_ATTR, None if self.timeout.is_default_value() else timeout_seconds)
+    try:
+        self._eval_execution(frame)
+    finally:
+        frame.set_ended()
+        env.close_frame(frame)
+    execution_output = frame.stack[-1]
+    env.stack.append(execution_output)
+    if not self._is_language_query_jsonpath():
+        env.states.set_result(execution_output)
+    if self.assign_decl:
+        self.assign_decl.eval(env=env)
+    if self.result_selector:
+        self.result_selector.eval(env=env)
+    if self.result_path:
+        self.result_path.eval(env)
+    else:
+        env.states.reset(input_value=env.stack.pop())
+
+
+def _retrier_eval_body(self: Any, env: Environment) -> None:
+    # Copy of RetrierDecl._eval_body (asl/component/common/retry/retrier_decl.py:80-109) with the
+    # time.sleep(interval) at :107 replaced by the virtual clock.
+    self.error_equals.eval(env)
+    if not env.stack.pop():
+        env.stack.append(RetrierOutcome.Skipped)
+        return
+    self.max_attempts.eval(env=env)
+    if env.stack.pop() == MaxAttemptsOutcome.EXHAUSTED:
+        env.stack.append(RetrierOutcome.Failed)
+        return
+    self.interval_seconds.eval(env=env)
+    self.backoff_rate.eval(env=env)
+    self.max_delay_seconds.eval(env=env)
+    self.jitter_strategy.eval(env=env)
+    _advance(env, env.stack.pop(), "retry")
+    env.stack.append(RetrierOutcome.Executed)
+
+
+def _wait_interval(self: WaitFunction, env: Environment, wait_seconds: int) -> None:
+    # WaitFunction._wait_interval (asl/component/state/wait/wait_function/wait_function.py:15-37) blocks on
+    # env.program_state_event for the wait; record it instead (negative waits, past timestamps, are 0).
+    _advance(env, max(wait_seconds, 0), "wait")
+
+
+# AWS: "States.ALL doesn't catch the States.DataLimitExceeded terminal error type and runtime error types".
+_NOT_MATCHED_BY_ALL: Final = frozenset({"States.Runtime", "States.DataLimitExceeded"})
+
+
+def _error_equals_eval_body(original: Callable[..., None], self: Any, env: Environment) -> None:
+    # ErrorEqualsDecl._eval_body (asl/component/common/error_name/error_equals_decl.py:42-63) lets
+    # States.ALL match everything (:53).
+    error_name = env.stack[-1]
+    if (
+        getattr(error_name, "error_name", None) in _NOT_MATCHED_BY_ALL
+        and self._STATE_ALL_ERROR in self.error_names
+    ):
+        env.stack.pop()
+        env.stack.append(False)
+        return
+    original(self, env)
+
+
+class _StatesErrorLikeName(ErrorName):
+    """A States.* error name moto has no StatesErrorNameType for (raised by a Fail state)."""
+
+
+def _fail_error_name(error_value: str) -> ErrorName:
+    if not error_value.startswith("States."):
+        return CustomErrorName(error_value)
+    try:
+        return StatesErrorName.from_name(error_value)
+    except ValueError:
+        return _StatesErrorLikeName(error_name=error_value)
+
+
+def _state_fail_eval_state(self: StateFail, env: Environment) -> None:
+    # Copy of StateFail._eval_state (asl/component/state/fail/state_fail.py:31-54): CustomErrorName(error)
+    # at :45 raises ValueError for "States.*" names, which turns a re-raised States.Timeout into States.Runtime.
+    details = TaskFailedEventDetails()
+    error_value = None
+    if self.error:
+        self.error.eval(env=env)
+        error_value = env.stack.pop()
+        details["error"] = error_value
+    if self.cause:
+        self.cause.eval(env=env)
+        details["cause"] = env.stack.pop()
+    raise FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=_fail_error_name(error_value) if error_value else None,
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(taskFailedEventDetails=details),
+        )
+    )
+
+
+def _log_failure_event_exception(original: Callable[..., None], self: Any, failure_event_exception: Any) -> None:
+    # EvalComponent._log_failure_event_exception (asl/component/eval_component.py:33-48) logs an ERROR with
+    # the component's full repr at every nesting level, for every Fail state and task error, even caught
+    # ones; that is expected flow here. Other exceptions (_log_exception, :50-63) still log.
+    return None
+
+
+def _cached_parse(original: Callable[[str], Any]) -> Callable[[str], Any]:
+    # jsonpath_ng parses (asl/utils/json_path.py:48, asl/component/common/path/result_path.py:29) cost ~1 ms
+    # each and run for every path of every state; find/update_or_create do not mutate the parsed tree.
+    return functools.lru_cache(maxsize=4096)(original)
+
+
+@functools.lru_cache(maxsize=64)
+def _cached_boto_client(original: Callable[..., Any], region: str, service: str) -> Any:
+    return original(region=region, service=service)
+
+
+def _boto_client_for(original: Callable[..., Any], region: str, service: str, state_credentials: Any = None) -> Any:
+    # asl/utils/boto_client.py:14-33 builds a new boto3 client (~10 ms) per service call. Stock ignores
+    # state_credentials too. Only cached while moto intercepts boto calls (no endpoint_url involved).
+    if not botocore_stubber.enabled:
+        return original(region=region, service=service, state_credentials=state_credentials)
+    return _cached_boto_client(original, region, service)
+
+
+def _with_context(target: Callable[[], Any]) -> Callable[[], Any]:
+    ctx = contextvars.copy_context()  # carries _ACTIVE into moto's worker thread
+    return lambda: ctx.run(target)
+
+
+def _branch_worker_start(self: Any) -> None:
+    # Copy of BranchWorker.start (asl/component/state/exec/state_parallel/branch_worker.py:38-50): the
+    # branch thread runs in a copy of this context so the run's patches apply inside the branch.
+    if self._worker_thread is not None:
+        raise RuntimeError(f"Attempted to rerun BranchWorker for program ${self._program}.")
+    self._worker_thread = threading.Thread(
+        target=_with_context(self._thread_routine), name=f"BranchWorker_${self._program}", daemon=True
+    )
+    _parser_utils.TMP_THREADS.append(self._worker_thread)
+    self._worker_thread.start()
+
+
+def _launch_worker(self: Any, env: Environment, eval_input: Any, job_pool: Any) -> Any:
+    # Copy of InlineIterationComponent._launch_worker (asl/component/state/exec/state_map/iteration/
+    # inline_iteration_component.py:86-96, also used by distributed Maps) propagating the context.
+    worker = self._create_worker(env=env, eval_input=eval_input, job_pool=job_pool)
+    worker_thread = threading.Thread(target=_with_context(worker.eval), daemon=True)
+    _parser_utils.TMP_THREADS.append(worker_thread)
+    worker_thread.start()
+    return worker
+
+
+# =====================================================================================================
+# install / uninstall
+# =====================================================================================================
+def _gated(original: Callable[..., Any], replacement: Callable[..., Any], pass_original: bool = False) -> Any:
+    """Call ``replacement`` while a run is active in this context, ``original`` otherwise."""
+
+    if pass_original:
+
+        @functools.wraps(original)
+        def patched(*args: Any, **kwargs: Any) -> Any:
+            if _ACTIVE.get() is None:
+                return original(*args, **kwargs)
+            return replacement(original, *args, **kwargs)
+
+    else:
+
+        @functools.wraps(original)
+        def patched(*args: Any, **kwargs: Any) -> Any:
+            if _ACTIVE.get() is None:
+                return original(*args, **kwargs)
+            return replacement(*args, **kwargs)
+
+    return patched
+
+
+_BOTO_CLIENT_MODULES: Final = (
+    "asl.component.state.exec.state_task.lambda_eval_utils",
+    "asl.component.state.exec.state_task.service.state_task_service_sqs",
+    "asl.component.state.exec.state_task.service.state_task_service_sns",
+    "asl.component.state.exec.state_task.service.state_task_service_dynamodb",
+    "asl.component.state.exec.state_task.service.state_task_service_events",
+    "asl.component.state.exec.state_task.service.state_task_service_sfn",
+    "asl.component.state.exec.state_task.service.state_task_service_aws_sdk",
+    "asl.component.state.exec.state_task.service.state_task_service_unsupported",
+    "asl.component.state.exec.state_task.service.state_task_service_glue",
+    "asl.component.state.exec.state_task.service.state_task_service_ecs",
+    "asl.component.state.exec.state_task.service.state_task_service_batch",
+    "asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3",
+    "asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3",
+)
+# Modules whose copy.deepcopy calls copy JSON state data (the hot ones, measured with cProfile).
+_COPY_MODULES: Final = (
+    "asl.eval.states",  # get_input/_extract/reset/set_result/set_error_output (:95,107,121,130)
+    "asl.eval.environment",  # frame context and program_state() (:150,156,197)
+    "asl.eval.event.event_manager",  # get_event_history (:216)
+    "asl.component.common.path.result_path",  # ResultPath (:31)
+    "asl.component.common.string.string_expression",  # every JSONPath sample (:80,120)
+    "asl.component.state.exec.state_task.service.state_task_service",  # task parameters (:343)
+    "asl.component.state.exec.state_parallel.state_parallel",  # branch input (:70)
+    "asl.component.state.exec.state_map.state_map",  # frame stack (:192)
+    "asl.component.intrinsic.function.statesfunction.json_manipulation.json_merge",  # States.JsonMerge (:90)
+)
+
+_INSTALL_LOCK = threading.Lock()
+_ORIGINALS: list[tuple[Any, str, Any]] = []  # (owner, attribute, original value), in patch order
+
+
+def _module(dotted: str) -> ModuleType:
+    return importlib.import_module(f"moto.stepfunctions.parser.{dotted}")
+
+
+def _patch(owner: Any, name: str, value: Any) -> None:
+    _ORIGINALS.append((owner, name, owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)))
+    setattr(owner, name, value)
+
+
+def install() -> None:
+    """Apply the patches once (idempotent); they are inert outside run_inline and lambda_only."""
+    with _INSTALL_LOCK:
+        if _ORIGINALS:
+            return
+        check_version()
+        for cls, name, replacement in (
+            (Program, "eval", _program_eval),
+            (ExecutionState, "_evaluate_with_timeout", _evaluate_inline),
+            (_retrier_mod.RetrierDecl, "_eval_body", _retrier_eval_body),
+            (WaitFunction, "_wait_interval", _wait_interval),
+            (StateFail, "_eval_state", _state_fail_eval_state),
+            (_branch_worker_mod.BranchWorker, "start", _branch_worker_start),
+            (_inline_iteration_mod.InlineIterationComponent, "_launch_worker", _launch_worker),
+        ):
+            _patch(cls, name, _gated(cls.__dict__[name], replacement))
+        for cls, name, replacement in (
+            (_error_equals_mod.ErrorEqualsDecl, "_eval_body", _error_equals_eval_body),
+            (EvalComponent, "_log_failure_event_exception", _log_failure_event_exception),
+        ):
+            _patch(cls, name, _gated(cls.__dict__[name], replacement, pass_original=True))
+        for mod in (_json_path_mod, _result_path_mod):
+            _patch(mod, "parse", _gated(mod.parse, _cached_parse(mod.parse)))
+        for dotted in _BOTO_CLIENT_MODULES:
+            mod = _module(dotted)
+            _patch(mod, "boto_client_for", _gated(mod.boto_client_for, _boto_client_for, pass_original=True))
+        for dotted in _COPY_MODULES:
+            _patch(_module(dotted), "copy", _CopyModule())
+        # Not gated by _ACTIVE alone: lambda_only() routes stock executions' invokes too.
+        original = lambda_eval_utils.execute_lambda_function_integration
+        _patch(
+            lambda_eval_utils,
+            "execute_lambda_function_integration",
+            functools.wraps(original)(functools.partial(_lambda_integration, original)),
+        )
+
+
+def uninstall() -> None:
+    """Restore every patched moto attribute (for tests)."""
+    with _INSTALL_LOCK:
+        while _ORIGINALS:
+            owner, name, original = _ORIGINALS.pop()
+            setattr(owner, name, original)
+        _cached_boto_client.cache_clear()
+        _parse_program.cache_clear()
+
+
+def installed() -> bool:
+    """Whether install() is in effect."""
+    return bool(_ORIGINALS)
+
+
+# =====================================================================================================
+# The inline driver
+# =====================================================================================================
+@functools.lru_cache(maxsize=256)
+def _parse_program(definition: str) -> Program:
+    # Stock parses the definition with ANTLR for every execution (backend/execution_worker.py:60-63,
+    # ~25 ms). A Program keeps no per-execution state: that lives in the Environment (stack, heap, states),
+    # and env.heap is cleared after every state (program.py:95-96).
+    return AmazonStateLanguageParser.parse(definition)[0]
+
+
+class _InlineWorker(ExecutionWorker):
+    def _get_evaluation_entrypoint(self) -> EvalComponent:
+        return _parse_program(self._evaluation_details.state_machine_details.definition)
+
+    def start(self) -> None:
+        # stock ExecutionWorker.start (backend/execution_worker.py:111-114) runs this in a thread
+        self._execution_logic()
+
+
+class _InlineExecution(Execution):
+    def _get_start_execution_worker(self) -> ExecutionWorker:
+        # backend/execution.py:277-287 with the inline worker
+        stock = super()._get_start_execution_worker()
+        return _InlineWorker(
+            evaluation_details=stock._evaluation_details,
+            exec_comm=stock._execution_communication,
+            cloud_watch_logging_session=stock._cloud_watch_logging_session,
+            activity_store=stock._activity_store,
+        )
+
+
+def _prune_threads() -> None:
+    # parser/utils.py:5 TMP_THREADS collects every interpreter thread and is never read nor cleared.
+    threads = _parser_utils.TMP_THREADS
+    if threads:
+        threads[:] = [t for t in threads if t.is_alive()]
+
+
+def run_inline(
+    state_machine_arn: str,
+    input_json: str,
+    name: str,
+    dispatcher: Dispatcher,
+    *,
+    account_id: str = "123456789012",
+    region: str = "us-east-1",
+) -> RawExecution:
+    """Run one execution synchronously in this thread on moto's interpreter and return its outcome.
+
+    The state machine must exist in moto's parser backend (boto3 ``create_state_machine`` inside
+    ``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})``). Lambda tasks call
+    ``dispatcher(invocation, context)``: the return value, JSON round-tripped, is the invoke's Payload; an
+    exception is a function error (Error = class name, or FunctionError.error_type; Cause = the AWS Python
+    runtime's JSON); LambdaServiceError(code) is Error "Lambda.<code>"; TaskTimedOut is States.Timeout.
+    Names are unique per state machine, as in stock moto (ExecutionAlreadyExists otherwise).
+    """
+    if not _ORIGINALS:
+        install()
+    backend = stepfunctions_parser_backends[account_id][region]
+    state_machine = backend.describe_state_machine(state_machine_arn)
+    # The idempotency check of StepFunctionsParserBackend.start_execution (parser/models.py:168-174, which
+    # raises ExecutionAlreadyExists for a used name); a RUNNING one with the same input is a duplicate too.
+    existing = state_machine._handle_name_input_idempotency(name, input_json)
+    if existing is not None:
+        raise ExecutionAlreadyExists(f"Execution Already Exists: '{existing.execution_arn}'")
+    execution = _InlineExecution(
+        name=name,
+        sm_type=state_machine.sm_type,
+        role_arn=state_machine.roleArn,
+        exec_arn=f"arn:{backend.partition}:states:{region}:{account_id}:execution:{state_machine.name}:{name}",
+        account_id=account_id,
+        region_name=region,
+        # stock deep-copies the state machine as a snapshot (parser/models.py:184); its attributes are only
+        # ever rebound by updates, so a shallow copy is the same snapshot
+        state_machine=_shallow_snapshot(state_machine),
+        start_date=datetime.datetime.now(tz=datetime.timezone.utc),
+        cloud_watch_logging_session=None,
+        input_data=input_json,
+        activity_store={},
+    )
+    execution.exec_status = ExecutionStatus.RUNNING  # before it is visible: .status reads it
+    state_machine.executions.append(execution)  # what describe_execution/get_execution_history search
+    run = _Run(dispatcher=dispatcher)
+    token = _ACTIVE.set(run)
+    try:
+        execution.start()
+    finally:
+        _ACTIVE.reset(token)
+        _prune_threads()
+    return RawExecution(execution, run.clock)
+
+
+def _shallow_snapshot(state_machine: Any) -> Any:
+    snapshot = _stdlib_copy.copy(state_machine)
+    snapshot.executions = []
+    return snapshot
+
+
+@contextlib.contextmanager
+def lambda_only(dispatcher: Dispatcher) -> Iterator[None]:
+    """While active, Lambda invokes of stock moto executions go to ``dispatcher``; all else stays stock."""
+    install()
+    with _LAMBDA_ONLY_LOCK:
+        _LAMBDA_ONLY.append(dispatcher)
+    try:
+        yield
+    finally:
+        with _LAMBDA_ONLY_LOCK:
+            for i in range(len(_LAMBDA_ONLY) - 1, -1, -1):
+                if _LAMBDA_ONLY[i] is dispatcher:
+                    del _LAMBDA_ONLY[i]
+                    break
+
+
+# =====================================================================================================
+# History as boto3 returns it
+# =====================================================================================================
+_TZLOCAL = None
+
+
+def _plain(value: Any) -> Any:
+    cls = type(value)
+    if cls is dict:
+        return {k: _plain(v) for k, v in value.items()}
+    if cls is list:
+        return [_plain(v) for v in value]
+    if isinstance(value, Enum):
+        return value.value
+    return value
+
+
+def _history_as_boto3(execution: Execution) -> list[dict[str, Any]]:
+    # parser/models.py:317-320 returns Execution.to_history_output (backend/execution.py:244-250); over the
+    # wire botocore parses "timestamp" into a datetime in local time and "type" into a plain string, and
+    # orders members as the HistoryEvent shape does.
+    global _TZLOCAL
+    if _TZLOCAL is None:
+        _TZLOCAL = tzlocal()
+    events = execution.to_history_output()["events"]
+    out: list[dict[str, Any]] = []
+    for event in events:
+        stamp = datetime.datetime.strptime(event["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
+        item: dict[str, Any] = {
+            "timestamp": stamp.replace(tzinfo=datetime.timezone.utc).astimezone(_TZLOCAL),
+            "type": _plain(event["type"]),
+            "id": event["id"],
+            "previousEventId": event["previousEventId"],
+        }
+        for key, value in event.items():
+            if key not in item:
+                item[key] = _plain(value)
+        out.append(item)
+    return out

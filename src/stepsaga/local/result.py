@@ -1,0 +1,216 @@
+"""What a local run returns: status, output, error, the states and attempts, the timeline."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass, field
+from typing import Any
+
+from stepsaga.errors import StepsagaError
+from stepsaga.model import Saga
+from stepsaga.orchestration import BEGIN, COMPENSATION_FAILED, FAILED, SUCCEEDED
+
+
+class SagaFailedError(StepsagaError):
+    """Read ``.output`` of a run that did not succeed: carries the error and the cause."""
+
+    def __init__(self, saga: str, execution: str, status: str, error: str | None, cause: str | None) -> None:
+        self.error, self.cause, self.status = error, cause, status
+        super().__init__(f"saga {saga} execution {execution} {status}: {error}: {cause}")
+
+
+@dataclass
+class Attempt:
+    """One try of a Task: when (virtual seconds), after which wait, and how it ended."""
+
+    number: int
+    at: float
+    waited: float = 0.0
+    outcome: str = "running"  # "ok" | "error" | "timeout"
+    error: str | None = None
+    cause: str | None = None
+    injected: str | None = None  # the fault kind that fired, if any
+
+
+@dataclass
+class StateRun:
+    """A state as entered: its kind in the saga, when, its attempts, and how it ended."""
+
+    name: str
+    kind: str  # "step" | "compensation" | "dead_letter" | "control"
+    type: str  # the ASL state type
+    at: float
+    attempts: list[Attempt] = field(default_factory=list)
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the state finished without an error (a Task's last attempt was ok)."""
+        return not self.attempts or self.attempts[-1].outcome == "ok"
+
+    @property
+    def error(self) -> str | None:
+        """The error of the last attempt, if it failed."""
+        return None if self.succeeded else self.attempts[-1].error
+
+
+@dataclass
+class SagaResult:
+    """The outcome of one local execution of a saga."""
+
+    saga: str
+    execution: str
+    status: str
+    error: str | None
+    cause: str | None
+    raw_output: str | None
+    states: list[StateRun]
+    dlq: list[dict[str, Any]]
+    history: list[dict[str, Any]]
+    virtual_seconds: float
+    wall_seconds: float
+    calls: list[Any] = field(default_factory=list, repr=False)
+
+    @property
+    def succeeded(self) -> bool:
+        """Whether the execution ended SUCCEEDED."""
+        return self.status == "SUCCEEDED"
+
+    @property
+    def output(self) -> Any:
+        """The execution's output; raises SagaFailedError, with error and cause, if it failed."""
+        if self.status != "SUCCEEDED":
+            raise SagaFailedError(self.saga, self.execution, self.status, self.error, self.cause)
+        return json.loads(self.raw_output) if self.raw_output else None
+
+    @property
+    def entered(self) -> list[str]:
+        """The names of the states entered, in order."""
+        return [s.name for s in self.states]
+
+    @property
+    def compensations(self) -> list[str]:
+        """The compensations run, in order."""
+        return [s.name for s in self.states if s.kind == "compensation"]
+
+    @property
+    def steps(self) -> list[str]:
+        """The saga steps entered, in order."""
+        return [s.name for s in self.states if s.kind == "step"]
+
+    def state(self, name: str) -> StateRun:
+        """The (first) run of the named state."""
+        for s in self.states:
+            if s.name == name:
+                return s
+        raise KeyError(f"{name} was not entered; entered: {', '.join(self.entered)}")
+
+    def attempts(self, name: str) -> int:
+        """How many times a Task was attempted (0 if never entered)."""
+        return sum(len(s.attempts) for s in self.states if s.name == name)
+
+    def to_json(self) -> dict[str, Any]:
+        """The CLI's ``--json`` form."""
+        return {
+            "saga": self.saga,
+            "execution": self.execution,
+            "status": self.status,
+            "output": json.loads(self.raw_output) if self.raw_output else None,
+            "error": self.error,
+            "cause": self.cause,
+            "states": [
+                {
+                    "name": s.name,
+                    "kind": s.kind,
+                    "at": s.at,
+                    "attempts": [
+                        {"number": a.number, "at": a.at, "waited": a.waited, "outcome": a.outcome, "error": a.error, "injected": a.injected}
+                        for a in s.attempts
+                    ],
+                }
+                for s in self.states
+            ],
+            "compensations": self.compensations,
+            "dlq": self.dlq,
+            "virtual_seconds": self.virtual_seconds,
+        }
+
+    def timeline(self) -> Any:
+        """A rich renderable of the run: each state and attempt on the virtual clock."""
+        from stepsaga.local.timeline import render
+
+        return render(self)
+
+    def __rich__(self) -> Any:
+        return self.timeline()
+
+    def timeline_text(self, width: int = 110) -> str:
+        """The timeline as plain text."""
+        from stepsaga.local.timeline import to_text
+
+        return to_text(self, width)
+
+
+def _kind(saga: Saga, name: str) -> str:
+    if any(s.name == name for s in saga.steps):
+        return "step"
+    if any(s.compensation and s.compensation.name == name for s in saga.steps):
+        return "compensation"
+    if name.endswith("DeadLetter"):
+        return "dead_letter"
+    return "control"  # BeginSaga, SagaSucceeded, SagaFailed, SagaCompensationFailed
+
+
+_CONTROL = (BEGIN, SUCCEEDED, FAILED, COMPENSATION_FAILED)
+
+
+def build_result(saga: Saga, raw: Any, calls: list[Any], dlq: list[dict[str, Any]], wall: float) -> SagaResult:
+    """Fold the execution history and the virtual clock into states, attempts and times."""
+    waits: dict[tuple[str | None, str], list[float]] = {}
+    for state, kind, seconds in raw.clock.waits:
+        waits.setdefault((state, kind), []).append(seconds)
+
+    def take(state: str, kind: str) -> float:
+        queue = waits.get((state, kind))
+        return queue.pop(0) if queue else 0.0
+
+    injected = {(c.state, c.attempt): c.injected for c in calls}
+    now, states = 0.0, []
+    current: StateRun | None = None
+    for ev in raw.history:
+        kind = ev["type"]
+        if kind.endswith("StateEntered"):
+            name = ev["stateEnteredEventDetails"]["name"]
+            current = StateRun(name, _kind(saga, name), kind[: -len("StateEntered")], now)
+            states.append(current)
+            if kind == "WaitStateEntered":
+                now += take(name, "wait")
+        elif current is None:
+            continue
+        elif kind == "TaskScheduled":
+            number = len(current.attempts) + 1
+            waited = take(current.name, "retry") if number > 1 else 0.0
+            now += waited
+            current.attempts.append(Attempt(number, now, waited, injected=injected.get((current.name, number))))
+        elif kind == "TaskSucceeded" and current.attempts:
+            current.attempts[-1].outcome = "ok"
+        elif kind in ("TaskFailed", "TaskTimedOut") and current.attempts:
+            details = ev.get("taskFailedEventDetails") or ev.get("taskTimedOutEventDetails") or {}
+            last = current.attempts[-1]
+            last.outcome = "timeout" if kind == "TaskTimedOut" else "error"
+            last.error, last.cause = details.get("error"), details.get("cause")
+            if kind == "TaskTimedOut":
+                now += take(current.name, "timeout")
+    return SagaResult(
+        saga=saga.name,
+        execution=raw.name,
+        status=raw.status,
+        error=raw.error,
+        cause=raw.cause,
+        raw_output=raw.output,
+        states=states,
+        dlq=dlq,
+        history=raw.history,
+        virtual_seconds=now,
+        wall_seconds=wall,
+        calls=calls,
+    )

@@ -1,0 +1,57 @@
+"""The printable timeline of a run, rendered with rich: states and attempts on the virtual clock."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+from rich.console import Console, Group
+from rich.table import Table
+from rich.text import Text
+
+_KIND_STYLE = {"step": "bold", "compensation": "yellow", "dead_letter": "magenta", "control": "dim"}
+
+
+def _outcome(attempt: Any) -> Text:
+    if attempt.outcome == "ok":
+        return Text("ok", style="green")
+    label = attempt.error or attempt.outcome
+    if attempt.injected:
+        label += f"  (injected {attempt.injected})"
+    return Text(label, style="red")
+
+
+def render(result: Any) -> Group:
+    """Header line plus one row per state or attempt."""
+    style = "green" if result.succeeded else "red"
+    head = Text.assemble(
+        (result.saga, "bold"), "  ", (result.execution, "dim"), "  ", (result.status, f"bold {style}"),
+    )
+    if result.error:
+        head.append(f"  {result.error}", style="red")
+    head.append(f"   virtual {result.virtual_seconds:.1f}s, wall {result.wall_seconds * 1000:.0f} ms", style="dim")
+    table = Table(box=None, show_header=True, header_style="dim", pad_edge=False, expand=False)
+    for column in ("t+", "state", "kind", "attempt", "outcome"):
+        table.add_column(column, no_wrap=column != "outcome")
+    for s in result.states:
+        name = Text(s.name, style=_KIND_STYLE.get(s.kind, ""))
+        kind = s.kind.replace("_", " ")
+        if not s.attempts:
+            note = Text(result.error or "", style="red") if s.type == "Fail" else Text("")
+            table.add_row(f"{s.at:.1f}s", name, kind, "", note)
+            continue
+        for a in s.attempts:
+            when = f"{a.number}" + (f" after {a.waited:.1f}s" if a.number > 1 else "")
+            table.add_row(f"{a.at:.1f}s", name if a.number == 1 else Text(""), kind if a.number == 1 else "", when, _outcome(a))
+    parts: list[Any] = [head, table]
+    for record in result.dlq:
+        who = record.get("failed_compensation") or record.get("step")
+        parts.append(Text(f"dead-letter queue: {record.get('kind')} {who}", style="magenta"))
+    return Group(*parts)
+
+
+def to_text(result: Any, width: int = 110) -> str:
+    """The timeline as plain text, without colour."""
+    console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False)
+    console.print(render(result))
+    return console.file.getvalue()  # type: ignore[attr-defined]

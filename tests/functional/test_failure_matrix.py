@@ -1,0 +1,153 @@
+"""Every Lambda state of the order saga crossed with every fault kind, on the embedded cloud.
+
+Each scenario runs the real handlers against moto DynamoDB and SQS, then checks the business
+invariants on the final table contents, not only the execution status.
+"""
+
+from __future__ import annotations
+
+import json
+from decimal import Decimal
+from pathlib import Path
+
+import pytest
+
+from stepsaga.local import CrashAfter, Fail, Timeout
+from stepsaga.testing import assert_compensated
+
+ROOT = Path(__file__).resolve().parents[2]
+ORDER = json.loads((ROOT / "workflows/inputs/order.json").read_text())
+SEED = {i["pk"]: i["available"] for i in json.loads((ROOT / "workflows/inputs/inventory_seed.json").read_text())}
+
+ACTIONS = ["ValidateOrder", "ProcessPayment", "ReserveInventory", "SendNotification"]
+BUSINESS = {"ValidateOrder": "InvalidOrder", "ProcessPayment": "PaymentDeclined", "ReserveInventory": "OutOfStock"}
+COMPENSATION_OF = {"ValidateOrder": "CancelOrder", "ProcessPayment": "RefundPayment", "ReserveInventory": "ReleaseInventory"}
+TRANSIENT = {"ProcessPayment": "PaymentGatewayTimeout"}  # declared by the saga; others use the Lambda defaults
+
+
+def action_faults():
+    for step in ACTIONS:
+        if step in BUSINESS:
+            yield step, "business", Fail(BUSINESS[step])
+        yield step, "error", Fail("UnexpectedError")
+        yield step, "transient", Fail(TRANSIENT.get(step, "Lambda.ServiceException"), attempts=2)
+        yield step, "timeout", Timeout()
+        yield step, "crash", CrashAfter()
+
+
+def expected_compensations(step: str, kind: str) -> list[str]:
+    """DESIGN: a business error undoes the steps before; any other error undoes the failed step too."""
+    index = ACTIONS.index(step)
+    if kind == "transient" or step == "SendNotification":
+        return []  # recovered by retries, or past the point of no return
+    undo = ACTIONS[: index + (0 if kind == "business" else 1)]
+    return [COMPENSATION_OF[s] for s in reversed(undo) if s in COMPENSATION_OF]
+
+
+def rows(cloud, table):
+    return {item.get("order_id") or item["pk"]: item for item in cloud.items(table)}
+
+
+def check_invariants(cloud, result):
+    orders, payments, inventory = rows(cloud, "orders"), rows(cloud, "payments"), rows(cloud, "inventory")
+    order = orders.get(ORDER["order_id"])
+    confirmed = order is not None and order["status"] == "CONFIRMED"
+    # no payment without a confirmed order
+    for pay in payments.values():
+        if pay["status"] == "CHARGED":
+            assert confirmed, f"payment {pay} is charged but the order is {order and order['status']}"
+        # refunds equal charges, and never a double charge
+        if pay["status"] == "REFUNDED":
+            assert pay["refunded_amount"] == pay["charged_amount"]
+        assert pay["charged_amount"] == Decimal("33.00")
+    assert len(payments) <= 1
+    # no reservation held for a failed order, and stock is exactly what the outcome implies
+    held = [r for r in inventory.values() if r["pk"].startswith("RESERVATION#") and r["status"] == "HELD"]
+    if not confirmed:
+        assert not held, f"reservations held for a failed order: {held}"
+        for pk, qty in SEED.items():
+            assert inventory[pk]["available"] == qty, f"{pk} not restored"
+    else:
+        assert len(held) == 1
+        assert inventory["SKU#BOOK-001"]["available"] == SEED["SKU#BOOK-001"] - 2
+    # compensations ran in strict reverse saga order
+    order_of = {c: i for i, c in enumerate(["ReleaseInventory", "RefundPayment", "CancelOrder"])}
+    assert [order_of[c] for c in result.compensations] == sorted(order_of[c] for c in result.compensations)
+
+
+@pytest.mark.parametrize(("step", "kind", "fault"), list(action_faults()), ids=lambda v: v if isinstance(v, str) else "")
+def test_action_fault(order_cloud, step, kind, fault):
+    result = order_cloud.run(ORDER, {step: fault})
+    check_invariants(order_cloud, result)
+    expected = expected_compensations(step, kind)
+    assert_compensated(result, *expected)
+    if step == "SendNotification" and kind in ("error", "timeout"):
+        # past the point of no return: the order is kept and the record is dead-lettered
+        assert result.status == "SUCCEEDED"
+        [record] = result.dlq
+        assert record["kind"] == "StepFailed" and record["step"] == "SendNotification"
+        assert record["error"]["Error"] == ("States.Timeout" if kind == "timeout" else fault.error)
+        assert rows(order_cloud, "payments")[ORDER["order_id"]]["status"] == "CHARGED"
+    elif kind == "transient" or step == "SendNotification":
+        # recovered by retries; a crashed notification is re-run and records the notice once
+        assert result.status == "SUCCEEDED", result.timeline_text()
+        assert result.attempts(step) == (3 if kind == "transient" else 2)
+        assert not result.dlq
+    else:
+        # the original error is kept in the Fail state
+        assert result.status == "FAILED"
+        assert result.error == {"timeout": "States.Timeout"}.get(kind, getattr(fault, "error", None))
+        assert not result.dlq
+    if kind == "crash" and step == "ProcessPayment":
+        pay = rows(order_cloud, "payments")[ORDER["order_id"]]
+        assert pay["status"] == "REFUNDED" and pay["refunded_amount"] == Decimal("33.00")
+
+
+COMPENSATIONS = ["ReleaseInventory", "RefundPayment", "CancelOrder"]
+
+
+@pytest.mark.parametrize("compensation", COMPENSATIONS)
+@pytest.mark.parametrize(
+    ("kind", "fault"),
+    [
+        ("error", Fail("RefundGatewayDown")),
+        ("timeout", Timeout()),
+        ("transient", Fail("Lambda.TooManyRequestsException", attempts=3)),
+        ("crash", CrashAfter()),
+    ],
+    ids=["error", "timeout", "transient", "crash"],
+)
+def test_compensation_fault(order_cloud, compensation, kind, fault):
+    # ReserveInventory crashes after reserving: every compensation must run, its own included.
+    result = order_cloud.run(ORDER, {"ReserveInventory": CrashAfter(), compensation: fault})
+    position = COMPENSATIONS.index(compensation)
+    if kind in ("error", "timeout"):
+        assert result.status == "FAILED" and result.error == "SagaCompensationFailed"
+        assert result.compensations == COMPENSATIONS[: position + 1]
+        assert result.attempts(compensation) == 7  # the patient default: 1 + 6 retries
+        [record] = result.dlq
+        assert record["kind"] == "CompensationFailed"
+        assert record["failed_compensation"] == compensation
+        assert record["error"]["Error"] == "Runtime.ExitError"  # the original error is kept
+        assert record["compensation_error"]["Error"] == ("States.Timeout" if kind == "timeout" else "RefundGatewayDown")
+        assert record["compensations_pending"] == COMPENSATIONS[position:]
+        assert list(record["compensations_done"]) == COMPENSATIONS[:position]
+        assert record["input"] == ORDER
+    else:
+        # retried until it succeeds; a crash after the undo is retried into an idempotent no-op
+        assert result.status == "FAILED" and result.error == "Runtime.ExitError", result.timeline_text()
+        assert_compensated(result, *COMPENSATIONS)
+        assert not result.dlq
+        check_invariants(order_cloud, result)
+
+
+def test_crash_after_charge_never_charges_twice(order_cloud):
+    # The charge lands, the Lambda crashes, a Lambda.ServiceException-style retry would re-run it:
+    # here the saga's own retry of PaymentGatewayTimeout re-runs the real handler after a crash.
+    result = order_cloud.run(ORDER, {"ProcessPayment": CrashAfter("PaymentGatewayTimeout")})
+    assert result.status == "SUCCEEDED"
+    assert result.attempts("ProcessPayment") == 2
+    [payment] = order_cloud.items("payments")
+    assert payment["status"] == "CHARGED" and payment["charged_amount"] == Decimal("33.00")
+    calls = [c for c in result.calls if c.state == "ProcessPayment"]
+    assert [c.event["idempotency_key"] for c in calls] == [f"{result.execution}:ProcessPayment"] * 2
