@@ -24,12 +24,13 @@ During an inline run:
   in-process; see ``run_inline`` for how results and exceptions map to what Step Functions reports.
 * Retry intervals and Wait states cost no wall time: the delay moto computed is recorded on the run's
   ``VirtualClock``.
-* The ASL is parsed once per definition text (stock: once per execution), jsonpath_ng parses are memoised,
-  boto3 clients of service integrations are cached per (region, service), and the interpreter's
-  ``copy.deepcopy`` of JSON data is a JSON-only copy (same result, falls back to ``deepcopy`` for
-  anything that is not plain JSON).
+* Speed, with identical results: the ASL is parsed once per definition text (stock: once per execution);
+  jsonpath_ng parses are memoised and plain field paths (``$.a.b``) are looked up directly; the
+  interpreter's ``copy.deepcopy`` of JSON data is a marshal round trip; boto3 clients of service
+  integrations are cached per (region, service); execution names are checked against an index instead of a
+  scan of all executions; moto's never-emptied ``TMP_THREADS`` list is pruned after each run.
 * moto's ERROR log line for every expected ``FailureEventException`` (each Fail state, each caught or
-  uncaught task error) is not emitted.
+  uncaught task error) is not emitted. Other interpreter errors still log.
 
 Fidelity
 --------
@@ -50,8 +51,9 @@ Deviations from stock moto during ``run_inline`` (stock moto is unchanged outsid
   ``asl/component/state/exec/execute_state.py:203``); a dispatcher raises ``TaskTimedOut`` to simulate it,
   which advances the virtual clock by TimeoutSeconds (99999999 when not set, like AWS's default).
   State-machine ``TimeoutSeconds`` is not enforced either (stock: ``asl/component/program/program.py:84``);
-  compare ``clock.now`` with it if needed. ``HeartbeatSeconds``, ``.waitForTaskToken`` and ``.sync`` are
-  not supported inline (nothing can call back while the caller's thread is busy).
+  compare ``clock.now`` with it if needed. ``.waitForTaskToken`` and ``.sync`` keep moto's wall-time waits:
+  a callback works inline only if the token is sent during the dispatch (the handler calls
+  SendTaskSuccess/Failure), otherwise the task waits TimeoutSeconds for real.
 * A successful Lambda task returns the full ``lambda:invoke`` response (ExecutedVersion, Payload,
   SdkHttpMetadata, SdkResponseMetadata, StatusCode) as AWS does; stock moto drops the two ``Sdk*`` members
   (``asl/component/state/exec/state_task/lambda_eval_utils.py:107``). The same applies under ``lambda_only``.
@@ -60,7 +62,10 @@ Deviations from stock moto during ``run_inline`` (stock moto is unchanged outsid
 * Unchanged moto behaviour worth knowing: legacy function-ARN Lambda resources report a Lambda service
   error as ``Error: "Exception"`` (``asl/component/state/exec/state_task/state_task_lambda.py:65-68``),
   while ``lambda:invoke`` reports ``Lambda.<Code>``; ``TaskScheduled.parameters`` is JSON with ``", "``
-  separators (AWS is compact); ``$$.State.RetryCount`` is only set in Task/Parallel/Map states.
+  separators (AWS is compact); ``$$.State.RetryCount`` is only set in Task/Parallel/Map states; boto3
+  ``describe_execution`` returns the output re-serialised with ``", "`` separators
+  (``moto/stepfunctions/responses.py:340``), while ``RawExecution.output`` and the ExecutionSucceeded event
+  are compact, as on AWS.
 """
 
 from __future__ import annotations
@@ -74,16 +79,18 @@ import email.utils
 import functools
 import importlib.metadata
 import json
+import marshal
 import os
 import threading
 import time
 import traceback
 import uuid
+import weakref
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from enum import Enum
 from types import ModuleType
-from typing import Any, Final
+from typing import Any, Final, cast
 
 from stepsaga.errors import StepsagaError
 
@@ -92,6 +99,7 @@ MOTO_VERSION: Final = "5.2.5"
 try:  # moto internals; a different moto may not have them, which check_version() reports clearly
     from botocore.exceptions import ClientError
     from dateutil.tz import tzlocal
+    from jsonpath_ng import jsonpath as _jsonpath_ng
     from moto.core.models import botocore_stubber
     from moto.stepfunctions.exceptions import ExecutionAlreadyExists
     from moto.stepfunctions.parser import utils as _parser_utils
@@ -120,6 +128,7 @@ try:  # moto internals; a different moto may not have them, which check_version(
     from moto.stepfunctions.parser.asl.component.state.fail.state_fail import StateFail
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
     from moto.stepfunctions.parser.asl.eval.environment import Environment
+    from moto.stepfunctions.parser.asl.eval import program_state as _program_state_mod
     from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.utils import boto_client as _boto_client_mod
@@ -223,6 +232,10 @@ class VirtualClock:
 _DEFAULT_FUNCTION_TIMEOUT_S: Final = 900  # Lambda's maximum; the function's own timeout is not known here
 
 
+def _new_log_stream(version: str) -> str:
+    return f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{version}]{uuid.uuid4().hex}"
+
+
 class LambdaContext:
     """A realistic Lambda context object (the attributes aws-lambda-powertools and handlers read)."""
 
@@ -234,6 +247,7 @@ class LambdaContext:
         function_version: str = "$LATEST",
         memory_limit_in_mb: int = 128,
         timeout_seconds: float = _DEFAULT_FUNCTION_TIMEOUT_S,
+        log_stream_name: str | None = None,
     ) -> None:
         self.function_name = function_name
         self.function_version = function_version
@@ -241,7 +255,7 @@ class LambdaContext:
         self.memory_limit_in_mb = memory_limit_in_mb
         self.aws_request_id = aws_request_id
         self.log_group_name = f"/aws/lambda/{function_name}"
-        self.log_stream_name = f"{time.strftime('%Y/%m/%d', time.gmtime())}/[{function_version}]{uuid.uuid4().hex}"
+        self.log_stream_name = log_stream_name or _new_log_stream(function_version)
         self.identity = None
         self.client_context = None
         self.tenant_id = None
@@ -266,8 +280,11 @@ class RawExecution:
     def __init__(self, execution: Execution, clock: VirtualClock) -> None:
         self.arn: str = execution.exec_arn
         self.name: str = execution.name
-        self.status: str = execution.exec_status.value  # SUCCEEDED | FAILED | TIMED_OUT | ABORTED
-        # JSON text exactly as describe_execution returns it (parser/backend/execution.py:186)
+        status = execution.exec_status
+        self.status: str = status.value if status is not None else "RUNNING"  # SUCCEEDED|FAILED|TIMED_OUT|ABORTED
+        # compact JSON text, as AWS's DescribeExecution and the ExecutionSucceeded event give it
+        # (parser/backend/execution.py:186; moto's describe_execution response uses ", " separators instead,
+        # moto/stepfunctions/responses.py:340)
         self.output: str | None = (
             to_json_str(execution.output, separators=(",", ":")) if self.status == "SUCCEEDED" else None
         )
@@ -326,22 +343,40 @@ def _advance(env: Environment, seconds: float, kind: str) -> None:
 # Fast JSON-only copy for the interpreter's copy.deepcopy
 # =====================================================================================================
 # The interpreter deep-copies state data at every step (asl/eval/states.py:95,107,121,130,
-# asl/component/common/string/string_expression.py:80,120, ...). That data is JSON (dict/list/str/number/
-# bool/None; datetimes in the context object); copying it structurally gives the same value much faster.
-# Anything else falls back to copy.deepcopy. The one difference, aliasing inside the copied value, cannot
-# occur in JSON documents.
+# asl/component/common/string/string_expression.py:80,120, ...). That data is JSON: dict, list, str, int,
+# float, bool, None (and datetimes in the context object). marshal round-trips exactly those types, exactly
+# (it rejects subclasses and everything else with ValueError) and keeps shared sub-objects shared, like
+# deepcopy's memo, at C speed; what it rejects is copied structurally, and non-JSON values go to deepcopy.
 _ATOMIC: Final = frozenset({str, int, float, bool, type(None), datetime.datetime})
+
+# Environment.program_state() deep-copies a ProgramState (asl/eval/environment.py:197) at every state; their
+# attributes are strings, datetimes and (ProgramError) a dict of strings (asl/eval/program_state.py).
+_PROGRAM_STATES: frozenset[type] = frozenset()
 
 
 def _json_copy(value: Any) -> Any:
     cls = type(value)
-    if cls is dict:
-        return {k: v if type(v) in _ATOMIC else _json_copy(v) for k, v in value.items()}
-    if cls is list:
-        return [v if type(v) in _ATOMIC else _json_copy(v) for v in value]
     if cls in _ATOMIC:
         return value
+    if cls is dict or cls is list:
+        try:
+            return marshal.loads(marshal.dumps(value))
+        except ValueError:  # a datetime or a non-JSON object inside
+            return _structural_copy(value)
+    if cls in _PROGRAM_STATES:
+        clone = object.__new__(cls)
+        clone.__dict__.update(_structural_copy(value.__dict__))
+        return clone
     return _stdlib_copy.deepcopy(value)
+
+
+def _structural_copy(value: Any) -> Any:
+    cls = type(value)
+    if cls is dict:
+        return {k: v if type(v) in _ATOMIC else _structural_copy(v) for k, v in value.items()}
+    if cls is list:
+        return [v if type(v) in _ATOMIC else _structural_copy(v) for v in value]
+    return _json_copy(value)
 
 
 class _CopyModule:
@@ -440,6 +475,9 @@ def _invoke_response(payload: Any, payload_text: str, request_id: str, version: 
     }
 
 
+_LOG_STREAMS: dict[tuple[str, str], str] = {}
+
+
 def _dispatch_lambda(
     dispatcher: Dispatcher, env: Environment, parameters: dict[str, Any], region: str, inline: bool
 ) -> None:
@@ -460,12 +498,16 @@ def _dispatch_lambda(
         timeout_seconds=timeout,
         qualifier=qualifier,
     )
+    log_stream = _LOG_STREAMS.get((name, version))
+    if log_stream is None:  # one per function version, like a warm execution environment
+        log_stream = _LOG_STREAMS[(name, version)] = _new_log_stream(version)
     context = LambdaContext(
         function_name=name,
         invoked_function_arn=arn,
         aws_request_id=request_id,
         function_version=version,
         timeout_seconds=min(timeout or _DEFAULT_FUNCTION_TIMEOUT_S, _DEFAULT_FUNCTION_TIMEOUT_S),
+        log_stream_name=log_stream,
     )
     try:
         result = dispatcher(invocation, context)
@@ -492,7 +534,7 @@ def _dispatch_lambda(
 # Patched functions. Each replaces one moto function; the gate in _gated() calls the original outside runs.
 # =====================================================================================================
 def _lambda_integration(
-    original: Callable[..., None], env: Environment, parameters: dict, region: str, state_credentials: Any
+    original: Callable[..., None], env: Environment, parameters: dict[str, Any], region: str, state_credentials: Any
 ) -> None:
     # lambda_eval_utils.py:91 execute_lambda_function_integration; both StateTaskServiceLambda
     # (state_task_service_lambda.py:128) and the legacy StateTaskLambda (state_task_lambda.py:167) look it
@@ -517,7 +559,8 @@ def _evaluate_inline(self: ExecutionState, env: Environment) -> None:
     self.timeout.eval(env=env)
     timeout_seconds: int = env.stack.pop()
     frame: Environment = env.open_frame()
-    frame.states.reset(input_value=env.states.get_input())
+    # stock: reset(get_input()), two copies of the input; reset copies it (asl/eval/states.py:107)
+    frame.states.reset(input_value=env.states._states_data["input"])
     frame.stack = _json_copy(env.stack)
     setattr(frame, _TIMEOUT_ATTR, None if self.timeout.is_default_value() else timeout_seconds)
     try:
@@ -612,7 +655,7 @@ def _state_fail_eval_state(self: StateFail, env: Environment) -> None:
             env=env,
             error_name=_fail_error_name(error_value) if error_value else None,
             event_type=HistoryEventType.TaskFailed,
-            event_details=EventDetails(taskFailedEventDetails=details),
+            event_details=EventDetails(taskFailedEventDetails=details),  # type: ignore[typeddict-item]
         )
     )
 
@@ -628,6 +671,42 @@ def _cached_parse(original: Callable[[str], Any]) -> Callable[[str], Any]:
     # jsonpath_ng parses (asl/utils/json_path.py:48, asl/component/common/path/result_path.py:29) cost ~1 ms
     # each and run for every path of every state; find/update_or_create do not mutate the parsed tree.
     return functools.lru_cache(maxsize=4096)(original)
+
+
+_MISSING: Final = object()
+
+
+@functools.lru_cache(maxsize=4096)
+def _field_chain(path: str) -> tuple[str, ...] | None:
+    # The field names of a path jsonpath_ng parses to Root/Child/Fields only ("$", "$.a.b"), else None.
+    node = _json_path_mod.parse(path)  # type: ignore[attr-defined]
+    names: list[str] = []
+    while type(node) is _jsonpath_ng.Child and type(node.right) is _jsonpath_ng.Fields:
+        fields = node.right.fields
+        if len(fields) != 1 or fields[0] == "*" or node.right._deprecated_wildcard_use:
+            return None
+        names.append(fields[0])
+        node = node.left
+    return tuple(reversed(names)) if type(node) is _jsonpath_ng.Root else None
+
+
+def _extract_json(original: Callable[[str, Any], Any], path: str, data: Any) -> Any:
+    # asl/utils/json_path.py:47-72 runs jsonpath_ng's find for every path (~20 us). For plain field chains
+    # this is the same lookup: Fields.get_field_datum (jsonpath_ng/jsonpath.py:774-790) is
+    # value.get(field) with TypeError/AttributeError meaning "no match", a miss raises NoSuchJsonPathError
+    # (no slice or wildcard), and a single non-Index match returns its value.
+    chain = _field_chain(path) if _jsonpath_ng.auto_id_field is None else None
+    if chain is None:
+        return original(path, data)
+    value = data
+    for name in chain:
+        try:
+            value = value.get(name, _MISSING)
+        except (TypeError, AttributeError):
+            value = _MISSING
+        if value is _MISSING:
+            raise _json_path_mod.NoSuchJsonPathError(json_path=path, data=data)
+    return value
 
 
 @functools.lru_cache(maxsize=64)
@@ -710,6 +789,17 @@ _BOTO_CLIENT_MODULES: Final = (
     "asl.component.state.exec.state_map.item_reader.eval.resource_eval_s3",
     "asl.component.state.exec.state_map.result_writer.resource_eval.resource_eval_s3",
 )
+# Modules that bound json_path.extract_json by name (from ... import extract_json).
+_EXTRACT_JSON_MODULES: Final = (
+    "asl.utils.json_path",
+    "asl.eval.states",
+    "asl.component.common.string.string_expression",
+    "asl.component.intrinsic.argument.argument",
+    "asl.component.state.choice.comparison.operator.implementations.boolean_equals",
+    "asl.component.state.choice.comparison.operator.implementations.numeric",
+    "asl.component.state.choice.comparison.operator.implementations.string_operators",
+    "asl.component.state.choice.comparison.operator.implementations.timestamp_operators",
+)
 # Modules whose copy.deepcopy calls copy JSON state data (the hot ones, measured with cProfile).
 _COPY_MODULES: Final = (
     "asl.eval.states",  # get_input/_extract/reset/set_result/set_error_output (:95,107,121,130)
@@ -742,7 +832,7 @@ def install() -> None:
         if _ORIGINALS:
             return
         check_version()
-        for cls, name, replacement in (
+        plain: tuple[tuple[type, str, Callable[..., Any]], ...] = (
             (Program, "eval", _program_eval),
             (ExecutionState, "_evaluate_with_timeout", _evaluate_inline),
             (_retrier_mod.RetrierDecl, "_eval_body", _retrier_eval_body),
@@ -750,20 +840,30 @@ def install() -> None:
             (StateFail, "_eval_state", _state_fail_eval_state),
             (_branch_worker_mod.BranchWorker, "start", _branch_worker_start),
             (_inline_iteration_mod.InlineIterationComponent, "_launch_worker", _launch_worker),
-        ):
+        )
+        for cls, name, replacement in plain:
             _patch(cls, name, _gated(cls.__dict__[name], replacement))
-        for cls, name, replacement in (
+        wrapping: tuple[tuple[type, str, Callable[..., Any]], ...] = (
             (_error_equals_mod.ErrorEqualsDecl, "_eval_body", _error_equals_eval_body),
             (EvalComponent, "_log_failure_event_exception", _log_failure_event_exception),
-        ):
+        )
+        for cls, name, replacement in wrapping:
             _patch(cls, name, _gated(cls.__dict__[name], replacement, pass_original=True))
         for mod in (_json_path_mod, _result_path_mod):
             _patch(mod, "parse", _gated(mod.parse, _cached_parse(mod.parse)))
         for dotted in _BOTO_CLIENT_MODULES:
             mod = _module(dotted)
             _patch(mod, "boto_client_for", _gated(mod.boto_client_for, _boto_client_for, pass_original=True))
+        for dotted in _EXTRACT_JSON_MODULES:
+            mod = _module(dotted)
+            _patch(mod, "extract_json", _gated(mod.extract_json, _extract_json, pass_original=True))
         for dotted in _COPY_MODULES:
             _patch(_module(dotted), "copy", _CopyModule())
+        global _PROGRAM_STATES
+        _PROGRAM_STATES = frozenset(
+            v for v in vars(_program_state_mod).values()
+            if isinstance(v, type) and issubclass(v, _program_state_mod.ProgramState)
+        )
         # Not gated by _ACTIVE alone: lambda_only() routes stock executions' invokes too.
         original = lambda_eval_utils.execute_lambda_function_integration
         _patch(
@@ -796,7 +896,7 @@ def _parse_program(definition: str) -> Program:
     # Stock parses the definition with ANTLR for every execution (backend/execution_worker.py:60-63,
     # ~25 ms). A Program keeps no per-execution state: that lives in the Environment (stack, heap, states),
     # and env.heap is cleared after every state (program.py:95-96).
-    return AmazonStateLanguageParser.parse(definition)[0]
+    return cast(Program, AmazonStateLanguageParser.parse(definition)[0])
 
 
 class _InlineWorker(ExecutionWorker):
@@ -805,7 +905,7 @@ class _InlineWorker(ExecutionWorker):
 
     def start(self) -> None:
         # stock ExecutionWorker.start (backend/execution_worker.py:111-114) runs this in a thread
-        self._execution_logic()
+        self._execution_logic()  # type: ignore[no-untyped-call]
 
 
 class _InlineExecution(Execution):
@@ -836,24 +936,18 @@ def run_inline(
     account_id: str = "123456789012",
     region: str = "us-east-1",
 ) -> RawExecution:
-    """Run one execution synchronously in this thread on moto's interpreter and return its outcome.
-
-    The state machine must exist in moto's parser backend (boto3 ``create_state_machine`` inside
-    ``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})``). Lambda tasks call
-    ``dispatcher(invocation, context)``: the return value, JSON round-tripped, is the invoke's Payload; an
-    exception is a function error (Error = class name, or FunctionError.error_type; Cause = the AWS Python
-    runtime's JSON); LambdaServiceError(code) is Error "Lambda.<code>"; TaskTimedOut is States.Timeout.
-    Names are unique per state machine, as in stock moto (ExecutionAlreadyExists otherwise).
-    """
+    """Run one execution of an existing state machine synchronously in this thread; return its outcome."""
+    # The state machine must exist in moto's parser backend: boto3 create_state_machine inside
+    # mock_aws(config={"stepfunctions": {"execute_state_machine": True}}). Lambda tasks call
+    # dispatcher(invocation, context): the return value, JSON round-tripped, is the invoke's Payload; an
+    # exception is a function error (Error = class name or FunctionError.error_type, Cause = the AWS Python
+    # runtime's JSON); LambdaServiceError(code) is Error "Lambda.<code>"; TaskTimedOut is States.Timeout.
+    # Names are unique per state machine, as in stock moto (ExecutionAlreadyExists otherwise).
     if not _ORIGINALS:
         install()
     backend = stepfunctions_parser_backends[account_id][region]
-    state_machine = backend.describe_state_machine(state_machine_arn)
-    # The idempotency check of StepFunctionsParserBackend.start_execution (parser/models.py:168-174, which
-    # raises ExecutionAlreadyExists for a used name); a RUNNING one with the same input is a duplicate too.
-    existing = state_machine._handle_name_input_idempotency(name, input_json)
-    if existing is not None:
-        raise ExecutionAlreadyExists(f"Execution Already Exists: '{existing.execution_arn}'")
+    state_machine: Any = backend.describe_state_machine(state_machine_arn)
+    _check_name_unused(state_machine, name)
     execution = _InlineExecution(
         name=name,
         sm_type=state_machine.sm_type,
@@ -879,6 +973,30 @@ def run_inline(
         _ACTIVE.reset(token)
         _prune_threads()
     return RawExecution(execution, run.clock)
+
+
+# state machine -> [its executions list, how many of them are indexed, {name: execution}]
+_NAME_INDEX: weakref.WeakKeyDictionary[Any, list[Any]] = weakref.WeakKeyDictionary()
+_NAME_INDEX_LOCK = threading.Lock()
+
+
+def _check_name_unused(state_machine: Any, name: str) -> None:
+    # StepFunctionsParserBackend.start_execution checks names with a linear scan of all executions
+    # (models.py:186-202, parser/models.py:169) and raises ExecutionAlreadyExists for a used name (an inline
+    # execution has always finished, and a RUNNING duplicate is no idempotent retry here). Same check,
+    # with an index extended incrementally: executions are only ever appended.
+    with _NAME_INDEX_LOCK:
+        executions = state_machine.executions
+        entry = _NAME_INDEX.get(state_machine)
+        if entry is None or entry[0] is not executions or entry[1] > len(executions):
+            entry = _NAME_INDEX[state_machine] = [executions, 0, {}]
+        names: dict[str, Any] = entry[2]
+        for execution in executions[entry[1]:]:
+            names.setdefault(execution.name, execution)
+        entry[1] = len(executions)
+        existing = names.get(name)
+    if existing is not None:
+        raise ExecutionAlreadyExists(f"Execution Already Exists: '{existing.execution_arn}'")
 
 
 def _shallow_snapshot(state_machine: Any) -> Any:
@@ -921,16 +1039,22 @@ def _plain(value: Any) -> Any:
 
 
 def _history_as_boto3(execution: Execution) -> list[dict[str, Any]]:
-    # parser/models.py:317-320 returns Execution.to_history_output (backend/execution.py:244-250); over the
-    # wire botocore parses "timestamp" into a datetime in local time and "type" into a plain string, and
-    # orders members as the HistoryEvent shape does.
+    # GetExecutionHistory returns the EventManager's events (parser/models.py:317-320 ->
+    # backend/execution.py:244-250 -> asl/eval/event/event_manager.py:214-216, a deepcopy of
+    # _history_event_list). Over the wire botocore turns "timestamp" into a datetime in local time and "type"
+    # into a plain string, and orders members as the HistoryEvent shape does; _plain copies the rest.
     global _TZLOCAL
     if _TZLOCAL is None:
         _TZLOCAL = tzlocal()
-    events = execution.to_history_output()["events"]
+    worker = execution.exec_worker
+    assert worker is not None and worker.env is not None, "the execution has not started"
+    manager = worker.env.event_manager
+    with manager._mutex:
+        events = list(manager._history_event_list)
     out: list[dict[str, Any]] = []
     for event in events:
-        stamp = datetime.datetime.strptime(event["timestamp"], "%Y-%m-%dT%H:%M:%S.%fZ")
+        # a string despite the TypedDict: iso_8601_datetime_with_milliseconds (event_manager.py:87)
+        stamp = datetime.datetime.strptime(str(event["timestamp"]), "%Y-%m-%dT%H:%M:%S.%fZ")
         item: dict[str, Any] = {
             "timestamp": stamp.replace(tzinfo=datetime.timezone.utc).astimezone(_TZLOCAL),
             "type": _plain(event["type"]),

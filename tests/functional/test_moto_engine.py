@@ -1,0 +1,495 @@
+"""The moto-facing engine of the local runtime (stepsaga.local._moto), against moto's own interpreter."""
+
+from __future__ import annotations
+
+import copy
+import decimal
+import json
+import logging
+import re
+import threading
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from stepsaga.local import _moto as engine
+from stepsaga.local._moto import (
+    FunctionError,
+    Invocation,
+    LambdaContext,
+    LambdaServiceError,
+    TaskTimedOut,
+    run_inline,
+)
+
+REGION = "us-east-1"
+ROLE = "arn:aws:iam::123456789012:role/saga"
+LAMBDA = "arn:aws:states:::lambda:invoke"
+
+
+def saga_definition(queue_url: str, interval: int = 2, attempts: int = 3, backoff: float = 2.0) -> str:
+    """A small saga: Pass, Wait, a Lambda task with Retry/Catch, sqs:sendMessage, a compensation, Fail states."""
+    return json.dumps({
+        "StartAt": "BeginSaga",
+        "States": {
+            "BeginSaga": {
+                "Type": "Pass",
+                "Parameters": {"input.$": "$", "results": {}, "compensated": {}},
+                "Next": "Cooldown",
+            },
+            "Cooldown": {"Type": "Wait", "SecondsPath": "$.input.wait_seconds", "Next": "ProcessPayment"},
+            "ProcessPayment": {
+                "Type": "Task",
+                "Resource": LAMBDA,
+                "Parameters": {
+                    "FunctionName": "arn:aws:lambda:us-east-1:123456789012:function:process-payment",
+                    "Payload": {
+                        "saga_id.$": "$$.Execution.Name",
+                        "idempotency_key.$": "States.Format('{}:ProcessPayment', $$.Execution.Name)",
+                        "input.$": "$.input",
+                    },
+                },
+                "ResultSelector": {"output.$": "$.Payload"},
+                "ResultPath": "$.results.ProcessPayment",
+                "TimeoutSeconds": 30,
+                "Retry": [
+                    {"ErrorEquals": ["PaymentGatewayTimeout"], "IntervalSeconds": interval, "MaxAttempts": attempts,
+                     "BackoffRate": backoff, "JitterStrategy": "NONE"},
+                    {"ErrorEquals": ["Lambda.ServiceException"], "IntervalSeconds": 1, "MaxAttempts": 2,
+                     "BackoffRate": 2.0},
+                ],
+                "Catch": [
+                    {"ErrorEquals": ["PaymentDeclined"], "ResultPath": "$.error", "Next": "SagaFailed"},
+                    {"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "RefundPayment"},
+                ],
+                "Next": "NotifyCustomer",
+            },
+            "NotifyCustomer": {
+                "Type": "Task",
+                "Resource": "arn:aws:states:::sqs:sendMessage",
+                "Parameters": {
+                    "QueueUrl": queue_url,
+                    "MessageBody": {"saga_id.$": "$$.Execution.Name", "payment.$": "$.results.ProcessPayment.output"},
+                },
+                "ResultSelector": {"MessageId.$": "$.MessageId"},
+                "ResultPath": "$.results.NotifyCustomer",
+                "End": True,
+            },
+            "RefundPayment": {
+                "Type": "Task",
+                "Resource": LAMBDA,
+                "Parameters": {
+                    "FunctionName": "refund-payment",
+                    "Payload": {"saga_id.$": "$$.Execution.Name", "input.$": "$.input", "error.$": "$.error"},
+                },
+                "ResultSelector": {"output.$": "$.Payload"},
+                "ResultPath": "$.compensated.RefundPayment",
+                "Next": "SagaCompensated",
+            },
+            "SagaCompensated": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+            "SagaFailed": {"Type": "Fail", "ErrorPath": "$.error.Error", "CausePath": "$.error.Cause"},
+        },
+    })
+
+
+class PaymentDeclined(Exception):
+    pass
+
+
+class PaymentGatewayTimeout(Exception):
+    pass
+
+
+class Payments:
+    """Trivial handlers whose behaviour is chosen by the input's ``mode``; records every call."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple[Invocation, LambdaContext]] = []
+        self.lock = threading.Lock()
+
+    def attempts(self, function: str, saga_id: str) -> int:
+        with self.lock:
+            return sum(1 for i, _ in self.calls if i.function_name == function and i.payload["saga_id"] == saga_id)
+
+    def __call__(self, invocation: Invocation, context: LambdaContext) -> Any:
+        with self.lock:
+            self.calls.append((invocation, context))
+        if invocation.function_name == "refund-payment":
+            return {"refunded": True, "reason": invocation.payload["error"]["Error"]}
+        mode = invocation.payload["input"].get("mode", "ok")
+        attempt = self.attempts("process-payment", invocation.payload["saga_id"])
+        if mode == "declined":
+            raise PaymentDeclined(f"card declined for {invocation.payload['saga_id']}")
+        if mode == "flaky" and attempt <= 2:
+            raise PaymentGatewayTimeout("gateway timed out")
+        if mode == "flaky-once" and attempt <= 1:
+            raise PaymentGatewayTimeout("gateway timed out")
+        if mode == "boom":
+            raise ValueError("unexpected")
+        if mode == "timeout":
+            raise TaskTimedOut()
+        if mode == "throttled" and attempt <= 1:
+            raise LambdaServiceError("ServiceException", "Lambda is having a bad day")
+        if mode == "down":
+            raise LambdaServiceError("ServiceException", "Lambda is down")
+        return {"payment_id": "pay-1", "amount": invocation.payload["input"]["amount"],
+                "key": invocation.payload["idempotency_key"]}
+
+
+class Cloud:
+    def __init__(self) -> None:
+        self.sfn = boto3.client("stepfunctions", region_name=REGION)
+        self.sqs = boto3.client("sqs", region_name=REGION)
+        self.queue_url = self.sqs.create_queue(QueueName="notify")["QueueUrl"]
+        self.saga = self.machine("saga", saga_definition(self.queue_url))
+        self.count = 0
+
+    def machine(self, name: str, definition: str | dict) -> str:
+        text = definition if isinstance(definition, str) else json.dumps(definition)
+        return self.sfn.create_state_machine(name=name, definition=text, roleArn=ROLE)["stateMachineArn"]
+
+    def run(self, mode: str = "ok", arn: str | None = None, dispatcher: Any = None, **extra: Any) -> Any:
+        self.count += 1
+        payload = {"order_id": "o-1", "amount": 42, "mode": mode, "wait_seconds": 0, **extra}
+        return run_inline(arn or self.saga, json.dumps(payload), f"{mode}-{self.count}", dispatcher or Payments())
+
+
+@pytest.fixture(scope="module")
+def cloud() -> Iterator[Cloud]:
+    engine.install()
+    with mock_aws(config={"stepfunctions": {"execute_state_machine": True}}):
+        yield Cloud()
+
+
+def events(raw: Any) -> list[str]:
+    return [e["type"] for e in raw.history]
+
+
+# ---------------------------------------------------------------------------------------------------
+# Inline runs
+# ---------------------------------------------------------------------------------------------------
+def test_success_output_and_lambda_context(cloud: Cloud) -> None:
+    from aws_lambda_powertools import Logger
+
+    logger = Logger(service="payments")
+    seen: dict[str, Any] = {}
+
+    @logger.inject_lambda_context
+    def handler(event: dict, context: Any) -> dict:
+        seen.update(logger.get_current_keys())
+        return {"payment_id": "pay-1", "key": event["idempotency_key"], "amount": decimal.Decimal("42")}
+
+    raw = cloud.run("ok", dispatcher=lambda invocation, context: handler(invocation.payload, context))
+    assert raw.status == "SUCCEEDED" and raw.error is None and raw.cause is None
+    out = json.loads(raw.output)
+    assert out["results"]["ProcessPayment"] == {"output": {"payment_id": "pay-1", "key": f"{raw.name}:ProcessPayment",
+                                                           "amount": 42}}
+    assert set(out["results"]["NotifyCustomer"]) == {"MessageId"}
+    assert raw.clock.waits == [("Cooldown", "wait", 0)] and raw.clock.now == 0
+    assert seen["function_name"] == "process-payment" and seen["function_memory_size"] == 128
+    assert seen["function_arn"] == "arn:aws:lambda:us-east-1:123456789012:function:process-payment"
+    assert re.fullmatch(r"[0-9a-f-]{36}", seen["function_request_id"])
+    messages = cloud.sqs.receive_message(QueueUrl=cloud.queue_url, MaxNumberOfMessages=10)["Messages"]
+    bodies = [json.loads(m["Body"]) for m in messages]
+    assert {"saga_id": raw.name, "payment": out["results"]["ProcessPayment"]["output"]} in bodies
+    # the full lambda:invoke response, as on AWS
+    succeeded = [e for e in raw.history if e["type"] == "TaskSucceeded"][0]["taskSucceededEventDetails"]
+    response = json.loads(succeeded["output"])
+    assert list(response) == ["ExecutedVersion", "Payload", "SdkHttpMetadata", "SdkResponseMetadata", "StatusCode"]
+    assert response["SdkResponseMetadata"]["RequestId"] == seen["function_request_id"]
+    assert response["SdkHttpMetadata"]["HttpStatusCode"] == 200 and response["StatusCode"] == 200
+
+
+def test_invocation_fields(cloud: Cloud) -> None:
+    payments = Payments()
+    cloud.run("ok", dispatcher=payments)
+    invocation, context = payments.calls[0]
+    assert invocation.function_name == "process-payment" and invocation.state_name == "ProcessPayment"
+    assert invocation.timeout_seconds == 30 and invocation.qualifier is None
+    assert invocation.payload["input"]["order_id"] == "o-1"
+    assert context.log_group_name == "/aws/lambda/process-payment" and context.function_version == "$LATEST"
+    assert 0 < context.get_remaining_time_in_millis() <= 30_000
+
+
+def test_business_error_is_caught_and_reported_like_lambda(cloud: Cloud) -> None:
+    payments = Payments()
+    raw = cloud.run("declined", dispatcher=payments)
+    assert raw.status == "FAILED" and raw.error == "PaymentDeclined" and raw.output is None
+    assert raw.cause is not None and ", " not in raw.cause[:60]  # compact JSON, like the AWS Python runtime
+    cause = json.loads(raw.cause)
+    assert list(cause) == ["errorMessage", "errorType", "requestId", "stackTrace"]
+    assert cause["errorType"] == "PaymentDeclined" and cause["errorMessage"] == f"card declined for {raw.name}"
+    assert cause["requestId"] == payments.calls[0][1].aws_request_id
+    assert any("test_moto_engine.py" in line and "raise PaymentDeclined" in line for line in cause["stackTrace"])
+    assert not any("stepsaga/local" in line for line in cause["stackTrace"])
+    assert events(raw)[-3:] == ["TaskStateExited", "FailStateEntered", "ExecutionFailed"]
+    failed = [e for e in raw.history if e["type"] == "TaskFailed"][0]["taskFailedEventDetails"]
+    assert failed["error"] == "PaymentDeclined" and failed["cause"] == raw.cause
+    assert failed["resource"] == "invoke" and failed["resourceType"] == "lambda"
+
+
+def test_function_error_with_explicit_type_and_marshal_error(cloud: Cloud) -> None:
+    def custom(invocation: Invocation, context: LambdaContext) -> Any:
+        raise FunctionError("Custom.Error", "custom message", ["line 1"])
+
+    raw = cloud.run("custom", dispatcher=custom)
+    assert raw.error == "Custom.Error"
+    assert json.loads(raw.cause)["stackTrace"] == ["line 1"]
+    raw = cloud.run("marshal", dispatcher=lambda invocation, context: {"not": {"json"}})
+    assert raw.error == "Runtime.MarshalError"
+    assert json.loads(raw.cause)["errorMessage"] == "Unable to marshal response: Object of type set is not JSON serializable"
+
+
+def test_retries_are_virtual(cloud: Cloud) -> None:
+    payments = Payments()
+    raw = cloud.run("flaky", dispatcher=payments)
+    assert raw.status == "SUCCEEDED"
+    assert raw.clock.waits == [("Cooldown", "wait", 0), ("ProcessPayment", "retry", 2.0), ("ProcessPayment", "retry", 4.0)]
+    assert len(payments.calls) == 3
+    assert events(raw).count("TaskFailed") == 2
+    arn = cloud.machine("long-backoff", saga_definition(cloud.queue_url, interval=20, attempts=2))
+    started = time.monotonic()
+    raw = cloud.run("flaky", arn=arn)
+    assert time.monotonic() - started < 1.0
+    assert raw.status == "SUCCEEDED" and raw.clock.now == 60.0
+    assert [w for w in raw.clock.waits if w[1] == "retry"] == [("ProcessPayment", "retry", 20.0),
+                                                             ("ProcessPayment", "retry", 40.0)]
+
+
+def test_task_timed_out(cloud: Cloud) -> None:
+    raw = cloud.run("timeout")
+    # caught by States.ALL, compensated, then re-raised by the Fail state's ErrorPath (a States.* name)
+    assert raw.status == "FAILED" and raw.error == "States.Timeout"
+    assert "TaskTimedOut" in events(raw) and raw.history[-3]["stateExitedEventDetails"]["name"] == "RefundPayment"
+    timed_out = [e for e in raw.history if e["type"] == "TaskTimedOut"][0]["taskTimedOutEventDetails"]
+    assert timed_out == {"resourceType": "lambda", "resource": "invoke", "error": "States.Timeout"}
+    assert raw.clock.waits[-1] == ("ProcessPayment", "timeout", 30)
+
+
+def test_lambda_service_error(cloud: Cloud) -> None:
+    raw = cloud.run("throttled")
+    assert raw.status == "SUCCEEDED"
+    assert raw.clock.waits[-1] == ("ProcessPayment", "retry", 1.0)
+    failed = [e for e in raw.history if e["type"] == "TaskFailed"][0]["taskFailedEventDetails"]
+    assert failed["error"] == "Lambda.ServiceException"
+    assert failed["cause"].startswith("Lambda is having a bad day (Service: AWSLambda; Status Code: 500; "
+                                      "Error Code: ServiceException; Request ID: ")
+    raw = cloud.run("down")
+    assert raw.error == "Lambda.ServiceException" and events(raw).count("TaskFailed") == 3
+
+
+def test_wait_state_is_virtual(cloud: Cloud) -> None:
+    started = time.monotonic()
+    raw = cloud.run("ok", wait_seconds=3600)
+    assert time.monotonic() - started < 1.0
+    assert raw.status == "SUCCEEDED" and raw.clock.waits == [("Cooldown", "wait", 3600)]
+
+
+def test_states_all_does_not_catch_states_runtime(cloud: Cloud) -> None:
+    arn = cloud.machine("runtime", {
+        "StartAt": "T",
+        "States": {
+            "T": {"Type": "Task", "Resource": LAMBDA,
+                  "Parameters": {"FunctionName": "f", "Payload": {"x.$": "$.missing"}},
+                  "Retry": [{"ErrorEquals": ["States.ALL"], "MaxAttempts": 2}],
+                  "Catch": [{"ErrorEquals": ["States.ALL"], "Next": "Caught"}], "End": True},
+            "Caught": {"Type": "Pass", "End": True},
+        },
+    })
+    payments = Payments()
+    raw = run_inline(arn, "{}", "runtime-1", payments)
+    assert raw.status == "FAILED" and raw.error == "States.Runtime"
+    assert "The JSONPath '$.missing'" in (raw.cause or "")
+    assert payments.calls == [] and raw.clock.waits == []
+    assert "PassStateEntered" not in events(raw)
+
+
+def test_parallel_and_map_run_with_the_dispatcher(cloud: Cloud) -> None:
+    task = {"Type": "Task", "Resource": LAMBDA, "Parameters": {"FunctionName": "f:live", "Payload.$": "$"},
+            "ResultSelector": {"p.$": "$.Payload"}, "End": True}
+    arn = cloud.machine("fanout", {
+        "StartAt": "P",
+        "States": {"P": {"Type": "Parallel", "End": True, "Branches": [
+            {"StartAt": "A", "States": {"A": task}},
+            {"StartAt": "M", "States": {"M": {"Type": "Map", "ItemsPath": "$.items", "End": True,
+                                              "Iterator": {"StartAt": "I", "States": {"I": task}}}}},
+        ]}},
+    })
+    raw = run_inline(arn, json.dumps({"items": [1, 2]}), "fanout-1",
+                     lambda invocation, context: [invocation.function_name, invocation.qualifier, invocation.payload])
+    assert raw.status == "SUCCEEDED"
+    assert json.loads(raw.output or "") == [{"p": ["f", "live", {"items": [1, 2]}]},
+                                      [{"p": ["f", "live", 1]}, {"p": ["f", "live", 2]}]]
+
+
+def test_history_and_describe_match_boto3(cloud: Cloud) -> None:
+    for mode in ("ok", "declined", "flaky", "timeout"):
+        raw = cloud.run(mode)
+        assert raw.history == cloud.sfn.get_execution_history(executionArn=raw.arn)["events"]
+        described = cloud.sfn.describe_execution(executionArn=raw.arn)
+        assert (described["status"], described.get("error"), described.get("cause")) == (raw.status, raw.error, raw.cause)
+        # moto's describe_execution re-serialises the output with ", " separators (responses.py:340); AWS and
+        # the ExecutionSucceeded event use compact JSON, as RawExecution.output does
+        assert json.loads(described.get("output") or "null") == json.loads(raw.output or "null")
+        if raw.status == "SUCCEEDED":
+            assert raw.history[-1]["executionSucceededEventDetails"]["output"] == raw.output
+        assert described["name"] == raw.name and described["stateMachineArn"] == cloud.saga
+
+
+def test_execution_names_are_unique(cloud: Cloud) -> None:
+    run_inline(cloud.saga, json.dumps({"mode": "declined", "amount": 1, "wait_seconds": 0}), "unique-1", Payments())
+    with pytest.raises(Exception, match="Execution Already Exists"):
+        run_inline(cloud.saga, "{}", "unique-1", Payments())
+
+
+def test_threads_do_not_accumulate(cloud: Cloud) -> None:
+    from moto.stepfunctions.parser.utils import TMP_THREADS
+
+    cloud.run("ok")
+    before = (len(TMP_THREADS), threading.active_count())
+    for i in range(200):
+        cloud.run(("declined", "boom")[i % 2], dispatcher=Payments())
+    assert (len(TMP_THREADS), threading.active_count()) == before
+
+
+def test_expected_failures_do_not_log_errors(cloud: Cloud, caplog: pytest.LogCaptureFixture) -> None:
+    with caplog.at_level(logging.ERROR, logger="moto.stepfunctions"):
+        cloud.run("declined")
+    assert not [r for r in caplog.records if "FailureEventException" in r.getMessage()]
+
+
+def test_check_version(monkeypatch: pytest.MonkeyPatch) -> None:
+    engine.check_version()
+    monkeypatch.setattr(engine.importlib.metadata, "version", lambda name: "5.0.0")
+    with pytest.raises(engine.MotoVersionError, match="needs moto==5.2.5 exactly, but moto 5.0.0 is installed"):
+        engine.check_version()
+
+
+def test_install_is_idempotent_and_uninstall_restores() -> None:
+    from moto.stepfunctions.parser.asl.component.program.program import Program
+
+    engine.install()
+    patched = Program.eval
+    engine.install()
+    assert Program.eval is patched
+    engine.uninstall()
+    assert Program.eval is getattr(patched, "__wrapped__") and not engine.installed()
+    engine.install()
+    assert engine.installed()
+
+
+# ---------------------------------------------------------------------------------------------------
+# Stock moto, in the same process
+# ---------------------------------------------------------------------------------------------------
+def start_and_wait(cloud: Cloud, arn: str, name: str, payload: dict) -> dict:
+    execution = cloud.sfn.start_execution(stateMachineArn=arn, name=name, input=json.dumps(payload))["executionArn"]
+    deadline = time.monotonic() + 10
+    while (described := cloud.sfn.describe_execution(executionArn=execution))["status"] == "RUNNING":
+        assert time.monotonic() < deadline
+        time.sleep(0.01)
+    return described
+
+
+def test_patches_are_inert_outside_runs(cloud: Cloud, monkeypatch: pytest.MonkeyPatch,
+                                        caplog: pytest.LogCaptureFixture) -> None:
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+    parses: list[str] = []
+    original = AmazonStateLanguageParser.parse
+
+    def counting_parse(definition: str) -> Any:
+        parses.append(definition)
+        return original(definition)
+
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counting_parse))
+    arn = cloud.machine("stock", {
+        "StartAt": "W",
+        "States": {
+            "W": {"Type": "Wait", "Seconds": 1, "Next": "T"},
+            "T": {"Type": "Task", "Resource": LAMBDA, "Parameters": {"FunctionName": "nobody", "Payload.$": "$"},
+                  "End": True},
+        },
+    })
+    engine.install()
+    payments = Payments()
+    run_inline(cloud.saga, json.dumps({"mode": "ok", "amount": 1, "wait_seconds": 0}), "inert-inline", payments)
+    parses.clear()
+    started = time.monotonic()
+    with caplog.at_level(logging.ERROR, logger="moto.stepfunctions"):
+        described = start_and_wait(cloud, arn, "stock-1", {})
+    assert time.monotonic() - started >= 1.0  # a real wait
+    assert len(parses) == 1  # stock parses the definition for every execution
+    # no dispatcher: moto's own Lambda backend answered (there is no such function)
+    assert described["status"] == "FAILED" and described["error"] == "Lambda.ResourceNotFoundException"
+    assert [r for r in caplog.records if "FailureEventException" in r.getMessage()]  # stock logging
+    assert len(payments.calls) == 1
+
+
+def normalise(value: Any) -> Any:
+    """Replace what is random or wall-clock in a run: request ids, message ids, dates, trace ids, stack lines."""
+    if isinstance(value, dict):
+        return {k: normalise(v) for k, v in value.items() if k != "timestamp"}
+    if isinstance(value, list):
+        return [normalise(v) for v in value]
+    if isinstance(value, str):
+        if value.startswith("{") or value.startswith("["):
+            try:
+                return normalise(json.loads(value))
+            except ValueError:
+                pass
+        value = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>", value)
+        value = re.sub(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT", "<date>", value)
+        value = re.sub(r"root=1-[0-9a-f]{8}-[0-9a-f]{24};sampled=0", "<trace>", value)
+        value = re.sub(r'File "[^"]*", line \d+', "<frame>", value)
+    return value
+
+
+def test_differential_stock_vs_inline(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    definition = saga_definition(cloud.queue_url, interval=1, attempts=1)
+    stock_arn = cloud.machine("diff-stock", definition)
+    inline_arn = cloud.machine("diff-inline", definition)
+    payments = Payments()
+    scenarios = ["ok", "declined", "flaky-once", "boom"]
+    with engine.lambda_only(payments):
+        stock = {mode: start_and_wait(cloud, stock_arn, f"diff-{mode}", {"mode": mode, "amount": 5, "wait_seconds": 0})
+                 for mode in scenarios}
+    assert len(payments.calls) == 6  # 4 payments, 1 retry, 1 refund: the dispatcher served stock executions
+    inline = {mode: run_inline(inline_arn, json.dumps({"mode": mode, "amount": 5, "wait_seconds": 0}), f"diff-{mode}",
+                               Payments())
+              for mode in scenarios}
+    assert [stock[m]["status"] for m in scenarios] == ["SUCCEEDED", "FAILED", "SUCCEEDED", "FAILED"]
+    for mode in scenarios:
+        described, raw = stock[mode], inline[mode]
+        assert (described["status"], described.get("error")) == (raw.status, raw.error), mode
+        assert normalise(described.get("cause")) == normalise(raw.cause), mode
+        assert normalise(described.get("output")) == normalise(raw.output), mode
+        history = cloud.sfn.get_execution_history(executionArn=described["executionArn"])["events"]
+        assert [e["type"] for e in history] == events(raw), mode
+        assert [(e["id"], e["previousEventId"]) for e in history] == [(e["id"], e["previousEventId"]) for e in raw.history]
+        assert normalise(history) == normalise(raw.history), mode
+    assert inline["flaky-once"].clock.waits[-1] == ("ProcessPayment", "retry", 1.0)
+
+
+def test_lambda_only_is_scoped(cloud: Cloud) -> None:
+    payments = Payments()
+    with engine.lambda_only(payments):
+        pass
+    arn = cloud.machine("unrouted", {"StartAt": "T", "States": {"T": {
+        "Type": "Task", "Resource": LAMBDA, "Parameters": {"FunctionName": "nobody"}, "End": True}}})
+    described = start_and_wait(cloud, arn, "unrouted-1", {})
+    assert described["error"] == "Lambda.ResourceNotFoundException" and payments.calls == []
+
+
+def test_json_copy_equals_deepcopy() -> None:
+    import datetime
+
+    value = {"a": [1, 2.5, True, None, {"b": "c"}], "d": {"e": datetime.datetime(2024, 1, 1)}, "f": -0.0}
+    assert engine._json_copy(value) == copy.deepcopy(value)
+    assert engine._json_copy(value) is not value and engine._json_copy(value)["a"] is not value["a"]
+    shared = {"x": 1}
+    clone = engine._json_copy({"p": shared, "q": shared})
+    assert clone["p"] is clone["q"] and clone["p"] is not shared  # aliasing kept, like deepcopy
