@@ -15,9 +15,18 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
+RUN := $(BIN)/stepsaga run workflows/order_saga.py
+
 demo: $(STAMP)
 	$(BIN)/stepsaga compile workflows/order_saga.py -o asl/
 	$(BIN)/stepsaga graph workflows/order_saga.py
+	@$(RUN) --title "1. happy path" --input @workflows/inputs/order.json
+	@$(RUN) --title "2. the payment is declined" --input @workflows/inputs/order.json --fail ProcessPayment=PaymentDeclined
+	@$(RUN) --title "3. the payment gateway times out twice, then succeeds" --input @workflows/inputs/order.json --fail ProcessPayment=PaymentGatewayTimeout@2
+	@$(RUN) --title "4. out of stock (the real handler says so)" --input @workflows/inputs/too_many.json
+	@$(RUN) --title "5. the notification fails for good: dead-lettered, order kept" --input @workflows/inputs/order.json --fail SendNotification=SmtpUnavailable
+	@$(RUN) --title "6. a refund fails for good: SagaCompensationFailed, repair record dead-lettered" --input @workflows/inputs/too_many.json --fail RefundPayment=RefundGatewayDown
+	@$(RUN) --title "7. a malformed order fails validation before any side effect" --input @workflows/inputs/invalid_order.json
 
 test: $(STAMP)
 	$(BIN)/stepsaga check

@@ -12,6 +12,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
+from stepsaga.errors import StepsagaError
 from stepsaga.local import _moto
 from stepsaga.local.dispatch import Dispatcher
 from stepsaga.local.faults import Fault, normalise
@@ -22,6 +23,10 @@ from stepsaga.orchestration import DLQ_PLACEHOLDER, function_placeholder, to_asl
 ACCOUNT = "123456789012"
 REGION = "us-east-1"
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/stepsaga-local"
+
+class CloudBusyError(StepsagaError):
+    """Another EmbeddedCloud of the same saga is running in this process."""
+
 
 Seed = Mapping[str, "list[dict[str, Any]] | str | Path"]
 
@@ -137,6 +142,10 @@ class EmbeddedCloud:
 
     def _deploy(self) -> None:
         ddb = self.client("dynamodb")
+        existing = set(ddb.list_tables()["TableNames"])
+        if any(table_name(self.saga, t.name) in existing for t in self.saga.tables):
+            # moto's backends are per process: two live clouds of one saga would share its tables
+            raise CloudBusyError(f"an EmbeddedCloud for saga {self.saga.name} is already running in this process; reuse it, or leave its `with` block first")
         for t in self.saga.tables:
             keys = [(t.partition_key, "HASH")] + ([(t.sort_key, "RANGE")] if t.sort_key else [])
             ddb.create_table(
@@ -189,21 +198,57 @@ class EmbeddedCloud:
 
     # --- runs ------------------------------------------------------------------------------
 
-    def run(self, input: Any, faults: Mapping[str, Fault | str] | None = None, *, name: str | None = None) -> SagaResult:
-        """Execute the saga once on moto's interpreter, in this thread, and return the result."""
+    def run(
+        self,
+        input: Any,
+        faults: Mapping[str, Fault | str] | None = None,
+        *,
+        name: str | None = None,
+        engine: str = "inline",
+    ) -> SagaResult:
+        """Execute the saga once on moto's interpreter and return the result.
+
+        ``engine="inline"`` (the default) runs in this thread with retry waits on the virtual
+        clock. ``engine="stock"`` starts the execution through boto3 the documented way and polls
+        it: moto's own threads and real sleeps, with only the Lambda invokes dispatched here.
+        It exists to prove the fast path changes nothing but speed.
+        """
         if self._mock is None:
             raise RuntimeError("EmbeddedCloud.run() needs the cloud started: use `with EmbeddedCloud(saga) as cloud:`")
+        if engine not in ("inline", "stock"):
+            raise ValueError(f"engine is {engine!r}; write 'inline' or 'stock'")
         self._runs += 1
         name = name or f"{self.saga.name.lower()}-{self._runs:04d}-{uuid.uuid4().hex[:8]}"
         dispatcher = Dispatcher(self._functions, normalise(faults, list(self.saga.handlers())))
         started = time.perf_counter()
-        raw = _moto.run_inline(self.state_machine_arn, json.dumps(input), name, dispatcher, account_id=ACCOUNT, region=REGION)
+        if engine == "inline":
+            raw = _moto.run_inline(self.state_machine_arn, json.dumps(input), name, dispatcher, account_id=ACCOUNT, region=REGION)
+        else:
+            raw = self._run_stock(json.dumps(input), name, dispatcher)
         wall = time.perf_counter() - started
         dead_lettered = any(
             ev.get("stateEnteredEventDetails", {}).get("name", "").endswith("DeadLetter") for ev in raw.history
         )
         dlq = self._drain_dlq(raw.name) if dead_lettered else []
         return build_result(self.saga, raw, dispatcher.calls, dlq, wall)
+
+    def _run_stock(self, input_json: str, name: str, dispatcher: Dispatcher, timeout: float = 300.0) -> StockExecution:
+        sfn = self.client("stepfunctions")
+        with _moto.lambda_only(dispatcher):
+            arn = sfn.start_execution(stateMachineArn=self.state_machine_arn, name=name, input=input_json)["executionArn"]
+            deadline = time.monotonic() + timeout
+            while (described := sfn.describe_execution(executionArn=arn))["status"] == "RUNNING":
+                if time.monotonic() > deadline:
+                    raise TimeoutError(f"stock execution {name} still RUNNING after {timeout} s")
+                time.sleep(0.002)
+        events, kwargs = [], {"executionArn": arn, "maxResults": 1000}
+        while True:
+            page = sfn.get_execution_history(**kwargs)
+            events.extend(page["events"])
+            if not page.get("nextToken"):
+                break
+            kwargs["nextToken"] = page["nextToken"]
+        return StockExecution(arn, name, described, events)
 
     def _drain_dlq(self, saga_id: str) -> list[dict[str, Any]]:
         """Read and delete this run's repair records, so each result holds exactly its own."""
@@ -220,3 +265,16 @@ class EmbeddedCloud:
                     records.append(body)
                     sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
         return records
+
+
+class StockExecution:
+    """A stock moto execution read back through boto3, shaped like ``_moto.RawExecution``."""
+
+    def __init__(self, arn: str, name: str, described: dict[str, Any], history: list[dict[str, Any]]) -> None:
+        self.arn, self.name, self.history = arn, name, history
+        self.status = described["status"]
+        output = described.get("output")
+        # moto's DescribeExecution re-serialises with ", " separators; AWS (and the inline path) is compact
+        self.output = json.dumps(json.loads(output), separators=(",", ":")) if output is not None else None
+        self.error, self.cause = described.get("error"), described.get("cause")
+        self.clock = _moto.VirtualClock()  # stock moto really sleeps: nothing is virtual

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 from typing import Any
 
 from rich.console import Console, Group
@@ -17,8 +18,19 @@ def _outcome(attempt: Any) -> Text:
         return Text("ok", style="green")
     label = attempt.error or attempt.outcome
     if attempt.injected:
-        label += f"  (injected {attempt.injected})"
+        label += " (injected)" if attempt.injected == "fail" else f" (injected {attempt.injected})"
     return Text(label, style="red")
+
+
+def _message(cause: str | None) -> str | None:
+    """The errorMessage of a Lambda-shaped cause, or the cause itself."""
+    if not cause:
+        return None
+    try:
+        parsed = json.loads(cause)
+    except ValueError:
+        return cause
+    return parsed.get("errorMessage", cause) if isinstance(parsed, dict) else cause
 
 
 def render(result: Any) -> Group:
@@ -43,10 +55,13 @@ def render(result: Any) -> Group:
         for a in s.attempts:
             when = f"{a.number}" + (f" after {a.waited:.1f}s" if a.number > 1 else "")
             table.add_row(f"{a.at:.1f}s", name if a.number == 1 else Text(""), kind if a.number == 1 else "", when, _outcome(a))
-    parts: list[Any] = [head, table]
+    parts: list[Any] = [head]
+    message = _message(result.cause)
+    if message:
+        parts.append(Text(f"cause: {message}", style="red"))
+    parts.append(table)
     for record in result.dlq:
-        who = record.get("failed_compensation") or record.get("step")
-        parts.append(Text(f"dead-letter queue: {record.get('kind')} {who}", style="magenta"))
+        parts.append(Text(_dlq_line(record), style="magenta"))
     return Group(*parts)
 
 
@@ -55,3 +70,13 @@ def to_text(result: Any, width: int = 110) -> str:
     console = Console(file=io.StringIO(), width=width, color_system=None, force_terminal=False)
     console.print(render(result))
     return console.file.getvalue()  # type: ignore[attr-defined]
+
+
+def _dlq_line(record: dict[str, Any]) -> str:
+    """One line per repair record: who failed, with which errors, and what is left to do."""
+    error = (record.get("error") or {}).get("Error")
+    if record.get("kind") == "CompensationFailed":
+        comp_error = (record.get("compensation_error") or {}).get("Error")
+        pending = ", ".join(record.get("compensations_pending") or [])
+        return f"dead-letter queue: {record['failed_compensation']} failed with {comp_error} (original error {error}); pending: {pending}"
+    return f"dead-letter queue: {record.get('step')} failed with {error}; the saga was kept"

@@ -1,0 +1,27 @@
+"""The README's pytest example runs as written, against the reference order saga."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def readme_example() -> str:
+    text = (ROOT / "README.md").read_text(encoding="utf-8")
+    [block] = [b for b in re.findall(r"```python\n(.*?)```", text, re.S) if b.startswith("# tests/test_my_order_saga.py")]
+    return block
+
+
+def test_readme_pytest_example_passes(order_saga):
+    from stepsaga.local import EmbeddedCloud, default_seed
+
+    namespace: dict = {}
+    exec(compile(readme_example(), "README.md", "exec"), namespace)
+    tests = [fn for name, fn in namespace.items() if name.startswith("test_")]
+    assert len(tests) >= 2
+    for test in tests:
+        # a fresh cloud per test, as the order_cloud fixture gives each test
+        with EmbeddedCloud(order_saga, seed=default_seed(order_saga, ROOT / "workflows" / "inputs"), root=ROOT) as cloud:
+            test(cloud)
