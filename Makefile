@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stepsaga-installed
 
-.PHONY: demo test check bench venv clean
+.PHONY: demo test template bench venv clean
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "stepsaga needs Python 3.11 or newer as $(PYTHON)"; exit 1; }
@@ -30,10 +30,15 @@ demo: $(STAMP)
 
 test: $(STAMP)
 	$(BIN)/stepsaga check
+	PYTHON=$(PYTHON) scripts/lint-template.sh
 	$(BIN)/python -m pytest
+
+template: $(STAMP)
+	$(BIN)/stepsaga template
 
 bench: $(STAMP)
 	$(BIN)/python bench/compile.py
+	$(BIN)/python bench/local_runtime.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache build src/*.egg-info
+	rm -rf $(VENV) .pytest_cache .aws-sam build src/*.egg-info

@@ -1,6 +1,39 @@
 """The reference order saga: validate, pay, reserve, then notify past the point of no return."""
 
-from stepsaga import Compensation, Retry, Saga, Step, Table
+from stepsaga import Compensation, HttpTrigger, Retry, Saga, Step, Table
+
+#: The order a client POSTs to start the saga: JSON Schema draft 4, as API Gateway validates it.
+#: The handlers validate again (tasks/_common.py); this rejects malformed requests before they cost an execution.
+ORDER_SCHEMA = {
+    "$schema": "http://json-schema.org/draft-04/schema#",
+    "title": "Order",
+    "type": "object",
+    "required": ["order_id", "customer_id", "currency", "items", "payment"],
+    "properties": {
+        "order_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"},
+        "customer_id": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"},
+        "currency": {"type": "string", "pattern": "^[A-Z]{3}$"},
+        "items": {
+            "type": "array",
+            "minItems": 1,
+            "maxItems": 50,
+            "items": {
+                "type": "object",
+                "required": ["sku", "quantity", "unit_price"],
+                "properties": {
+                    "sku": {"type": "string", "pattern": "^[A-Za-z0-9][A-Za-z0-9._:-]{0,63}$"},
+                    "quantity": {"type": "integer", "minimum": 1, "maximum": 1000},
+                    "unit_price": {"type": ["string", "number"], "pattern": "^[0-9]{1,10}(\\.[0-9]{1,2})?$", "minimum": 0.01},
+                },
+            },
+        },
+        "payment": {
+            "type": "object",
+            "required": ["card_token"],
+            "properties": {"card_token": {"type": "string", "minLength": 1, "maxLength": 256}},
+        },
+    },
+}
 
 saga = Saga(
     "OrderSaga",
@@ -40,4 +73,5 @@ saga = Saga(
             tables=["orders"],
         ),
     ],
+    triggers=[HttpTrigger("/orders", schema=ORDER_SCHEMA)],
 )

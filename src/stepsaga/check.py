@@ -1,4 +1,9 @@
-"""``stepsaga check``: committed outputs must equal a fresh compile, and must lint clean."""
+"""``stepsaga check``: committed outputs must equal a fresh compile, and must lint clean.
+
+The committed outputs are the ASL in ``asl/`` and, when it exists, ``template.yaml``: it must be what
+``stepsaga template`` would write, and each state machine's DefinitionSubstitutions must name exactly
+the placeholders its ASL file uses.
+"""
 
 from __future__ import annotations
 
@@ -9,16 +14,21 @@ from typing import TextIO
 from stepsaga.asl.lint import lint_text
 from stepsaga.errors import DefinitionError, LintError, LoadError
 from stepsaga.loader import import_target, sagas_in, snake_case, workflow_files
+from stepsaga.model import Saga
 from stepsaga.orchestration import to_asl
 
+DEFAULT_TEMPLATE = Path("template.yaml")
 
-def check(workflows: Path, asl: Path, out: TextIO, err: TextIO) -> int:
-    """Compare every compiled saga with its committed ASL; 0 when all match, 1 on drift."""
+
+def check(workflows: Path, asl: Path, out: TextIO, err: TextIO, template: Path | None = DEFAULT_TEMPLATE) -> int:
+    """Compare every compiled saga with its committed ASL and template; 0 when all match, 1 on drift."""
     if not workflows.is_dir():
         print(f"{workflows}: no such folder", file=err)
         return 2
     failures = 0
     expected: set[str] = set()
+    all_sagas: list[Saga] = []
+    loaded = True
     for path in workflow_files(workflows):
         try:
             sagas = sagas_in(import_target(str(path)), where=str(path))
@@ -26,7 +36,9 @@ def check(workflows: Path, asl: Path, out: TextIO, err: TextIO) -> int:
             for line in str(exc).splitlines():
                 print(f"{path}: {line}", file=err)
             failures += 1
+            loaded = False
             continue
+        all_sagas.extend(sagas)
         for saga in sagas:
             dest = asl / f"{snake_case(saga.name)}.asl.json"
             expected.add(dest.name)
@@ -52,10 +64,46 @@ def check(workflows: Path, asl: Path, out: TextIO, err: TextIO) -> int:
         if dest.name not in expected:
             print(f"{dest}: no saga in {workflows}/ compiles to this file; delete it or restore its saga", file=err)
             failures += 1
+    checked_template = False
+    if template is not None and template.is_file():
+        checked_template = True
+        if loaded:
+            failures += _check_template(template, asl, all_sagas, workflows, out, err)
+        else:
+            print(f"{template}: not compared with {workflows}/, whose sagas did not all load", file=err)
     if failures:
         return 1
-    print(f"ok: {len(expected)} saga(s) in {workflows}/ match {asl}/", file=out)
+    also = f" and {template}" if checked_template else ""
+    print(f"ok: {len(expected)} saga(s) in {workflows}/ match {asl}/{also}", file=out)
     return 0
+
+
+def _check_template(template: Path, asl: Path, sagas: list[Saga], workflows: Path, out: TextIO, err: TextIO) -> int:
+    """Failures of template.yaml: out of date with the sagas, or substitutions that disagree with the ASL."""
+    try:
+        from stepsaga.sam import Layout, TemplateError, render, substitution_problems
+    except ModuleNotFoundError as exc:
+        print(f"{template}: cannot check it without {exc.name}; pip install 'stepsaga[deploy]'", file=err)
+        return 1
+    committed = template.read_text(encoding="utf-8")
+    try:
+        fresh = render(committed, Layout(template, asl).generate(sagas), prune=True, where=str(template))
+        problems = substitution_problems(committed, template.parent, where=str(template))
+    except TemplateError as exc:
+        print(str(exc), file=err)
+        return 1
+    failures = 0
+    if fresh != committed:
+        failures += 1
+        print(f"{template} is out of date with {workflows}/; run: stepsaga template -t {template}", file=err)
+        out.writelines(difflib.unified_diff(
+            committed.splitlines(keepends=True), fresh.splitlines(keepends=True),
+            fromfile=f"{template} (committed)", tofile=f"{template} (generated from {workflows}/)",
+        ))
+    for problem in problems:
+        print(problem, file=err)
+        failures += 1
+    return failures
 
 
 def _attr(path: Path, saga: object) -> str:

@@ -19,6 +19,11 @@ from stepsaga.errors import DefinitionError, LintError, LoadError
 OK, REJECTED, BAD_CALL, INTERNAL = 0, 1, 2, 3
 
 
+def _subparser(**kwargs: object) -> argparse.ArgumentParser:
+    kwargs.setdefault("formatter_class", _Formatter)
+    return argparse.ArgumentParser(**kwargs)  # type: ignore[arg-type]
+
+
 def _err(message: str) -> None:
     print(message, file=sys.stderr)
 
@@ -136,18 +141,29 @@ def _cmd_run(args: argparse.Namespace) -> int:
     except (OSError, ValueError, FaultError) as exc:
         _err(str(exc))
         return BAD_CALL
+    if not args.logs:
+        os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    # Handlers print their logs to stdout, as in Lambda; keep stdout for the result alone.
+    sys.stdout.flush()
+    saved_stdout = os.dup(1)
+    os.dup2(2, 1)
     try:
         with EmbeddedCloud(saga, seed=seed) as cloud:
             result = cloud.run(payload, faults, name=args.name)
     except FaultError as exc:
         _err(str(exc))
         return BAD_CALL
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved_stdout, 1)
+        os.close(saved_stdout)
     if args.json:
         print(json.dumps(result.to_json(), indent=2, default=str))
     else:
         from rich.console import Console
 
-        console = Console()
+        # Piped output (make demo, CI logs) gets room for a timeline row instead of rich's 80 columns.
+        console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
         if args.title:
             console.rule(args.title)
         console.print(result.timeline())
@@ -159,12 +175,57 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     from stepsaga.check import check
 
-    return check(Path(args.workflows), Path(args.asl), out=sys.stdout, err=sys.stderr)
+    return check(Path(args.workflows), Path(args.asl), out=sys.stdout, err=sys.stderr, template=Path(args.template))
+
+
+def _cmd_template(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    from stepsaga.loader import import_target, sagas_in, split_target, workflow_files
+
+    targets = args.paths or [str(p) for p in workflow_files(Path(args.workflows))]
+    if not targets:
+        _err(f"{args.workflows}: no workflow files; name one: stepsaga template PATH[:ATTR]")
+        return BAD_CALL
+    sagas = []
+    for target in targets:
+        where, attr = split_target(target)
+        try:
+            sagas.extend(s for s in sagas_in(import_target(where), attr, where) if all(s is not t for t in sagas))
+        except LoadError as exc:
+            _err(str(exc))
+            return BAD_CALL
+        except DefinitionError as exc:
+            return _rejected(where, exc)
+    try:
+        from stepsaga.sam import Layout, TemplateError, sync_file
+    except ModuleNotFoundError as exc:
+        _err(f"stepsaga template needs {exc.name}: pip install 'stepsaga[deploy]'")
+        return BAD_CALL
+    try:
+        # Without PATHs the template describes every saga in the folder, so sagas gone from it go too.
+        changed = sync_file(Layout(Path(args.template), Path(args.asl)), sagas, prune=not args.paths)
+    except TemplateError as exc:
+        _err(str(exc))
+        return BAD_CALL
+    print(f"{'wrote' if changed else 'unchanged:'} {args.template} ({len(sagas)} saga(s))", file=sys.stderr)
+    return OK
+
+
+class _Formatter(argparse.HelpFormatter):
+    """argparse's default formatter imports shutil (~4 ms) per argument to size the terminal."""
+
+    def __init__(self, prog: str) -> None:
+        try:
+            width = os.get_terminal_size().columns
+        except OSError:
+            width = 80
+        super().__init__(prog, width=max(width - 2, 40))
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="stepsaga", description="Sagas on AWS Step Functions, defined in Python.")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    parser = argparse.ArgumentParser(prog="stepsaga", description="Sagas on AWS Step Functions, defined in Python.", formatter_class=_Formatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND", parser_class=_subparser)
 
     p = sub.add_parser("compile", help="compile a saga to ASL", description="Compile a saga to Amazon States Language.")
     p.add_argument("target", metavar="PATH[:ATTR]", help="workflow file or module, optionally with the saga's variable name")
@@ -184,12 +245,21 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--name", help="the execution name (the saga id)")
     p.add_argument("--title", help="a heading printed above the timeline")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the timeline")
+    p.add_argument("--logs", action="store_true", help="show the handlers' INFO logs (on stderr)")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("check", help="fail if asl/ drifted from workflows/", description="Recompile every saga in workflows/, compare with asl/, and lint the committed ASL.")
+    p = sub.add_parser("check", help="fail if asl/ or template.yaml drifted from workflows/", description="Recompile every saga in workflows/, compare with asl/ and template.yaml, and lint the committed ASL.")
     p.add_argument("--workflows", default="workflows", metavar="DIR")
     p.add_argument("--asl", default="asl", metavar="DIR")
+    p.add_argument("-t", "--template", default="template.yaml", metavar="FILE", help="also compare this SAM template with the sagas, when it exists")
     p.set_defaults(func=_cmd_check)
+
+    p = sub.add_parser("template", help="write or update template.yaml for AWS SAM", description="Generate the SAM resources of each saga into template.yaml, keeping everything else in the file as written.")
+    p.add_argument("paths", nargs="*", metavar="PATH[:ATTR]", help="workflow files (default: every workflow in --workflows)")
+    p.add_argument("-t", "--template", default="template.yaml", metavar="FILE")
+    p.add_argument("--asl", default="asl", metavar="DIR", help="where the compiled ASL is (DefinitionUri points there)")
+    p.add_argument("--workflows", default="workflows", metavar="DIR")
+    p.set_defaults(func=_cmd_template)
     return parser
 
 

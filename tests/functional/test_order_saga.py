@@ -105,7 +105,7 @@ def test_unknown_fault_state_is_a_clear_error(order_cloud):
 def test_timeline_names_each_attempt(order_cloud):
     result = order_cloud.run(load("order.json"), {"ProcessPayment": "PaymentGatewayTimeout@2"})
     text = result.timeline_text()
-    assert "ProcessPayment" in text and "PaymentGatewayTimeout  (injected fail)" in text
+    assert "ProcessPayment" in text and "PaymentGatewayTimeout (injected)" in text
     assert "3 after" in text
 
 

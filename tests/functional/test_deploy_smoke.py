@@ -1,0 +1,215 @@
+"""Deploy smoke test: template.yaml through SAM's own transform (in-process), then into moto's CloudFormation.
+
+What the harness does that ``sam deploy`` would do differently, and why (workarounds live here only,
+never in the shipped template):
+
+* ``sam package`` uploads each CodeUri folder to S3; here the folders are zipped into moto's S3.
+* The ASL is inlined as ``Definition`` and, after the transform, its text is wrapped in ``Fn::Sub``
+  with the substitutions, because moto's CloudFormation ignores ``DefinitionSubstitutions``.
+* moto's ``AWS::ApiGateway::RestApi`` ignores ``Body`` (the OpenAPI document), so the API's
+  Deployment and Stage, which need the methods it would define, are left out; the RestApi, the role
+  API Gateway uses to start executions, and the OpenAPI body's content are still checked.
+"""
+
+from __future__ import annotations
+
+import ast
+import copy
+import io
+import json
+import zipfile
+from pathlib import Path
+from typing import Any
+from urllib.parse import unquote
+
+import boto3
+import pytest
+from moto import mock_aws
+from samtranslator.parser.parser import Parser
+from samtranslator.translator.translator import Translator
+
+from stepsaga import Compensation, EventTrigger, Saga, Step, Table
+from stepsaga.sam import Layout, render
+from stepsaga.sam_resources import Names
+from stepsaga.sam_sync import load, plain
+from workflows.order_saga import saga as order_saga
+
+ROOT = Path(__file__).resolve().parents[2]
+REGION = "us-east-1"
+BUCKET = "stepsaga-smoke-artifacts"
+CAPABILITIES = ["CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND"]
+
+
+@pytest.fixture()
+def aws(monkeypatch):
+    for key, value in {"AWS_DEFAULT_REGION": REGION, "AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
+                       "AWS_SESSION_TOKEN": "testing"}.items():
+        monkeypatch.setenv(key, value)
+    with mock_aws():
+        boto3.client("s3", region_name=REGION).create_bucket(Bucket=BUCKET)
+        yield
+
+
+# --- harness --------------------------------------------------------------------------------
+
+
+def package(doc: dict[str, Any], base: Path) -> dict[str, Any]:
+    """What ``sam package`` does: code folders to S3; the ASL inlined so that it can be folded below."""
+    doc = copy.deepcopy(doc)
+    s3 = boto3.client("s3", region_name=REGION)
+    for key, res in doc["Resources"].items():
+        props = res.get("Properties", {})
+        if res["Type"] == "AWS::Serverless::Function":
+            folder = base / props["CodeUri"]
+            buf = io.BytesIO()
+            with zipfile.ZipFile(buf, "w") as zf:
+                for path in sorted(folder.rglob("*.py")):
+                    zf.write(path, path.relative_to(folder).as_posix())
+            s3.put_object(Bucket=BUCKET, Key=f"{key}.zip", Body=buf.getvalue())
+            props["CodeUri"] = f"s3://{BUCKET}/{key}.zip"
+        elif res["Type"] == "AWS::Serverless::StateMachine":
+            props["Definition"] = json.loads((base / props.pop("DefinitionUri")).read_text(encoding="utf-8"))
+    return doc
+
+
+def transform(doc: dict[str, Any]) -> dict[str, Any]:
+    """SAM's own transform, in-process (the same library ``sam validate`` and CloudFormation run)."""
+    out = Translator(None, Parser()).translate(copy.deepcopy(doc), parameter_values={})
+    for res in out["Resources"].values():
+        if res["Type"] == "AWS::StepFunctions::StateMachine":
+            # moto quirk: DefinitionSubstitutions are ignored, so fold them into the definition.
+            props = res["Properties"]
+            subs = props.pop("DefinitionSubstitutions")
+            text = "\n".join(props["DefinitionString"]["Fn::Join"][1])
+            props["DefinitionString"] = {"Fn::Sub": [text, subs]}
+    for key in [k for k, r in out["Resources"].items() if r["Type"] in ("AWS::ApiGateway::Deployment", "AWS::ApiGateway::Stage")]:
+        del out["Resources"][key]  # moto quirk: RestApi ignores Body, so a Deployment would find no methods
+    return out
+
+
+def deploy(template_text: str, base: Path, stack: str) -> dict[str, Any]:
+    """Create the stack in moto; return {logical id: physical id} with the outputs under 'Outputs'."""
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    body = transform(package(plain(load(template_text)), base))
+    cfn.create_stack(StackName=stack, TemplateBody=json.dumps(body), Capabilities=CAPABILITIES)
+    [desc] = cfn.describe_stacks(StackName=stack)["Stacks"]
+    assert desc["StackStatus"] == "CREATE_COMPLETE", desc.get("StackStatusReason")
+    summaries = cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
+    assert all(s["ResourceStatus"] == "CREATE_COMPLETE" for s in summaries)
+    ids: dict[str, Any] = {s["LogicalResourceId"]: s["PhysicalResourceId"] for s in summaries}
+    ids["Outputs"] = {o["OutputKey"]: o["OutputValue"] for o in desc.get("Outputs", [])}
+    ids["Transformed"] = body
+    return ids
+
+
+def role_statements(role: str) -> list[dict[str, Any]]:
+    """Every inline statement of a role (moto keeps a CloudFormation-made document as Python repr text)."""
+    iam = boto3.client("iam", region_name=REGION)
+    out = []
+    for name in iam.list_role_policies(RoleName=role)["PolicyNames"]:
+        doc = iam.get_role_policy(RoleName=role, PolicyName=name)["PolicyDocument"]
+        if isinstance(doc, str):
+            doc = ast.literal_eval(unquote(doc))
+        out.extend(doc["Statement"])
+    return out
+
+
+def function_arn(physical_id: str) -> str:
+    return boto3.client("lambda", region_name=REGION).get_function(FunctionName=physical_id)["Configuration"]["FunctionArn"]
+
+
+# --- tests ----------------------------------------------------------------------------------
+
+
+def test_the_order_saga_template_deploys_with_its_functions_state_machine_tables_and_queue(aws):
+    ids = deploy((ROOT / "template.yaml").read_text(encoding="utf-8"), ROOT, "order-saga")
+    n = Names(order_saga)
+    lam = boto3.client("lambda", region_name=REGION)
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    sqs = boto3.client("sqs", region_name=REGION)
+    sfn = boto3.client("stepfunctions", region_name=REGION)
+
+    tables = {t.name: ids[n.table(t.name)] for t in order_saga.tables}
+    for name, physical in tables.items():
+        table = ddb.describe_table(TableName=physical)["Table"]
+        assert table["KeySchema"][0]["AttributeName"] == order_saga.table(name).partition_key
+        assert table["BillingModeSummary"]["BillingMode"] == "PAY_PER_REQUEST"
+
+    queue_url = ids[n.queue]
+    attrs = sqs.get_queue_attributes(QueueUrl=queue_url, AttributeNames=["All"])["Attributes"]
+    assert attrs["MessageRetentionPeriod"] == "1209600"
+    assert attrs["KmsMasterKeyId"] == ids[n.key]
+
+    arns = {}
+    for state, action in order_saga.handlers().items():
+        config = lam.get_function(FunctionName=ids[n.function(state)])["Configuration"]
+        arns[state] = config["FunctionArn"]
+        assert config["Handler"] == action.split(".", 1)[1]
+        assert config["Runtime"] == "python3.12"
+        step = next((s for s in order_saga.steps if s.name == state), None)
+        declared = step.tables if step else next(s.compensation.tables for s in order_saga.steps if s.compensation and s.compensation.name == state)
+        env = config["Environment"]["Variables"]
+        # Each handler finds exactly its own tables, by their deployed names.
+        assert {k: v for k, v in env.items() if k.endswith("_TABLE")} == {order_saga.table(t).env_var: tables[t] for t in declared}
+
+    machine = sfn.describe_state_machine(stateMachineArn=ids[n.state_machine])
+    assert ids["Transformed"]["Resources"][n.state_machine]["Properties"]["StateMachineType"] == order_saga.workflow_type
+    definition = machine["definition"]
+    assert "${" not in definition  # every placeholder had a substitution
+    states = json.loads(definition)["States"]
+    for state in order_saga.handlers():
+        assert states[state]["Parameters"]["FunctionName"] == arns[state]
+    assert states["CancelOrderDeadLetter"]["Parameters"]["QueueUrl"] == queue_url
+    assert ids["Outputs"][f"{n.state_machine}Arn"] == ids[n.state_machine]
+    assert ids["Outputs"][f"{n.queue}Url"] == queue_url
+
+    # The state machine's role invokes exactly the saga's functions.
+    invoked = set()
+    for st in role_statements(ids[f"{n.state_machine}Role"]):
+        if "lambda:InvokeFunction" in (st["Action"] if isinstance(st["Action"], list) else [st["Action"]]):
+            resources = st["Resource"] if isinstance(st["Resource"], list) else [st["Resource"]]
+            invoked.update(r.rstrip("*") for r in resources)
+    assert invoked == set(arns.values())
+
+    # API Gateway starts executions through a role scoped to this one state machine.
+    [st] = role_statements(ids[f"{n.state_machine}HttpPostOrdersRole"])
+    assert (st["Action"], st["Resource"]) == ("states:StartExecution", ids[n.state_machine])
+    assert ids["Outputs"][f"{order_saga.name}HttpPostOrdersUrl"].endswith("/v1/orders")
+
+
+def test_a_users_own_saga_deploys_through_the_same_path_with_an_eventbridge_trigger(aws, tmp_path):
+    saga = Saga(
+        "ShipmentSaga",
+        workflow_type="EXPRESS",
+        tables=[Table("shipments", partition_key="shipment_id")],
+        steps=[
+            Step("BookCarrier", "shipping.book.handler", tables=["shipments"],
+                 compensation=Compensation("CancelCarrier", "shipping.cancel.handler", tables=["shipments"])),
+            Step("PrintLabel", "shipping.label.handler"),
+        ],
+        triggers=[EventTrigger("shop.orders", "OrderPaid", bus="shop")],
+    )
+    (tmp_path / "shipping").mkdir()
+    for module in ("book", "cancel", "label"):
+        (tmp_path / "shipping" / f"{module}.py").write_text("def handler(event, context):\n    return {}\n")
+    (tmp_path / "asl").mkdir()
+    from stepsaga.orchestration import to_asl
+    from stepsaga.loader import snake_case
+
+    (tmp_path / "asl" / f"{snake_case(saga.name)}.asl.json").write_text(to_asl(saga))
+    text = render(None, Layout(tmp_path / "template.yaml", tmp_path / "asl", tmp_path).generate([saga]), prune=True)
+    events = boto3.client("events", region_name=REGION)
+    events.create_event_bus(Name="shop")  # the user's bus: the template names it, it does not own it
+    ids = deploy(text, tmp_path, "shipment-saga")
+
+    n = Names(saga)
+    machine = boto3.client("stepfunctions", region_name=REGION).describe_state_machine(stateMachineArn=ids[n.state_machine])
+    assert ids["Transformed"]["Resources"][n.state_machine]["Properties"]["StateMachineType"] == "EXPRESS"
+    assert "${" not in machine["definition"]
+    [rule] = events.list_rules(EventBusName="shop")["Rules"]
+    assert json.loads(rule["EventPattern"]) == {"source": ["shop.orders"], "detail-type": ["OrderPaid"]}
+    [target] = events.list_targets_by_rule(Rule=rule["Name"], EventBusName="shop")["Targets"]
+    assert target["Arn"] == ids[n.state_machine]
+    assert target["DeadLetterConfig"]["Arn"].endswith(ids[n.queue].rsplit("/", 1)[1])
+    assert boto3.client("dynamodb", region_name=REGION).describe_table(TableName=ids[n.table("shipments")])
+    assert function_arn(ids[n.function("PrintLabel")]).endswith(ids[n.function("PrintLabel")])
