@@ -56,9 +56,9 @@ ROUNDS = 9
 BATCH = {  # executions per batch (one batch of each column per round)
     "stock": 4,
     "stock_inproc": 4,
-    "fast_stub": 50,
-    "fast_real": 15,
-    "sfnx": 30,
+    "fast_stub": 100,
+    "fast_real": 20,
+    "sfnx": 40,
 }
 POLL_SECONDS = 0.01  # describe_execution polling interval of the baseline (0.002 makes stock slower: GIL)
 GOAL_VS_STOCK = 50.0
@@ -414,7 +414,8 @@ def main() -> None:
     from stepsaga.testing import EmbeddedCloud, Fail, run
     from workflows.order_saga import saga
 
-    order = json.loads(open(os.path.join(REPO, "workflows", "inputs", "order.json"), encoding="utf-8").read())
+    with open(os.path.join(REPO, "workflows", "inputs", "order.json"), encoding="utf-8") as fh:
+        order = json.load(fh)
     order_json = json.dumps(order)
     with open(os.path.join(REPO, "asl", "order_saga.asl.json"), encoding="utf-8") as fh:
         committed_asl = fh.read()

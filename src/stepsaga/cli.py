@@ -14,6 +14,8 @@ TYPE_CHECKING = False  # keep typing and pathlib off the compile path: cold star
 if TYPE_CHECKING:
     from collections.abc import Sequence
 
+    from stepsaga.model import Saga
+
 from stepsaga.errors import DefinitionError, LintError, LoadError
 
 OK, REJECTED, BAD_CALL, INTERNAL = 0, 1, 2, 3
@@ -34,13 +36,13 @@ def _rejected(where: str, exc: DefinitionError | LintError) -> int:
     return REJECTED
 
 
-def _cmd_compile(args: argparse.Namespace) -> int:
-    from stepsaga.loader import load, snake_case, split_target
-    from stepsaga.orchestration import to_asl
+def _load(target: str) -> tuple[str, list[Saga]] | int:
+    """The sagas a target names, or the exit code after reporting why there are none."""
+    from stepsaga.loader import load, split_target
 
-    where = split_target(args.target)[0]
+    where = split_target(target)[0]
     try:
-        sagas = load(args.target)
+        sagas = load(target)
     except LoadError as exc:
         _err(str(exc))
         return BAD_CALL
@@ -49,6 +51,17 @@ def _cmd_compile(args: argparse.Namespace) -> int:
     if not sagas:
         _err(f"{where}: defines no Saga; write `saga = Saga(...)` at module level, or name one with {where}:ATTR")
         return REJECTED
+    return where, sagas
+
+
+def _cmd_compile(args: argparse.Namespace) -> int:
+    from stepsaga.loader import snake_case
+    from stepsaga.orchestration import to_asl
+
+    loaded = _load(args.target)
+    if isinstance(loaded, int):
+        return loaded
+    where, sagas = loaded
     out = args.output
     to_dir = out is not None and (os.path.isdir(out) or out.endswith(("/", os.sep)) or len(sagas) > 1)
     if len(sagas) > 1 and not to_dir:
@@ -79,17 +92,12 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     import json
 
     from stepsaga.graph import outline
-    from stepsaga.loader import load, split_target
     from stepsaga.orchestration import to_asl
 
-    where = split_target(args.target)[0]
-    try:
-        sagas = load(args.target)
-    except LoadError as exc:
-        _err(str(exc))
-        return BAD_CALL
-    except DefinitionError as exc:
-        return _rejected(where, exc)
+    loaded = _load(args.target)
+    if isinstance(loaded, int):
+        return loaded
+    where, sagas = loaded
     for saga in sagas:
         try:
             doc = json.loads(to_asl(saga))
@@ -115,16 +123,10 @@ def _read_json_arg(value: str, what: str) -> object:
 def _cmd_run(args: argparse.Namespace) -> int:
     import json
 
-    from stepsaga.loader import load, split_target
-
-    where = split_target(args.target)[0]
-    try:
-        sagas = load(args.target)
-    except LoadError as exc:
-        _err(str(exc))
-        return BAD_CALL
-    except DefinitionError as exc:
-        return _rejected(where, exc)
+    loaded = _load(args.target)
+    if isinstance(loaded, int):
+        return loaded
+    where, sagas = loaded
     if len(sagas) != 1:
         _err(f"{where}: defines {len(sagas)} sagas; name one with {where}:ATTR")
         return BAD_CALL
