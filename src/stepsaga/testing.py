@@ -24,6 +24,7 @@ __all__ = [
     "assert_compensated",
     "assert_failed_with",
     "assert_no_items",
+    "assert_nothing_charged",
     "assert_succeeded",
     "run",
 ]
@@ -75,3 +76,12 @@ def assert_no_items(cloud: EmbeddedCloud, table: str, where: Callable[[dict[str,
     """No item of a declared table matches ``where`` (for example: nothing charged)."""
     found = [item for item in cloud.items(table) if where(item)]
     assert not found, f"{len(found)} item(s) in {table} should not exist: {found[:3]}"
+
+
+def assert_nothing_charged(
+    cloud: EmbeddedCloud,
+    table: str = "payments",
+    charged: Callable[[dict[str, Any]], bool] = lambda item: item.get("status") == "CHARGED",
+) -> None:
+    """No payment is left charged (none taken, or every one refunded): a compensated order's promise."""
+    assert_no_items(cloud, table, charged)

@@ -134,3 +134,15 @@ def test_cli_run_rejects_a_bad_fault():
     proc = _cli("run", "workflows/order_saga.py", "--input", "{}", "--fail", "ProcessPayment")
     assert proc.returncode == 2
     assert "STATE=ERROR[@N]" in proc.stderr
+
+
+def test_assertion_helpers_fail_when_they_should(order_cloud):
+    from stepsaga.testing import assert_nothing_charged
+
+    result = order_cloud.run(load("order.json"))
+    with pytest.raises(AssertionError, match="1 item"):
+        assert_nothing_charged(order_cloud)  # the happy path did charge
+    with pytest.raises(AssertionError, match="expected compensations"):
+        assert_compensated(result, "CancelOrder")
+    with pytest.raises(AssertionError, match="expected FAILED"):
+        assert_failed_with(result, "PaymentDeclined")
