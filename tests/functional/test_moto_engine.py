@@ -493,3 +493,140 @@ def test_json_copy_equals_deepcopy() -> None:
     shared = {"x": 1}
     clone = engine._json_copy({"p": shared, "q": shared})
     assert clone["p"] is clone["q"] and clone["p"] is not shared  # aliasing kept, like deepcopy
+
+
+# ---------------------------------------------------------------------------------------------------
+# The copy/encoding shortcuts are exact
+# ---------------------------------------------------------------------------------------------------
+def _raw_text(value: Any) -> Any:
+    """Like normalise(), but JSON texts stay texts: separators and key order must match byte for byte."""
+    if isinstance(value, dict):
+        return {k: _raw_text(v) for k, v in value.items() if k != "timestamp"}
+    if isinstance(value, list):
+        return [_raw_text(v) for v in value]
+    if isinstance(value, str):
+        value = re.sub(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", "<uuid>", value)
+        value = re.sub(r"\w{3}, \d\d \w{3} \d{4} \d\d:\d\d:\d\d GMT", "<date>", value)
+        value = re.sub(r"root=1-[0-9a-f]{8}-[0-9a-f]{24};sampled=0", "<trace>", value)
+        value = re.sub(r"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+\+00:00", "<entered-time>", value)
+    return value
+
+
+def paths_definition() -> dict[str, Any]:
+    """ResultPath/InputPath/OutputPath in their plain and odd forms, Choice, Parallel, Map, size checks."""
+    task = {"Type": "Task", "Resource": LAMBDA, "Parameters": {"FunctionName": "echo", "Payload.$": "$"}}
+    return {
+        "StartAt": "Size",
+        "States": {
+            "Size": {"Type": "Choice", "Choices": [{"Variable": "$.big", "IsPresent": True, "Next": "Big"}],
+                     "Default": "Begin"},
+            "Big": {"Type": "Pass", "Parameters": {"a.$": "$.big", "b.$": "$.big"}, "Next": "BigTask"},
+            "BigTask": {**task, "ResultSelector": {"p.$": "$.Payload"}, "End": True},
+            "Begin": {"Type": "Pass", "Result": {"r": [1, {"s": "\u2603"}]}, "ResultPath": "$.deep.er", "Next": "Nested"},
+            "Nested": {**task, "ResultSelector": {"out.$": "$.Payload.deep"}, "ResultPath": "$.results.Nested",
+                       "Next": "Existing"},
+            "Existing": {**task, "ResultSelector": {"n": 1}, "ResultPath": "$.deep", "Next": "Index"},
+            "Index": {"Type": "Pass", "Result": "x", "ResultPath": "$.list[1]", "Next": "Sampled"},
+            "Sampled": {**task, "InputPath": "$.results", "ResultPath": "$.r", "OutputPath": "$.r.Payload",
+                        "Next": "Context"},
+            "Context": {"Type": "Pass", "OutputPath": "$$.Execution.Input", "Next": "Fan"},
+            # one branch, one iteration at a time: stock interleaves concurrent branches' events at random
+            "Fan": {"Type": "Parallel", "ResultPath": "$.fan", "Next": "Discard", "Branches": [{"StartAt": "A", "States": {
+                "A": {**task, "ResultSelector": {"p.$": "$.Payload.list"}, "ResultPath": "$.a", "Next": "M"},
+                "M": {
+                    "Type": "Map", "ItemsPath": "$.list", "MaxConcurrency": 1, "ResultPath": "$.m", "End": True,
+                    "ItemSelector": {"v.$": "$$.Map.Item.Value", "i.$": "$$.Map.Item.Index"},
+                    "ItemProcessor": {"StartAt": "I", "States": {"I": {**task, "OutputPath": "$.Payload", "End": True}}},
+                },
+            }}]},
+            "Discard": {**task, "ResultPath": None, "Next": "Clash"},
+            "Clash": {"Type": "Pass", "Result": 1, "ResultPath": "$.list.x", "End": True},
+        },
+    }
+
+
+@pytest.mark.parametrize("case", ["paths", "commas", "separators", "too_big", "big_task"])
+def test_differential_paths_and_size_checks(cloud: Cloud, case: str) -> None:
+    payloads = {
+        "paths": {"list": [1, 2.5, None], "deep": {"keep": True}},
+        # "," and ":" inside strings get no space: under 256 KiB, though the compact length plus every "," and
+        # ":" is over, so the size check is made exactly
+        "commas": {"big": ",:" * 35000},
+        # 180 KB compact, 270 KB with ", " separators: the first state's output is over the limit
+        "separators": {"big": [1] * 90000},
+        "too_big": {"big": "x" * 140000},  # a state output over 256 KiB: States.DataLimitExceeded
+        "big_task": {"big": "x" * 130800},  # the Pass output fits, the Task output (with the invoke metadata) does not
+    }
+    definition = json.dumps(paths_definition())
+    stock_arn = cloud.machine(f"paths-stock-{case}", definition)
+    inline_arn = cloud.machine(f"paths-inline-{case}", definition)
+    echo = lambda invocation, context: invocation.payload  # noqa: E731
+    with engine.lambda_only(echo):
+        described = start_and_wait(cloud, stock_arn, "paths", payloads[case])
+    raw = run_inline(inline_arn, json.dumps(payloads[case]), "paths", echo)
+    history = cloud.sfn.get_execution_history(executionArn=described["executionArn"], maxResults=1000)["events"]
+    assert (raw.status, raw.error, raw.cause) == (described["status"], described.get("error"), described.get("cause"))
+    assert _raw_text(history) == _raw_text(raw.history)
+    if raw.status == "SUCCEEDED":
+        assert json.loads(raw.output or "") == json.loads(described["output"])
+    expected = {"paths": "FAILED", "commas": "SUCCEEDED", "separators": "FAILED", "too_big": "FAILED", "big_task": "FAILED"}
+    assert raw.status == expected[case]
+    if case == "paths":  # every state ran; the last one's ResultPath hits a list: jsonpath_ng's TypeError
+        assert events(raw)[-3:] == ["TaskStateExited", "PassStateEntered", "ExecutionFailed"]
+        assert raw.error == "States.Runtime" and "TypeError" in (raw.cause or "")
+    else:
+        assert raw.error in (None, "States.DataLimitExceeded")
+
+
+def test_result_path_field_chain_matches_jsonpath_ng() -> None:
+    import jsonpath_ng
+
+    def apply(expr: Any, data: Any, val: Any) -> Any:
+        try:
+            return ("ok", json.dumps(expr.update_or_create(data, val)))  # key order included
+        except Exception as exc:  # noqa: BLE001
+            return ("raised", type(exc))
+
+    datas = [{}, {"a": 1, "b": 2}, {"a": {}}, {"a": {"b": {"c": 1, "d": 2}, "e": 3}}, {"a": {"b": "s"}},
+             {"a": {"b": [1]}}, {"a": None}, {"a": {"b": None}}, {"a": {"b": 5}}, {"a": {"b": True}}, {"a": [{"b": 1}]},
+             [1, 2], "text", None, 7]
+    for path in ("$.a", "$.a.b", "$.a.b.c", "$['a'].b", "$.x.y"):
+        fast = engine._result_path_parse(jsonpath_ng.parse, path)
+        assert isinstance(fast, engine._FieldChainPath), path
+        for data in datas:
+            for val in ({"v": [1, {"w": 2}]}, [3], "s", None):
+                assert apply(fast, copy.deepcopy(data), val) == apply(jsonpath_ng.parse(path), copy.deepcopy(data), val), (
+                    path, data, val)
+    for path in ("$", "$.a[0]", "$.a.*", "$..a"):
+        assert not isinstance(engine._result_path_parse(jsonpath_ng.parse, path), engine._FieldChainPath), path
+
+
+def test_history_timestamps_across_a_dst_change(monkeypatch: pytest.MonkeyPatch) -> None:
+    import datetime
+    import types
+
+    from dateutil.tz import tzlocal
+
+    if not hasattr(time, "tzset"):
+        pytest.skip("no time.tzset on this platform")
+    monkeypatch.setenv("TZ", "America/New_York")
+    time.tzset()
+    try:
+        monkeypatch.setattr(engine, "_TZLOCAL", None)
+        # 2024-11-03 06:00Z: 01:59:59 EDT is followed by 01:00:00 EST (fold=1)
+        start = datetime.datetime(2024, 11, 3, 5, 59, 58, 998000)
+        stamps = [(start + datetime.timedelta(milliseconds=250 * i)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
+                  for i in range(20)]
+        events = [{"timestamp": s, "type": "PassStateEntered", "id": i + 1, "previousEventId": i}
+                  for i, s in enumerate(stamps)]
+        manager = types.SimpleNamespace(_mutex=threading.Lock(), _history_event_list=events)
+        execution = types.SimpleNamespace(exec_worker=types.SimpleNamespace(env=types.SimpleNamespace(event_manager=manager)))
+        got = [e["timestamp"] for e in engine._history_as_boto3(execution)]  # type: ignore[arg-type]
+        local = tzlocal()
+        want = [datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).astimezone(local)
+                for s in stamps]
+        assert [(repr(g), g.fold, g.utcoffset()) for g in got] == [(repr(w), w.fold, w.utcoffset()) for w in want]
+        assert {g.fold for g in got} == {0, 1}
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -25,10 +25,15 @@ During an inline run:
 * Retry intervals and Wait states cost no wall time: the delay moto computed is recorded on the run's
   ``VirtualClock``.
 * Speed, with identical results: the ASL is parsed once per definition text (stock: once per execution);
-  jsonpath_ng parses are memoised and plain field paths (``$.a.b``) are looked up directly; the
-  interpreter's ``copy.deepcopy`` of JSON data is a marshal round trip; boto3 clients of service
-  integrations are cached per (region, service); execution names are checked against an index instead of a
-  scan of all executions; moto's never-emptied ``TMP_THREADS`` list is pruned after each run.
+  jsonpath_ng parses are memoised and plain field paths (``$.a.b``) are looked up directly, or for a
+  ResultPath set directly (stock walks the whole document after each update); the interpreter's
+  ``copy.deepcopy`` of JSON data is a marshal round trip, and copies nobody could tell apart from the
+  original are skipped (a state's input read for its history events and size check, a Task frame's input,
+  the value OutputPath just sampled); a state's output is JSON-encoded once for its StateExited event, the
+  next StateEntered and the size check (stock: three encodings), a Task's output once for its size check
+  and TaskSucceeded event; boto3 clients of service integrations are cached per (region, service);
+  execution names are checked against an index instead of a scan of all executions; moto's never-emptied
+  ``TMP_THREADS`` list is pruned after each run; history timestamps are converted once per second.
 * moto's ERROR log line for every expected ``FailureEventException`` (each Fail state, each caught or
   uncaught task error) is not emitted. Other interpreter errors still log.
 
@@ -103,7 +108,15 @@ try:  # moto internals; a different moto may not have them, which check_version(
     from moto.core.models import botocore_stubber
     from moto.stepfunctions.exceptions import ExecutionAlreadyExists
     from moto.stepfunctions.parser import utils as _parser_utils
-    from moto.stepfunctions.parser.api import ExecutionStatus, HistoryEventType, TaskFailedEventDetails
+    from moto.stepfunctions.parser.api import (
+        ExecutionStatus,
+        HistoryEventExecutionDataDetails,
+        HistoryEventType,
+        StateEnteredEventDetails,
+        StateExitedEventDetails,
+        TaskFailedEventDetails,
+        TaskSucceededEventDetails,
+    )
     from moto.stepfunctions.parser.asl.component.common.error_name import error_equals_decl as _error_equals_mod
     from moto.stepfunctions.parser.asl.component.common.error_name.custom_error_name import CustomErrorName
     from moto.stepfunctions.parser.asl.component.common.error_name.error_name import ErrorName
@@ -112,10 +125,18 @@ try:  # moto internals; a different moto may not have them, which check_version(
         FailureEventException,
     )
     from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name import StatesErrorName
+    from moto.stepfunctions.parser.asl.component.common.error_name.states_error_name_type import (
+        StatesErrorNameType,
+    )
     from moto.stepfunctions.parser.asl.component.common.path import result_path as _result_path_mod
+    from moto.stepfunctions.parser.asl.component.common.path.output_path import OutputPath
     from moto.stepfunctions.parser.asl.component.common.retry import retrier_decl as _retrier_mod
     from moto.stepfunctions.parser.asl.component.common.retry.max_attempts_decl import MaxAttemptsOutcome
     from moto.stepfunctions.parser.asl.component.common.retry.retrier_outcome import RetrierOutcome
+    from moto.stepfunctions.parser.asl.component.common.string.string_expression import (
+        StringContextPath,
+        StringJsonPath,
+    )
     from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import EvalTimeoutError, TimeoutSeconds
     from moto.stepfunctions.parser.asl.component.eval_component import EvalComponent
     from moto.stepfunctions.parser.asl.component.program.program import Program
@@ -125,18 +146,27 @@ try:  # moto internals; a different moto may not have them, which check_version(
     )
     from moto.stepfunctions.parser.asl.component.state.exec.state_parallel import branch_worker as _branch_worker_mod
     from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.service.state_task_service import (
+        StateTaskService,
+    )
+    from moto.stepfunctions.parser.asl.component.state.exec.state_task.state_task_lambda import StateTaskLambda
     from moto.stepfunctions.parser.asl.component.state.fail.state_fail import StateFail
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
     from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_function import WaitFunction
     from moto.stepfunctions.parser.asl.eval.environment import Environment
     from moto.stepfunctions.parser.asl.eval import program_state as _program_state_mod
+    from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
+    from moto.stepfunctions.parser.asl.eval.states import StateData, States
     from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
     from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
     from moto.stepfunctions.parser.asl.utils import boto_client as _boto_client_mod
     from moto.stepfunctions.parser.asl.utils import json_path as _json_path_mod
     from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
+    from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
     from moto.stepfunctions.parser.backend.execution import Execution
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
+    from moto.stepfunctions.parser.quotas import MAX_STATE_SIZE_UTF8_BYTES
 except ImportError as _exc:  # pragma: no cover - only with the wrong moto
     _IMPORT_ERROR: ImportError | None = _exc
 else:
@@ -285,9 +315,7 @@ class RawExecution:
         # compact JSON text, as AWS's DescribeExecution and the ExecutionSucceeded event give it
         # (parser/backend/execution.py:186; moto's describe_execution response uses ", " separators instead,
         # moto/stepfunctions/responses.py:340)
-        self.output: str | None = (
-            to_json_str(execution.output, separators=(",", ":")) if self.status == "SUCCEEDED" else None
-        )
+        self.output: str | None = _output_json(execution) if self.status == "SUCCEEDED" else None
         self.error: str | None = execution.error
         self.cause: str | None = execution.cause
         self.clock = clock
@@ -303,6 +331,17 @@ class RawExecution:
 
     def __repr__(self) -> str:
         return f"RawExecution(name={self.name!r}, status={self.status!r}, error={self.error!r})"
+
+
+def _output_json(execution: Execution) -> str:
+    # execution.output is a copy of the state input the program ended with (backend/execution.py:76), and the
+    # ExecutionSucceeded event, the last one, holds that same input as compact JSON (program.py:148-160).
+    worker = execution.exec_worker
+    events = worker.env.event_manager._history_event_list if worker is not None and worker.env is not None else []
+    last = events[-1] if events else None
+    if last is not None and last["type"] == HistoryEventType.ExecutionSucceeded:
+        return cast(str, last["executionSucceededEventDetails"]["output"])
+    return to_json_str(execution.output, separators=_COMPACT)
 
 
 # =====================================================================================================
@@ -559,8 +598,8 @@ def _evaluate_inline(self: ExecutionState, env: Environment) -> None:
     self.timeout.eval(env=env)
     timeout_seconds: int = env.stack.pop()
     frame: Environment = env.open_frame()
-    # stock: reset(get_input()), two copies of the input; reset copies it (asl/eval/states.py:107)
-    frame.states.reset(input_value=env.states._states_data["input"])
+    # stock: reset(get_input()), two copies of the input; the frame shares it instead (see _set_input)
+    _set_input(frame.states, env.states._states_data["input"])
     frame.stack = _json_copy(env.stack)
     setattr(frame, _TIMEOUT_ATTR, None if self.timeout.is_default_value() else timeout_seconds)
     try:
@@ -679,7 +718,10 @@ _MISSING: Final = object()
 @functools.lru_cache(maxsize=4096)
 def _field_chain(path: str) -> tuple[str, ...] | None:
     # The field names of a path jsonpath_ng parses to Root/Child/Fields only ("$", "$.a.b"), else None.
-    node = _json_path_mod.parse(path)  # type: ignore[attr-defined]
+    return _chain_of(_json_path_mod.parse(path))  # type: ignore[attr-defined]
+
+
+def _chain_of(node: Any) -> tuple[str, ...] | None:
     names: list[str] = []
     while type(node) is _jsonpath_ng.Child and type(node.right) is _jsonpath_ng.Fields:
         fields = node.right.fields
@@ -707,6 +749,231 @@ def _extract_json(original: Callable[[str, Any], Any], path: str, data: Any) -> 
         if value is _MISSING:
             raise _json_path_mod.NoSuchJsonPathError(json_path=path, data=data)
     return value
+
+
+class _FieldChainPath:
+    """A ResultPath that jsonpath_ng parses to a plain field chain ("$.a.b"), updated without a document walk."""
+
+    __slots__ = ("expr", "chain")
+
+    def __init__(self, expr: Any, chain: tuple[str, ...]) -> None:
+        self.expr = expr
+        self.chain = chain
+
+    def update_or_create(self, data: Any, val: Any) -> Any:
+        # jsonpath_ng's (1.16.0) Child.update_or_create (jsonpath_ng/jsonpath.py:375-378) on such a chain: find_or_create
+        # sets every missing field on the way to {} (Fields.get_field_datum, :774-790), the last Fields sets the
+        # value (Fields._update_base, :828-845), then _clean_list_keys(data) (:1263) walks the whole document
+        # to collapse {LIST_KEY: [...]} nodes. LIST_KEY is a private object() that only Index/Slice creation
+        # inserts, within this same call, so for a field chain that walk changes nothing. Anything but plain
+        # dicts on the way (jsonpath_ng skips None, raises TypeError on str/list/...) goes to jsonpath_ng,
+        # before anything is modified.
+        chain = self.chain
+        if type(data) is not dict or callable(val) or _jsonpath_ng.auto_id_field is not None:
+            return self.expr.update_or_create(data, val)
+        node = data
+        for name in chain[:-1]:
+            child = node.get(name, _MISSING)
+            if child is _MISSING:
+                break
+            if type(child) is not dict:
+                return self.expr.update_or_create(data, val)
+            node = child
+        node = data
+        for name in chain[:-1]:
+            child = node.get(name, _MISSING)
+            if child is _MISSING:
+                child = node[name] = {}
+            node = child
+        node[chain[-1]] = val
+        return data
+
+
+@functools.lru_cache(maxsize=4096)
+def _result_path_parse(original: Callable[[str], Any], path: str) -> Any:
+    # ResultPath parses with jsonpath_ng.parse (asl/component/common/path/result_path.py:29), and only calls
+    # update_or_create on the result.
+    expr = original(path)
+    chain = _chain_of(expr)
+    return _FieldChainPath(expr, chain) if chain else expr
+
+
+# =====================================================================================================
+# Fewer copies and JSON encodings of the state data
+# =====================================================================================================
+# What makes these exact: the object a States holds as its input (_states_data["input"]) is never mutated in
+# place. Every write stores a private object: States.reset deep-copies (asl/eval/states.py:106-110), __init__
+# stores the context's Execution.Input, which is only ever read through copies; every read returns a copy
+# (States._extract, :89-95); nothing else touches _states_data["input"] (the JSONata bindings only encode it,
+# asl/jsonata/jsonata.py:124-132). So code that only reads the input can read it in place, an input can be
+# shared between two States, and its JSON text stays valid for as long as the same object is stored.
+_INPUT_JSON_ATTR: Final = "_stepsaga_input_json"
+_COMPACT: Final = (",", ":")
+_STOCK_QUOTA_CHECKS: frozenset[Any] = frozenset()  # the _verify_size_quota methods that only check the size
+
+
+def _input_json(states: States) -> str:
+    """``to_json_str(states.get_input(), separators=(",", ":"))`` without the copy, memoised per stored input."""
+    value = states._states_data["input"]
+    memo = states.__dict__.get(_INPUT_JSON_ATTR)
+    if memo is not None and memo[0] is value:
+        return cast(str, memo[1])
+    text = to_json_str(value, separators=_COMPACT)
+    states.__dict__[_INPUT_JSON_ATTR] = (value, text)  # keeps value alive: its id is not reused
+    return text
+
+
+def _set_input(states: States, value: Any) -> None:
+    # States.reset (asl/eval/states.py:106-110) for a value nothing else references: no copy.
+    data = states._states_data
+    data["input"] = value
+    data["result"] = None
+    data["errorOutput"] = None
+
+
+def _input_within_quota(state: Any, states: States) -> bool:
+    # True only if the state's _verify_size_quota(get_input()) is sure to pass. It is a stock one, which
+    # checks is_within_size_quota (quotas.py:10-14): len(to_json_str(value).encode()) < 256 KiB, with ", "
+    # and ": " separators and ensure_ascii. That text is the compact one plus one space per separator outside
+    # strings, so at most the compact length plus every "," and ":".
+    if type(state)._verify_size_quota not in _STOCK_QUOTA_CHECKS:
+        return False
+    if isinstance(states._states_data["input"], str):  # checked as is, not as JSON
+        return False
+    text = _input_json(states)
+    return len(text) + text.count(",") + text.count(":") < MAX_STATE_SIZE_UTF8_BYTES
+
+
+def _state_entered_details(self: CommonStateField, env: Environment) -> StateEnteredEventDetails:
+    # CommonStateField._get_state_entered_event_details (asl/component/state/state.py:146-155), no copy.
+    return StateEnteredEventDetails(
+        name=self.name,
+        input=_input_json(env.states),
+        inputDetails=HistoryEventExecutionDataDetails(truncated=False),
+    )
+
+
+def _state_exited_details(self: CommonStateField, env: Environment) -> StateExitedEventDetails:
+    # CommonStateField._get_state_exited_event_details (asl/component/state/state.py:157-173), no copy; the
+    # text is usually the one the size check just made, and the next state's StateEntered reuses it.
+    event_details = StateExitedEventDetails(
+        name=self.name,
+        output=_input_json(env.states),
+        outputDetails=HistoryEventExecutionDataDetails(truncated=False),
+    )
+    assigned_variables = env.variable_store.get_assigned_variables()
+    env.variable_store.reset_tracing()
+    if assigned_variables:
+        event_details["assignedVariables"] = assigned_variables  # type: ignore[typeddict-unknown-key]
+        event_details["assignedVariablesDetails"] = {"truncated": False}  # type: ignore[typeddict-unknown-key]
+    return event_details
+
+
+def _state_eval_body(self: CommonStateField, env: Environment) -> None:
+    # Copy of CommonStateField._eval_body (asl/component/state/state.py:218-275) with the size check of the
+    # output (:257, a copy and a JSON encoding) decided from the StateExited event's text when it surely
+    # passes, and the program state read in place (:253 deep-copies it for an isinstance).
+    env.event_manager.add_event(
+        context=env.event_history_context,
+        event_type=self.state_entered_event_type,
+        event_details=EventDetails(stateEnteredEventDetails=self._get_state_entered_event_details(env=env)),
+    )
+    env.states.context_object.context_object_data["State"] = StateData(
+        EnteredTime=datetime.datetime.now(tz=datetime.timezone.utc).isoformat(),
+        Name=self.name,
+    )
+    self._eval_state_input(env=env)
+    try:
+        self._eval_state(env)
+    except NoSuchJsonPathError as no_such_json_path_error:
+        data_json_str = to_json_str(no_such_json_path_error.data)
+        cause = (
+            f"The JSONPath '{no_such_json_path_error.json_path}' specified for the field '{env.next_field_name}' "
+            f"could not be found in the input '{data_json_str}'"
+        )
+        raise FailureEventException(
+            failure_event=FailureEvent(
+                env=env,
+                error_name=StatesErrorName(typ=StatesErrorNameType.StatesRuntime),
+                event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(
+                    taskFailedEventDetails=TaskFailedEventDetails(
+                        error=StatesErrorNameType.StatesRuntime.to_name(),
+                        cause=cause,
+                    )
+                ),
+            )
+        )
+    if not isinstance(env._program_state, ProgramRunning):
+        return
+    self._eval_state_output(env=env)
+    if not _input_within_quota(self, env.states):
+        self._verify_size_quota(env=env, value=env.states.get_input())
+    self._set_next(env)
+    if self.state_exited_event_type is not None:
+        env.event_manager.add_event(
+            context=env.event_history_context,
+            event_type=self.state_exited_event_type,
+            event_details=EventDetails(stateExitedEventDetails=self._get_state_exited_event_details(env=env)),
+        )
+
+
+def _task_after_eval_execution(
+    self: Any, env: Environment, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any
+) -> None:
+    # Copy of StateTaskService._after_eval_execution (state_task_service.py:307-327): the size check and the
+    # TaskSucceeded event both encode the output with to_json_str(output); encode it once (ASCII: its length
+    # is is_within_size_quota's byte count).
+    output = env.stack[-1]
+    text: str | None = None
+    if type(self)._verify_size_quota in _STOCK_QUOTA_CHECKS and not isinstance(output, str):
+        text = to_json_str(output)
+        if len(text) >= MAX_STATE_SIZE_UTF8_BYTES:
+            self._verify_size_quota(env=env, value=output)
+    else:
+        self._verify_size_quota(env=env, value=output)
+    env.event_manager.add_event(
+        context=env.event_history_context,
+        event_type=HistoryEventType.TaskSucceeded,
+        event_details=EventDetails(
+            taskSucceededEventDetails=TaskSucceededEventDetails(
+                resource=self._get_sfn_resource(),
+                resourceType=self._get_sfn_resource_type(),
+                output=text if text is not None else to_json_str(output),
+                outputDetails=HistoryEventExecutionDataDetails(truncated=False),
+            )
+        ),
+    )
+
+
+_FRESH_SAMPLERS: Final = (StringJsonPath, StringContextPath) if _IMPORT_ERROR is None else ()
+
+
+def _output_path_eval_body(original: Callable[..., None], self: OutputPath, env: Environment) -> None:
+    # OutputPath._eval_body (asl/component/common/path/output_path.py:29-52) resets the state input to a copy
+    # of what its sampler pushed. A StringJsonPath/StringContextPath pushes a fresh deep copy
+    # (string_expression.py:80,120) that the pop below leaves referenced nowhere else: store it as is.
+    if type(self.string_sampler) not in _FRESH_SAMPLERS:
+        return original(self, env)
+    try:
+        self.string_sampler.eval(env=env)
+    except NoSuchJsonPathError as no_such_json_path_error:
+        json_path = no_such_json_path_error.json_path
+        cause = f"Invalid path '{json_path}' : No results for path: $['{json_path[2:]}']"
+        raise FailureEventException(
+            failure_event=FailureEvent(
+                env=env,
+                error_name=StatesErrorName(typ=StatesErrorNameType.StatesRuntime),
+                event_type=HistoryEventType.TaskFailed,
+                event_details=EventDetails(
+                    taskFailedEventDetails=TaskFailedEventDetails(
+                        error=StatesErrorNameType.StatesRuntime.to_name(),
+                        cause=cause,
+                    )
+                ),
+            )
+        )
+    _set_input(env.states, env.stack.pop())
 
 
 @functools.lru_cache(maxsize=64)
@@ -840,17 +1107,23 @@ def install() -> None:
             (StateFail, "_eval_state", _state_fail_eval_state),
             (_branch_worker_mod.BranchWorker, "start", _branch_worker_start),
             (_inline_iteration_mod.InlineIterationComponent, "_launch_worker", _launch_worker),
+            (CommonStateField, "_eval_body", _state_eval_body),
+            (CommonStateField, "_get_state_entered_event_details", _state_entered_details),
+            (CommonStateField, "_get_state_exited_event_details", _state_exited_details),
+            (StateTaskService, "_after_eval_execution", _task_after_eval_execution),
         )
         for cls, name, replacement in plain:
             _patch(cls, name, _gated(cls.__dict__[name], replacement))
         wrapping: tuple[tuple[type, str, Callable[..., Any]], ...] = (
             (_error_equals_mod.ErrorEqualsDecl, "_eval_body", _error_equals_eval_body),
             (EvalComponent, "_log_failure_event_exception", _log_failure_event_exception),
+            (OutputPath, "_eval_body", _output_path_eval_body),
         )
         for cls, name, replacement in wrapping:
             _patch(cls, name, _gated(cls.__dict__[name], replacement, pass_original=True))
-        for mod in (_json_path_mod, _result_path_mod):
-            _patch(mod, "parse", _gated(mod.parse, _cached_parse(mod.parse)))
+        _patch(_json_path_mod, "parse", _gated(_json_path_mod.parse, _cached_parse(_json_path_mod.parse)))
+        original_parse = _result_path_mod.parse
+        _patch(_result_path_mod, "parse", _gated(original_parse, functools.partial(_result_path_parse, original_parse)))
         for dotted in _BOTO_CLIENT_MODULES:
             mod = _module(dotted)
             _patch(mod, "boto_client_for", _gated(mod.boto_client_for, _boto_client_for, pass_original=True))
@@ -859,7 +1132,10 @@ def install() -> None:
             _patch(mod, "extract_json", _gated(mod.extract_json, _extract_json, pass_original=True))
         for dotted in _COPY_MODULES:
             _patch(_module(dotted), "copy", _CopyModule())
-        global _PROGRAM_STATES
+        global _PROGRAM_STATES, _STOCK_QUOTA_CHECKS
+        _STOCK_QUOTA_CHECKS = frozenset(
+            cls.__dict__["_verify_size_quota"] for cls in (CommonStateField, StateTaskService, StateTaskLambda)
+        )
         _PROGRAM_STATES = frozenset(
             v for v in vars(_program_state_mod).values()
             if isinstance(v, type) and issubclass(v, _program_state_mod.ProgramState)
@@ -881,6 +1157,7 @@ def uninstall() -> None:
             setattr(owner, name, original)
         _cached_boto_client.cache_clear()
         _parse_program.cache_clear()
+        _result_path_parse.cache_clear()
 
 
 def installed() -> bool:
@@ -1052,11 +1329,23 @@ def _history_as_boto3(execution: Execution) -> list[dict[str, Any]]:
     with manager._mutex:
         events = list(manager._history_event_list)
     out: list[dict[str, Any]] = []
+    local_seconds: dict[str, datetime.datetime] = {}  # "YYYY-MM-DDTHH:MM:SS" (UTC) -> that second in local time
     for event in events:
-        # a string despite the TypedDict: iso_8601_datetime_with_milliseconds (event_manager.py:87)
-        stamp = datetime.datetime.strptime(str(event["timestamp"]), "%Y-%m-%dT%H:%M:%S.%fZ")
+        # a string despite the TypedDict: iso_8601_datetime_with_milliseconds (event_manager.py:87),
+        # "YYYY-MM-DDTHH:MM:SS.mmmZ". botocore's tzlocal() offset and fold are whole seconds and depend on the
+        # whole second only (it asks time.localtime), so one astimezone per second gives the same datetimes.
+        text = str(event["timestamp"])
+        if len(text) == 24 and text[10] == "T" and text[19] == "." and text[23] == "Z" and text[20:23].isdigit():
+            local = local_seconds.get(text[:19])
+            if local is None:
+                utc = datetime.datetime.fromisoformat(text[:19]).replace(tzinfo=datetime.timezone.utc)
+                local = local_seconds[text[:19]] = utc.astimezone(_TZLOCAL)
+            stamp = local.replace(microsecond=int(text[20:23]) * 1000)
+        else:
+            stamp = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+            stamp = stamp.replace(tzinfo=datetime.timezone.utc).astimezone(_TZLOCAL)
         item: dict[str, Any] = {
-            "timestamp": stamp.replace(tzinfo=datetime.timezone.utc).astimezone(_TZLOCAL),
+            "timestamp": stamp,
             "type": _plain(event["type"]),
             "id": event["id"],
             "previousEventId": event["previousEventId"],
