@@ -891,19 +891,7 @@ def _state_eval_body(self: CommonStateField, env: Environment) -> None:
             f"The JSONPath '{no_such_json_path_error.json_path}' specified for the field '{env.next_field_name}' "
             f"could not be found in the input '{data_json_str}'"
         )
-        raise FailureEventException(
-            failure_event=FailureEvent(
-                env=env,
-                error_name=StatesErrorName(typ=StatesErrorNameType.StatesRuntime),
-                event_type=HistoryEventType.TaskFailed,
-                event_details=EventDetails(
-                    taskFailedEventDetails=TaskFailedEventDetails(
-                        error=StatesErrorNameType.StatesRuntime.to_name(),
-                        cause=cause,
-                    )
-                ),
-            )
-        )
+        raise _runtime_failure(env, cause)
     if not isinstance(env._program_state, ProgramRunning):
         return
     self._eval_state_output(env=env)
@@ -916,6 +904,23 @@ def _state_eval_body(self: CommonStateField, env: Environment) -> None:
             event_type=self.state_exited_event_type,
             event_details=EventDetails(stateExitedEventDetails=self._get_state_exited_event_details(env=env)),
         )
+
+
+def _runtime_failure(env: Environment, cause: str) -> FailureEventException:
+    """The States.Runtime failure moto raises for a missing JSONPath (same event, same cause)."""
+    return FailureEventException(
+        failure_event=FailureEvent(
+            env=env,
+            error_name=StatesErrorName(typ=StatesErrorNameType.StatesRuntime),
+            event_type=HistoryEventType.TaskFailed,
+            event_details=EventDetails(
+                taskFailedEventDetails=TaskFailedEventDetails(
+                    error=StatesErrorNameType.StatesRuntime.to_name(),
+                    cause=cause,
+                )
+            ),
+        )
+    )
 
 
 def _task_after_eval_execution(
@@ -960,19 +965,7 @@ def _output_path_eval_body(original: Callable[..., None], self: OutputPath, env:
     except NoSuchJsonPathError as no_such_json_path_error:
         json_path = no_such_json_path_error.json_path
         cause = f"Invalid path '{json_path}' : No results for path: $['{json_path[2:]}']"
-        raise FailureEventException(
-            failure_event=FailureEvent(
-                env=env,
-                error_name=StatesErrorName(typ=StatesErrorNameType.StatesRuntime),
-                event_type=HistoryEventType.TaskFailed,
-                event_details=EventDetails(
-                    taskFailedEventDetails=TaskFailedEventDetails(
-                        error=StatesErrorNameType.StatesRuntime.to_name(),
-                        cause=cause,
-                    )
-                ),
-            )
-        )
+        raise _runtime_failure(env, cause)
     _set_input(env.states, env.stack.pop())
 
 
