@@ -85,3 +85,35 @@ def test_a_reused_key_with_another_payload_fails_the_saga_and_leaves_the_first_c
     [payment] = order_cloud.items("payments")
     assert payment == first
     assert order_cloud.items("orders")[0]["status"] == "CANCELLED"
+
+
+def test_a_reused_notification_key_is_dead_lettered_past_the_point_of_no_return(order_cloud: Any) -> None:
+    from decimal import Decimal
+
+    from tasks._common import ORDER_FIELDS, payload_hash
+
+    # This execution's order row, already notified under its SendNotification key for another payload.
+    name = "reused-key-2"
+    first = {
+        "order_id": ORDER["order_id"],
+        "customer_id": ORDER["customer_id"],
+        "currency": "EUR",
+        "amount": Decimal("33.00"),
+        "status": "PENDING",
+        "saga_id": name,
+        "idempotency_key": f"{name}:ValidateOrder",
+        "payload_hash": payload_hash(ORDER, ORDER_FIELDS),
+        "notification_key": f"{name}:SendNotification",
+        "notification_hash": "0" * 64,
+    }
+    order_cloud.table("orders").put_item(Item=first)
+    result = order_cloud.run(ORDER, name=name)
+    # Payment and stock are kept (the saga is past its point of no return); a human gets the record.
+    assert result.status == "SUCCEEDED"
+    [record] = result.dlq
+    assert record["kind"] == "StepFailed" and record["step"] == "SendNotification"
+    assert record["error"]["Error"] == "IdempotencyValidationError"
+    [order] = order_cloud.items("orders")
+    assert order == first  # not confirmed, not notified again
+    [payment] = order_cloud.items("payments")
+    assert payment["status"] == "CHARGED"
