@@ -273,8 +273,10 @@ def test_send_notification_refuses_its_key_with_another_payload(ddb: Any, order:
     first = run(send_notification, "SendNotification", order)
     assert run(send_notification, "SendNotification", order) == first
     before = snapshot(ddb)
-    with pytest.raises(tasks._common.IdempotencyValidationError, match="notification of order ord-1001"):
-        run(send_notification, "SendNotification", {**order, "customer_id": "cust-43"})
+    others = [change(order) for change in OTHER_PAYLOADS.values()] + [{**order, "customer_id": "cust-43"}]
+    for other in others:
+        with pytest.raises(tasks._common.IdempotencyValidationError, match="notification of order ord-1001"):
+            run(send_notification, "SendNotification", other)
     assert snapshot(ddb) == before
 
 
