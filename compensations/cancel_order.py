@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 if __package__:
-    from ._common import NOTHING_TO_UNDO, SagaEvent, logger, now_iso, table
+    from ._common import NOTHING_TO_UNDO, ORDER_FIELDS, SagaEvent, logger, now_iso, table
 else:  # Lambda imports this file as a top-level module from the CodeUri root
-    from _common import NOTHING_TO_UNDO, SagaEvent, logger, now_iso, table
+    from _common import NOTHING_TO_UNDO, ORDER_FIELDS, SagaEvent, logger, now_iso, table
 
 __all__ = ["handler"]
 
@@ -26,18 +25,22 @@ def _cancelled(row: dict[str, Any]) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@event_parser(model=SagaEvent)
-def handler(event: SagaEvent, context: LambdaContext) -> dict[str, Any]:
-    """Cancel the order row written by this saga; a no-op when there is none."""
+def handler(raw: Any, context: LambdaContext) -> dict[str, Any]:
+    """Cancel the order row written by this saga for this payload; a no-op when there is none.
+
+    Succeeds whatever it is given: with no usable saga id or order id there is nothing to undo.
+    """
+    event = SagaEvent.of(raw)
     logger.append_keys(saga_id=event.saga_id, step=event.step)
     order_id = event.order_id
     orders = table("ORDERS_TABLE")
     row = orders.get_item(Key={"order_id": order_id}, ConsistentRead=True).get("Item") if order_id else None
     if row is None:
         return {"order_id": order_id, "cancelled": False, "reason": NOTHING_TO_UNDO}
-    if row.get("saga_id") != event.saga_id:
-        # InvalidOrder("already exists") triggers this compensation: never cancel another saga's order.
-        return {"order_id": order_id, "cancelled": False, "reason": "order belongs to another saga"}
+    # Never cancel another saga's order, nor one this saga id recorded for another payload.
+    if reason := event.not_ours(row, "order", ORDER_FIELDS):
+        logger.warning("order not cancelled", extra={"order_id": order_id, "reason": reason})
+        return {"order_id": order_id, "cancelled": False, "reason": reason}
     if row.get("status") == "CANCELLED":
         return _cancelled(row)
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 if __package__:
-    from ._common import NOTHING_TO_UNDO, SagaEvent, logger, money, now_iso, table
+    from ._common import NOTHING_TO_UNDO, PAYMENT_FIELDS, SagaEvent, logger, money, now_iso, table
 else:  # Lambda imports this file as a top-level module from the CodeUri root
-    from _common import NOTHING_TO_UNDO, SagaEvent, logger, money, now_iso, table
+    from _common import NOTHING_TO_UNDO, PAYMENT_FIELDS, SagaEvent, logger, money, now_iso, table
 
 __all__ = ["handler"]
 
@@ -32,9 +31,12 @@ def _noop(order_id: str | None, reason: str) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@event_parser(model=SagaEvent)
-def handler(event: SagaEvent, context: LambdaContext) -> dict[str, Any]:
-    """Refund this saga's CHARGED payment in full; a no-op when nothing was charged."""
+def handler(raw: Any, context: LambdaContext) -> dict[str, Any]:
+    """Refund this saga's CHARGED payment for this payload in full; a no-op when nothing was charged.
+
+    Succeeds whatever it is given: with no usable saga id or order id there is nothing to undo.
+    """
+    event = SagaEvent.of(raw)
     logger.append_keys(saga_id=event.saga_id, step=event.step)
     order_id = event.order_id
     payments = table("PAYMENTS_TABLE")
@@ -42,8 +44,9 @@ def handler(event: SagaEvent, context: LambdaContext) -> dict[str, Any]:
     row = payments.get_item(Key={"order_id": order_id}, ConsistentRead=True).get("Item") if order_id else None
     if row is None:
         return _noop(order_id, NOTHING_TO_UNDO)
-    if row.get("saga_id") != event.saga_id:
-        return _noop(order_id, "payment belongs to another saga")
+    if reason := event.not_ours(row, "payment", PAYMENT_FIELDS):
+        logger.warning("payment not refunded", extra={"order_id": order_id, "reason": reason})
+        return _noop(order_id, reason)
     if row.get("status") == "REFUNDED":
         return _refunded(row)
     if row.get("status") != "CHARGED":

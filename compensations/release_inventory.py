@@ -5,14 +5,13 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 if __package__:
-    from ._common import NOTHING_TO_UNDO, SagaEvent, dynamodb, logger, now_iso, table
+    from ._common import NOTHING_TO_UNDO, RESERVATION_FIELDS, SagaEvent, dynamodb, logger, now_iso, table
 else:  # Lambda imports this file as a top-level module from the CodeUri root
-    from _common import NOTHING_TO_UNDO, SagaEvent, dynamodb, logger, now_iso, table
+    from _common import NOTHING_TO_UNDO, RESERVATION_FIELDS, SagaEvent, dynamodb, logger, now_iso, table
 
 __all__ = ["handler"]
 
@@ -44,9 +43,12 @@ def _restock(table_name: str, sku: str, quantity: int) -> dict[str, Any]:
 
 
 @logger.inject_lambda_context(clear_state=True)
-@event_parser(model=SagaEvent)
-def handler(event: SagaEvent, context: LambdaContext) -> dict[str, Any]:
-    """Return this saga's HELD reservation to stock; a no-op when nothing is held."""
+def handler(raw: Any, context: LambdaContext) -> dict[str, Any]:
+    """Return this saga's HELD reservation for this payload to stock; a no-op when nothing is held.
+
+    Succeeds whatever it is given: with no usable saga id or order id there is nothing to undo.
+    """
+    event = SagaEvent.of(raw)
     logger.append_keys(saga_id=event.saga_id, step=event.step)
     pk = f"RESERVATION#{event.order_id}" if event.order_id else None
     inventory = table("INVENTORY_TABLE")
@@ -54,8 +56,9 @@ def handler(event: SagaEvent, context: LambdaContext) -> dict[str, Any]:
     row = inventory.get_item(Key={"pk": pk}, ConsistentRead=True).get("Item") if pk else None
     if row is None:
         return _noop(pk, NOTHING_TO_UNDO)
-    if row.get("saga_id") != event.saga_id:
-        return _noop(pk, "reservation belongs to another saga")
+    if reason := event.not_ours(row, "reservation", RESERVATION_FIELDS):
+        logger.warning("reservation not released", extra={"reservation_id": pk, "reason": reason})
+        return _noop(pk, reason)
     if row.get("status") == "RELEASED":
         return _released(row)
 

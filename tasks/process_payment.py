@@ -5,31 +5,38 @@ from __future__ import annotations
 from decimal import Decimal
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 if __package__:
     from ._common import (
+        PAYMENT_FIELDS,
         BusinessError,
         SagaConflict,
         SagaEvent,
+        check_replay,
         logger,
         money,
         now_iso,
+        parse_event,
         parse_order,
+        payload_hash,
         short_hash,
         table,
     )
 else:  # Lambda imports this file as a top-level module from the CodeUri root
     from _common import (
+        PAYMENT_FIELDS,
         BusinessError,
         SagaConflict,
         SagaEvent,
+        check_replay,
         logger,
         money,
         now_iso,
+        parse_event,
         parse_order,
+        payload_hash,
         short_hash,
         table,
     )
@@ -69,22 +76,29 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _existing(payments: Any, order_id: str, event: SagaEvent) -> dict[str, Any] | None:
+def _existing(payments: Any, order_id: str, event: SagaEvent, digest: str) -> dict[str, Any] | None:
     row = payments.get_item(Key={"order_id": order_id}, ConsistentRead=True).get("Item")
     if row is not None and row.get("idempotency_key") != event.idempotency_key:
         raise SagaConflict(f"order {order_id} was already charged by saga {row.get('saga_id')}")
+    if row is not None:
+        check_replay(row, digest, event.idempotency_key, f"the payment of order {order_id}")
     return row
 
 
 @logger.inject_lambda_context(clear_state=True)
-@event_parser(model=SagaEvent)
-def handler(event: SagaEvent, context: LambdaContext) -> dict[str, Any]:
-    """Charge the order once; a repeated call with the same idempotency key returns the first charge."""
+def handler(raw: Any, context: LambdaContext) -> dict[str, Any]:
+    """Charge the order once; a repeated call with the same idempotency key returns the first charge.
+
+    The same key with another amount, currency, card or order raises IdempotencyValidationError
+    and charges nothing.
+    """
+    event = parse_event(raw)
     logger.append_keys(saga_id=event.saga_id, step=event.step)
     # The amount comes from the validated input, never from earlier step results.
     order = parse_order(event.input)
+    digest = payload_hash(event.input, PAYMENT_FIELDS)
     payments = table("PAYMENTS_TABLE")
-    if (row := _existing(payments, order.order_id, event)) is not None:
+    if (row := _existing(payments, order.order_id, event, digest)) is not None:
         logger.info("duplicate ProcessPayment call, returning the stored payment")
         return _result(row)
 
@@ -98,6 +112,7 @@ def handler(event: SagaEvent, context: LambdaContext) -> dict[str, Any]:
         "charged_amount": order.amount,
         "refunded_amount": Decimal("0"),
         "idempotency_key": event.idempotency_key,
+        "payload_hash": digest,
         "saga_id": event.saga_id,
         "charged_at": now_iso(),
     }
@@ -107,6 +122,6 @@ def handler(event: SagaEvent, context: LambdaContext) -> dict[str, Any]:
         if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
             raise
         # A concurrent duplicate won the race; its row is the one true charge.
-        row = _existing(payments, order.order_id, event) or row
+        row = _existing(payments, order.order_id, event, digest) or row
     logger.info("payment charged", extra={"payment_id": row["payment_id"], "amount": money(row["amount"])})
     return _result(row)

@@ -5,19 +5,45 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from boto3.dynamodb.types import TypeDeserializer
 from botocore.exceptions import ClientError
 
 if __package__:
-    from ._common import BusinessError, SagaConflict, SagaEvent, dynamodb, logger, now_iso, parse_order, table
+    from ._common import (
+        RESERVATION_FIELDS,
+        BusinessError,
+        SagaConflict,
+        SagaEvent,
+        check_replay,
+        dynamodb,
+        logger,
+        now_iso,
+        parse_event,
+        parse_order,
+        payload_hash,
+        table,
+    )
 else:  # Lambda imports this file as a top-level module from the CodeUri root
-    from _common import BusinessError, SagaConflict, SagaEvent, dynamodb, logger, now_iso, parse_order, table
+    from _common import (
+        RESERVATION_FIELDS,
+        BusinessError,
+        SagaConflict,
+        SagaEvent,
+        check_replay,
+        dynamodb,
+        logger,
+        now_iso,
+        parse_event,
+        parse_order,
+        payload_hash,
+        table,
+    )
 
 __all__ = ["OutOfStock", "handler"]
 
 _deserialize = TypeDeserializer().deserialize
+
 
 class OutOfStock(BusinessError):
     """At least one sku is unknown or has less stock available than ordered."""
@@ -31,10 +57,12 @@ def _result(row: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def _existing(inventory: Any, pk: str, event: SagaEvent) -> dict[str, Any] | None:
+def _existing(inventory: Any, pk: str, event: SagaEvent, digest: str) -> dict[str, Any] | None:
     row = inventory.get_item(Key={"pk": pk}, ConsistentRead=True).get("Item")
     if row is not None and row.get("saga_id") != event.saga_id:
         raise SagaConflict(f"{pk} is held by saga {row.get('saga_id')}")
+    if row is not None:
+        check_replay(row, digest, event.idempotency_key, pk)
     return row
 
 
@@ -69,15 +97,19 @@ def _shortages(reasons: list[dict[str, Any]], items: list[dict[str, Any]]) -> li
 
 
 @logger.inject_lambda_context(clear_state=True)
-@event_parser(model=SagaEvent)
-def handler(event: SagaEvent, context: LambdaContext) -> dict[str, Any]:
-    """Reserve every order line atomically; a repeated call returns the existing reservation."""
+def handler(raw: Any, context: LambdaContext) -> dict[str, Any]:
+    """Reserve every order line atomically; a repeated call returns the existing reservation.
+
+    The same idempotency key with other items raises IdempotencyValidationError and holds nothing more.
+    """
+    event = parse_event(raw)
     logger.append_keys(saga_id=event.saga_id, step=event.step)
     order = parse_order(event.input)
+    digest = payload_hash(event.input, RESERVATION_FIELDS)
     inventory = table("INVENTORY_TABLE")
     pk = f"RESERVATION#{order.order_id}"
     # Checked first: on a retry the stock may already be too low because our own first call took it.
-    if (row := _existing(inventory, pk, event)) is not None:
+    if (row := _existing(inventory, pk, event, digest)) is not None:
         logger.info("duplicate ReserveInventory call, returning the stored reservation")
         return _result(row)
 
@@ -89,6 +121,7 @@ def handler(event: SagaEvent, context: LambdaContext) -> dict[str, Any]:
         "status": "HELD",
         "saga_id": event.saga_id,
         "idempotency_key": event.idempotency_key,
+        "payload_hash": digest,
         "reserved_at": now_iso(),
     }
     table_name = os.environ["INVENTORY_TABLE"]
@@ -111,7 +144,7 @@ def handler(event: SagaEvent, context: LambdaContext) -> dict[str, Any]:
         reasons = exc.response.get("CancellationReasons", [])
         if reasons and reasons[-1].get("Code") == "ConditionalCheckFailed":
             # A concurrent duplicate wrote the reservation between our read and our write.
-            if (row := _existing(inventory, pk, event)) is not None:
+            if (row := _existing(inventory, pk, event, digest)) is not None:
                 return _result(row)
         shortages = _shortages(reasons, items)
         if not shortages:

@@ -4,31 +4,56 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_lambda_powertools.utilities.parser import event_parser
 from aws_lambda_powertools.utilities.typing import LambdaContext
 from botocore.exceptions import ClientError
 
 if __package__:
-    from ._common import SagaConflict, SagaEvent, logger, now_iso, parse_order, table
+    from ._common import (
+        ORDER_FIELDS,
+        SagaConflict,
+        check_replay,
+        logger,
+        now_iso,
+        parse_event,
+        parse_order,
+        payload_hash,
+        table,
+    )
 else:  # Lambda imports this file as a top-level module from the CodeUri root
-    from _common import SagaConflict, SagaEvent, logger, now_iso, parse_order, table
+    from _common import (
+        ORDER_FIELDS,
+        SagaConflict,
+        check_replay,
+        logger,
+        now_iso,
+        parse_event,
+        parse_order,
+        payload_hash,
+        table,
+    )
 
 __all__ = ["handler"]
 
 
 @logger.inject_lambda_context(clear_state=True)
-@event_parser(model=SagaEvent)
-def handler(event: SagaEvent, context: LambdaContext) -> dict[str, Any]:
-    """Mark the order CONFIRMED and record the notification once per idempotency key."""
+def handler(raw: Any, context: LambdaContext) -> dict[str, Any]:
+    """Mark the order CONFIRMED and record the notification once per idempotency key.
+
+    The same key with another order payload raises IdempotencyValidationError and sends nothing.
+    """
+    event = parse_event(raw)
     logger.append_keys(saga_id=event.saga_id, step=event.step)
     order_id = parse_order(event.input).order_id
+    digest = payload_hash(event.input, ORDER_FIELDS)
     orders = table("ORDERS_TABLE")
     result = {"order_id": order_id, "status": "CONFIRMED", "notified": True}
     try:
         # One conditional write both confirms and "sends": the notification_key guard makes it once-only.
         orders.update_item(
             Key={"order_id": order_id},
-            UpdateExpression="SET #status = :confirmed, notified_at = :now, notification_key = :key",
+            UpdateExpression=(
+                "SET #status = :confirmed, notified_at = :now, notification_key = :key, notification_hash = :hash"
+            ),
             ConditionExpression=(
                 "attribute_exists(order_id) AND saga_id = :saga "
                 "AND #status = :pending AND attribute_not_exists(notification_key)"
@@ -39,6 +64,7 @@ def handler(event: SagaEvent, context: LambdaContext) -> dict[str, Any]:
                 ":pending": "PENDING",
                 ":now": now_iso(),
                 ":key": event.idempotency_key,
+                ":hash": digest,
                 ":saga": event.saga_id,
             },
         )
@@ -47,6 +73,7 @@ def handler(event: SagaEvent, context: LambdaContext) -> dict[str, Any]:
             raise
         row = orders.get_item(Key={"order_id": order_id}, ConsistentRead=True).get("Item")
         if row is not None and row.get("notification_key") == event.idempotency_key:
+            check_replay(row, digest, event.idempotency_key, f"the notification of order {order_id}", "notification_hash")
             logger.info("duplicate SendNotification call, already notified")
             return result
         state = "missing" if row is None else f"{row.get('status')} (saga {row.get('saga_id')})"
