@@ -410,28 +410,36 @@ class Saga(Record):
     def worst_case_seconds(self) -> tuple[float, str, float]:
         """The longest an execution can run on retries and task timeouts, for the time limits.
 
-        Returns (seconds, the name of the Task with the largest share, its seconds). The path is the
+        Returns (seconds, the Task with the largest share on that path, its seconds). The path is the
         longest one: every step up to a failing one spends all its attempts, then every compensation does,
         and the last one dead-letters; retriable steps may each dead-letter and go on. Lambda calls are
         counted at their TimeoutSeconds, SQS calls at their retry waits only.
         """
         dead_letter = sum(DEAD_LETTER_RETRY.delays())
-        shares: dict[str, float] = {}
-        elapsed = undo = longest = 0.0
+        share: dict[str, float] = {}
+        done: list[str] = []  # the steps run so far
+        undo: list[str] = []  # the compensations a failure here runs
+        elapsed = undo_seconds = 0.0
+        longest: tuple[float, list[str]] = (0.0, [])
         for step in self.steps:
-            own = shares[step.name] = task_seconds(self.retries_for(step), step.timeout_seconds or self.task_timeout_seconds)
-            elapsed += own
+            share[step.name] = task_seconds(self.retries_for(step), step.timeout_seconds or self.task_timeout_seconds)
+            done.append(step.name)
+            elapsed += share[step.name]
             if step.retriable:
                 elapsed += dead_letter
                 continue
             comp = step.compensation
             if comp is not None:
-                timeout = comp.timeout_seconds or self.task_timeout_seconds
-                undo += shares.setdefault(comp.name, task_seconds(self.compensation_retries_for(comp), timeout))
-            longest = max(longest, elapsed + undo + (dead_letter if undo else 0.0))
-        longest = max(longest, elapsed)
-        biggest = max(shares, key=lambda n: shares[n])
-        return longest, biggest, shares[biggest]
+                share[comp.name] = task_seconds(self.compensation_retries_for(comp), comp.timeout_seconds or self.task_timeout_seconds)
+                undo.append(comp.name)
+                undo_seconds += share[comp.name]
+            failing_here = elapsed + undo_seconds + (dead_letter if undo else 0.0)
+            if failing_here > longest[0]:
+                longest = (failing_here, done + undo)
+        if elapsed >= longest[0]:
+            longest = (elapsed, list(done))
+        biggest = max(longest[1], key=lambda n: share[n])
+        return longest[0], biggest, share[biggest]
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -609,7 +617,7 @@ def _time_limit_problems(saga: Saga) -> list[tuple[str, str, str]]:
             out.append((
                 field,
                 f"{what}, but the worst case of the saga's task timeouts and retries is {seconds:g} s, so the execution "
-                f"could time out (States.Timeout, which no Catch sees) before its compensations finish",
+                f"could time out (States.Timeout, which no Catch sees) before it finishes or compensates",
                 f"lower the attempts or timeouts (the largest share is {biggest}, {share:g} s: set its timeout_seconds, "
                 f"retry max_attempts or max_delay_seconds), or "
                 + ("write workflow_type='STANDARD'" if field == "workflow_type" else f"write timeout_seconds={math.ceil(seconds)} or more, or leave it out"),

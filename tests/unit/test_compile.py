@@ -135,6 +135,32 @@ def test_idempotency_key_comes_from_the_execution_and_differs_per_step():
     assert len(set(keys.values())) == len(keys)
 
 
+def test_an_express_saga_takes_its_id_and_keys_from_the_execution_arn_not_the_reusable_name():
+    # Express execution names may repeat; the ARN ends in a UUID per execution (docs/decisions.md, Issue 7.6).
+    comp = Compensation("UndoA", "compensations.a.handler", retry=[Retry(["States.ALL"], max_attempts=1)])
+    saga = Saga("Quick", [Step("A", "tasks.a.handler", timeout_seconds=10, compensation=comp), Step("B", "tasks.b.handler", retriable=True, timeout_seconds=5)], workflow_type="EXPRESS", task_timeout_seconds=10)
+    text = to_asl(saga)
+    assert "$$.Execution.Name" not in text
+    s = json.loads(text)["States"]
+    for name in ("A", "UndoA", "B"):
+        payload = s[name]["Parameters"]["Payload"]
+        assert payload["saga_id.$"] == "$$.Execution.Id"
+        assert payload["idempotency_key.$"] == f"States.Format('{{}}:{name}', $$.Execution.Id)"
+    assert s["UndoADeadLetter"]["Parameters"]["MessageBody"]["saga_id.$"] == "$$.Execution.Id"
+    standard = json.loads(to_asl(saga.replace(workflow_type="STANDARD")))["States"]
+    assert standard["A"]["Parameters"]["Payload"]["saga_id.$"] == "$$.Execution.Name"
+
+
+def test_an_input_that_is_not_an_object_is_routed_to_a_fail_before_any_step():
+    s = states(order_saga)
+    begin, check = s["BeginSaga"], s["CheckSagaInput"]
+    assert begin["Parameters"]["input_json.$"] == "States.JsonToString($)" and begin["Next"] == "CheckSagaInput"
+    assert begin["Parameters"]["saga"]["input.$"] == "$"
+    assert check["Choices"] == [{"Variable": "$.input_json", "StringMatches": "{*", "Next": "ValidateOrder"}]
+    assert (check["Default"], check["OutputPath"]) == ("SagaInputRejected", "$.saga")
+    assert s["SagaInputRejected"]["Type"] == "Fail" and s["SagaInputRejected"]["Error"] == "InvalidSagaInput"
+
+
 def test_user_retries_come_first_and_defaults_keep_states_all_last():
     saga = Saga("S", [Step("A", "tasks.a.handler", retry=[Retry(["Lambda.ServiceException", "Boom"]), Retry(["States.ALL"], max_attempts=1)])])
     retry = states(saga)["A"]["Retry"]
