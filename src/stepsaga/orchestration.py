@@ -64,28 +64,7 @@ def compile_saga(saga: Saga) -> StateMachine:
     """Build the typed state machine for a saga."""
     steps = list(saga.steps)
     chain = list(reversed(saga.compensatable))
-    begin: dict[str, Any] = {"input.$": "$", "results": {}, "compensated": {}}
-    if chain:
-        # Kept once in the state so each dead-letter record can slice its pending list: linear size.
-        begin["compensation_order"] = [s.compensation.name for s in chain]  # type: ignore[union-attr]
-    states: list[tuple[str, Any]] = []
-    states.append((BEGIN, PassState(
-        comment=(
-            "Keep the original input and start empty records of step results and compensations. The input's JSON "
-            "text, kept beside it until CheckSagaInput, tells an object from other JSON, and makes this state's "
-            "output twice the input: an input over half the 256 KiB quota fails here (States.DataLimitExceeded), "
-            "before any step, and the other half is left to results and errors."
-        ),
-        parameters={"saga": begin, "input_json.$": "States.JsonToString($)"},
-        next=CHECK_INPUT,
-    )))
-    states.append((CHECK_INPUT, ChoiceState(
-        comment="Only a JSON object starts the saga; its JSON text is dropped here.",
-        choices=({"Variable": "$.input_json", "StringMatches": "{*", "Next": steps[0].name},),
-        default=INPUT_REJECTED,
-        output_path="$.saga",
-    )))
-
+    states: list[tuple[str, Any]] = _begin(saga, steps[0].name)
     entry_before = FAILED  # where compensation starts for a failure before any compensatable step
     for i, step in enumerate(steps):
         after = steps[i + 1].name if i + 1 < len(steps) else SUCCEEDED
@@ -111,31 +90,7 @@ def compile_saga(saga: Saga) -> StateMachine:
         states.append((comp.name, _compensation_task(saga, step, comp, after)))
         states.extend(_compensation_dead_letter(saga, comp, k))
 
-    states.append((INPUT_REJECTED, FailState(
-        comment="The saga input is not a JSON object: fail before any step, so there is nothing to undo.",
-        error=INVALID_INPUT_ERROR,
-        cause="The saga input must be a JSON object; no step ran.",
-    )))
-    states.append((SUCCEEDED, SucceedState(comment="Every step succeeded.")))
-    if not all(step.retriable for step in steps):  # only non-retriable steps route failures here
-        states.append((FAILED, FailState(
-            comment="The saga was compensated: fail with the original error and cause.",
-            error_path="$.error.Error",
-            cause_path="$.error.Cause",
-        )))
-    if chain:
-        states.append((COMPENSATION_FAILED, FailState(
-            comment="A compensation failed for good; its repair record is in the dead-letter queue.",
-            error=COMPENSATION_FAILED_ERROR,
-            cause_path="States.Format('{} while compensating {}: {}', $.compensation_error.Error, $.error.Error, $.compensation_error.Cause)",
-        )))
-        states.append((COMPENSATION_RECORD_NOT_SENT, _record_not_sent(
-            COMPENSATION_FAILED_ERROR, "A compensation failed for good and its repair record could not be sent",
-        )))
-    if any(step.retriable for step in steps):
-        states.append((STEP_RECORD_NOT_SENT, _record_not_sent(
-            RECORD_NOT_SENT_ERROR, "A step past the point of no return failed for good and its repair record could not be sent",
-        )))
+    states.extend(_ends(saga, bool(chain)))
     return StateMachine(
         comment=saga.comment or f"Saga {saga.name}",
         start_at=BEGIN,
@@ -155,6 +110,65 @@ def to_asl(saga: Saga) -> str:
 
 
 # --- states ---------------------------------------------------------------------------------
+
+
+def _begin(saga: Saga, first: str) -> list[tuple[str, Any]]:
+    """BeginSaga and CheckSagaInput: the state data, for a JSON object input of at most half the quota."""
+    begin: dict[str, Any] = {"input.$": "$", "results": {}, "compensated": {}}
+    chain = list(reversed(saga.compensatable))
+    if chain:
+        # Kept once in the state so each dead-letter record can slice its pending list: linear size.
+        begin["compensation_order"] = [s.compensation.name for s in chain]  # type: ignore[union-attr]
+    return [
+        (BEGIN, PassState(
+            comment=(
+                "Keep the input and start empty records of results and compensations. The input's JSON text, "
+                "dropped by CheckSagaInput, shows whether it is an object and doubles this state, so an input "
+                "over half the 256 KiB quota fails here (States.DataLimitExceeded), before any step."
+            ),
+            parameters={"saga": begin, "input_json.$": "States.JsonToString($)"},
+            next=CHECK_INPUT,
+        )),
+        (CHECK_INPUT, ChoiceState(
+            comment="Only a JSON object starts the saga; its JSON text is dropped here.",
+            choices=({"Variable": "$.input_json", "StringMatches": "{*", "Next": first},),
+            default=INPUT_REJECTED,
+            output_path="$.saga",
+        )),
+    ]
+
+
+def _ends(saga: Saga, compensates: bool) -> list[tuple[str, Any]]:
+    """The terminal states: rejected input, success, compensated failure, and the dead-letter outcomes."""
+    steps = saga.steps
+    out: list[tuple[str, Any]] = [
+        (INPUT_REJECTED, FailState(
+            comment="The saga input is not a JSON object: fail before any step, so there is nothing to undo.",
+            error=INVALID_INPUT_ERROR,
+            cause="The saga input must be a JSON object; no step ran.",
+        )),
+        (SUCCEEDED, SucceedState(comment="Every step succeeded.")),
+    ]
+    if not all(step.retriable for step in steps):  # only non-retriable steps route failures here
+        out.append((FAILED, FailState(
+            comment="The saga was compensated: fail with the original error and cause.",
+            error_path="$.error.Error",
+            cause_path="$.error.Cause",
+        )))
+    if compensates:
+        out.append((COMPENSATION_FAILED, FailState(
+            comment="A compensation failed for good; its repair record is in the dead-letter queue.",
+            error=COMPENSATION_FAILED_ERROR,
+            cause_path="States.Format('{} while compensating {}: {}', $.compensation_error.Error, $.error.Error, $.compensation_error.Cause)",
+        )))
+        out.append((COMPENSATION_RECORD_NOT_SENT, _record_not_sent(
+            COMPENSATION_FAILED_ERROR, "A compensation failed for good and its repair record could not be sent",
+        )))
+    if any(step.retriable for step in steps):
+        out.append((STEP_RECORD_NOT_SENT, _record_not_sent(
+            RECORD_NOT_SENT_ERROR, "A step past the point of no return failed for good and its repair record could not be sent",
+        )))
+    return out
 
 
 def _retriers(retries: tuple[Retry, ...]) -> tuple[Retrier, ...]:
