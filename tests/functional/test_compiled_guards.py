@@ -19,6 +19,7 @@ from stepsaga.testing import assert_compensated, assert_failed_with, assert_no_i
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = ROOT / "workflows" / "inputs"
 STATE_QUOTA = 256 * 1024  # https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+SMALL_RESULT = "def handler(event, context):\n    return {'ok': True}\n"
 
 
 def load(name: str) -> dict:
@@ -43,6 +44,29 @@ def test_a_business_error_is_attempted_once_under_a_states_all_retrier_then_rout
     assert_failed_with(result, "OutOfStock")
     assert len(result.state("ReserveInventory").attempts) == 1
     assert_compensated(result, "RefundPayment", "CancelOrder")
+
+
+NO_ROOMS = "class NoRooms(Exception):\n    pass\n\n\ndef handler(event, context):\n    raise NoRooms('no rooms left')\n"
+
+
+def test_the_issues_example_no_rooms_is_attempted_once_then_caught_and_routed(tmp_path):
+    (tmp_path / "trip_app").mkdir()
+    for module, body in (("flight", SMALL_RESULT), ("hotel", NO_ROOMS), ("undo", SMALL_RESULT)):
+        (tmp_path / "trip_app" / f"{module}.py").write_text(body)
+    saga = Saga("TripSaga", [
+        Step("BookFlight", "trip_app.flight.handler", compensation=Compensation("CancelFlight", "trip_app.undo.handler")),
+        Step(
+            "BookHotel", "trip_app.hotel.handler",
+            retry=[Retry(["States.ALL"], interval_seconds=1, max_attempts=2)],
+            business_errors=["NoRooms"],
+            compensation=Compensation("CancelHotel", "trip_app.undo.handler"),
+        ),
+    ])
+    result = run(saga, {"trip": "t-1"}, root=tmp_path)
+    assert_failed_with(result, "NoRooms")
+    assert len(result.state("BookHotel").attempts) == 1
+    assert result.virtual_seconds == 0.0  # no retry wait either
+    assert_compensated(result, "CancelFlight")  # routed past its own compensation
 
 
 def test_other_errors_still_get_the_wildcard_retries(order_saga):
@@ -94,7 +118,6 @@ def test_an_input_of_half_the_quota_is_the_bound(order_cloud):
 
 
 BIG_RESULT = "def handler(event, context):\n    return {'blob': 'x' * 300_000}\n"
-SMALL_RESULT = "def handler(event, context):\n    return {'ok': True}\n"
 
 
 def test_a_step_result_over_the_quota_is_caught_and_compensated_with_its_own_step(tmp_path):
