@@ -20,6 +20,11 @@ def outline(title: str, doc: dict[str, Any]) -> str:
         if "Next" in state:
             routes.append(f"-> {state['Next']}")
         retries = [f"{_errors(r['ErrorEquals'])} x{r.get('MaxAttempts', 3)}" for r in state.get("Retry", [])]
+        for rule in state.get("Choices", []):
+            test = " ".join(f"{k} {v}" for k, v in rule.items() if k not in ("Next", "Variable"))
+            routes.append(f"if {rule.get('Variable', '')} {test} -> {rule['Next']}")
+        if "Default" in state:
+            routes.append(f"else -> {state['Default']}")
         for c in state.get("Catch", []):
             routes.append(f"on {_errors(c['ErrorEquals'])} -> {c['Next']}")
         if state["Type"] == "Fail":

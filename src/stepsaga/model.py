@@ -7,6 +7,7 @@ Only the standard library is imported here, so compiling stays fast and light.
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Iterable, Sequence
 from stepsaga._record import Record
@@ -53,14 +54,29 @@ TRANSIENT_LAMBDA_ERRORS = (
     "Lambda.TooManyRequestsException",
 )
 
-#: State names the compiler uses itself; steps may not take them.
-RESERVED_STATE_NAMES = ("BeginSaga", "SagaSucceeded", "SagaFailed", "SagaCompensationFailed")
+#: Error names that match a Lambda function's own errors without naming them: States.TaskFailed matches
+#: every error but States.Timeout. https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
+WILDCARD_ERRORS = ("States.ALL", "States.TaskFailed")
 
-_NAME = re.compile(r"^[A-Za-z][A-Za-z0-9]*$")
+#: A result or state over the payload quota. AWS's docs say States.ALL does not match it, so the compiler
+#: names it wherever it must be caught, and never retries it (the same oversized result would come back).
+DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
+
+#: State names the compiler uses itself; steps may not take them.
+RESERVED_STATE_NAMES = (
+    "BeginSaga", "CheckSagaInput", "SagaInputRejected", "SagaSucceeded", "SagaFailed", "SagaCompensationFailed",
+    "CompensationRecordNotSent", "StepRecordNotSent",
+)
+#: Suffixes of the per-step states the compiler derives: <Name>DeadLetter sends a repair record, and
+#: <Name>RepairRecord keeps it in the execution history when it cannot be sent.
+RESERVED_SUFFIXES = ("DeadLetter", "RepairRecord")
+
+# Always used with fullmatch: "$" would also match before a trailing newline, so "Pay\n" would pass.
+_NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
 _MAX_NAME = 64  # leaves room for derived names such as "<name>DeadLetter" within ASL's 80
-_ACTION = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+$")
-_TABLE = re.compile(r"^[a-z][a-z0-9_]*$")
-_ERROR_NAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.\-]*$")
+_ACTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
+_TABLE = re.compile(r"[a-z][a-z0-9_]*")
+_ERROR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
 
 
 def _tuple(value: object) -> tuple:
@@ -259,6 +275,35 @@ DEFAULT_TRANSIENT_RETRY = Retry(TRANSIENT_LAMBDA_ERRORS, interval_seconds=1, max
 DEFAULT_COMPENSATION_RETRY = Retry(["States.ALL"], interval_seconds=2, max_attempts=6, backoff_rate=2.0, max_delay_seconds=60, jitter="FULL")
 #: Default retry of retriable steps that declare none: everything, since they must eventually succeed.
 DEFAULT_RETRIABLE_RETRY = Retry(["States.ALL"], interval_seconds=2, max_attempts=5, backoff_rate=2.0, max_delay_seconds=30, jitter="FULL")
+#: Retry of the SQS sendMessage of a repair record: it must survive throttling.
+DEAD_LETTER_RETRY = Retry(["States.ALL"], interval_seconds=1, max_attempts=5, backoff_rate=2.0, jitter="FULL")
+
+
+def no_retry_guard(retries: Sequence[Retry], never: Sequence[str]) -> tuple[Retry, ...]:
+    """``retries`` behind a first retrier with ``MaxAttempts: 0`` for each error of ``never`` one of them would retry.
+
+    Step Functions applies the first retrier whose ErrorEquals matches, so a wildcard (``States.ALL``,
+    ``States.TaskFailed``) or an explicit name later in the list can no longer retry those errors.
+    States.DataLimitExceeded is guarded only from wildcards; a retrier that names it keeps it.
+    https://docs.aws.amazon.com/step-functions/latest/dg/concepts-error-handling.html
+    """
+    named = {e for r in retries for e in r.errors}
+    wildcard = bool(named & set(WILDCARD_ERRORS))
+    guarded = [e for e in never if e in named or wildcard]
+    if wildcard and DATA_LIMIT_EXCEEDED not in named:
+        guarded.append(DATA_LIMIT_EXCEEDED)
+    if not guarded:
+        return tuple(retries)
+    return (Retry(guarded, max_attempts=0), *retries)
+
+
+def task_seconds(retries: Sequence[Retry], timeout_seconds: int) -> float:
+    """The longest a Task can take, in seconds: every attempt times out, every retrier is spent, no jitter.
+
+    Each retrier counts its own retries, so errors that alternate between retriers spend them all.
+    """
+    attempts = 1 + sum(r.max_attempts for r in retries)
+    return attempts * timeout_seconds + sum(sum(r.delays()) for r in retries)
 
 
 class Saga(Record):
@@ -339,7 +384,11 @@ class Saga(Record):
         return out
 
     def retries_for(self, step: Step) -> tuple[Retry, ...]:
-        """The retriers a step's Task gets: its own, then the defaults, with States.ALL last."""
+        """The retriers a step's Task gets: its own, then the defaults, with States.ALL last.
+
+        A declared business error is never retried, whatever the retriers: when one of them would match it
+        (States.ALL, States.TaskFailed), a first retrier with ``MaxAttempts: 0`` names it (see no_retry_guard).
+        """
         own = list(step.retry)
         if step.retriable and not own:
             own = list(self.retriable_retry)
@@ -351,11 +400,46 @@ class Saga(Record):
             if left:
                 t = self.transient_retry
                 specific.append(Retry(left, t.interval_seconds, t.max_attempts, t.backoff_rate, t.max_delay_seconds, t.jitter))
-        return tuple(specific + catch_all)
+        return no_retry_guard(specific + catch_all, step.business_errors)
 
     def compensation_retries_for(self, compensation: Compensation) -> tuple[Retry, ...]:
         """The retriers a compensation's Task gets: its own if given, else the saga's patient default."""
-        return tuple(compensation.retry) if compensation.retry is not None else tuple(self.compensation_retry)
+        own = compensation.retry if compensation.retry is not None else self.compensation_retry
+        return no_retry_guard(own, ())
+
+    def worst_case_seconds(self) -> tuple[float, str, float]:
+        """The longest an execution can run on retries and task timeouts, for the time limits.
+
+        Returns (seconds, the Task with the largest share on that path, its seconds). The path is the
+        longest one: every step up to a failing one spends all its attempts, then every compensation does,
+        and the last one dead-letters; retriable steps may each dead-letter and go on. Lambda calls are
+        counted at their TimeoutSeconds, SQS calls at their retry waits only.
+        """
+        dead_letter = sum(DEAD_LETTER_RETRY.delays())
+        share: dict[str, float] = {}
+        done: list[str] = []  # the steps run so far
+        undo: list[str] = []  # the compensations a failure here runs
+        elapsed = undo_seconds = 0.0
+        longest: tuple[float, list[str]] = (0.0, [])
+        for step in self.steps:
+            share[step.name] = task_seconds(self.retries_for(step), step.timeout_seconds or self.task_timeout_seconds)
+            done.append(step.name)
+            elapsed += share[step.name]
+            if step.retriable:
+                elapsed += dead_letter
+                continue
+            comp = step.compensation
+            if comp is not None:
+                share[comp.name] = task_seconds(self.compensation_retries_for(comp), comp.timeout_seconds or self.task_timeout_seconds)
+                undo.append(comp.name)
+                undo_seconds += share[comp.name]
+            failing_here = elapsed + undo_seconds + (dead_letter if undo else 0.0)
+            if failing_here > longest[0]:
+                longest = (failing_here, done + undo)
+        if elapsed >= longest[0]:
+            longest = (elapsed, list(done))
+        biggest = max(longest[1], key=lambda n: share[n])
+        return longest[0], biggest, share[biggest]
 
 
 # --- validation -----------------------------------------------------------------------------
@@ -380,7 +464,7 @@ def _pascal(text: str) -> str:
 
 
 def _error_name_problems(name: object, where: str) -> list[tuple[str, str, str]]:
-    if not isinstance(name, str) or not _ERROR_NAME.match(name):
+    if not isinstance(name, str) or not _ERROR_NAME.fullmatch(name):
         return [(where, f"is {name!r}, not an error name", "write the exception class name the Lambda raises, for example 'PaymentDeclined'")]
     if name.startswith("States.") and name not in STATES_ERRORS:
         return [(where, f"is {name!r}, which is not a States Language error", f"did you mean {_suggest(name, STATES_ERRORS, 'States.ALL')!r}?")]
@@ -390,7 +474,7 @@ def _error_name_problems(name: object, where: str) -> list[tuple[str, str, str]]
 def _name_problems(name: object, where: str, kind: str) -> list[tuple[str, str, str]]:
     if not isinstance(name, str) or not name:
         return [(where, "is empty", f"give the {kind} a PascalCase name, for example 'ProcessPayment'")]
-    if not _NAME.match(name):
+    if not _NAME.fullmatch(name):
         return [(where, f"is {name!r}, but names must be letters and digits starting with a letter (they name states, Lambda functions and CloudFormation resources)", f"write {_pascal(name)!r}")]
     if len(name) > _MAX_NAME:
         return [(where, f"is {len(name)} characters long, more than {_MAX_NAME}", f"write a shorter name such as {name[:_MAX_NAME]!r}")]
@@ -398,7 +482,7 @@ def _name_problems(name: object, where: str, kind: str) -> list[tuple[str, str, 
 
 
 def _action_problems(action: object, where: str) -> list[tuple[str, str, str]]:
-    if not isinstance(action, str) or not _ACTION.match(action):
+    if not isinstance(action, str) or not _ACTION.fullmatch(action):
         return [(where, f"is {action!r}, not a dotted handler path", "write 'package.module.function', for example 'tasks.process_payment.handler'")]
     return []
 
@@ -451,7 +535,7 @@ def _validate(saga: Saga) -> list[Problem]:
         if not isinstance(t, Table):
             add(None, [(f"tables[{i}]", f"is {type(t).__name__}, not a Table", "write Table('orders', partition_key='order_id')")])
             continue
-        if not isinstance(t.name, str) or not _TABLE.match(t.name):
+        if not isinstance(t.name, str) or not _TABLE.fullmatch(t.name):
             add(None, [(f"tables[{i}].name", f"is {t.name!r}, but table names are lower_snake_case (they become environment variables such as ORDERS_TABLE)", f"write {re.sub(r'[^a-z0-9_]+', '_', str(t.name).lower()).strip('_') or 'orders'!r}")])
         elif t.name in table_names:
             add(None, [(f"tables[{i}].name", f"repeats table {t.name!r}", "declare each table once")])
@@ -510,7 +594,35 @@ def _validate(saga: Saga) -> list[Problem]:
                 items += _heartbeat_problems(comp.heartbeat_seconds, comp.timeout_seconds or saga.task_timeout_seconds, "compensation.heartbeat_seconds")
                 items += _table_refs(comp.tables, "compensation.tables", table_names)
         add(label, items)
+    if not problems:  # the budget needs a well-formed saga
+        add(None, _time_limit_problems(saga))
     return problems
+
+
+def _time_limit_problems(saga: Saga) -> list[tuple[str, str, str]]:
+    """An execution time limit shorter than the worst case of retries: it could cut a compensation short.
+
+    Step Functions ends an execution at its TimeoutSeconds (and an EXPRESS one at 5 minutes) with
+    States.Timeout, which no Catch sees: https://docs.aws.amazon.com/step-functions/latest/dg/service-quotas.html
+    """
+    seconds, biggest, share = saga.worst_case_seconds()
+    limits = []
+    if saga.workflow_type == "EXPRESS":
+        limits.append((EXPRESS_MAX_SECONDS, "workflow_type", f"is 'EXPRESS', which runs for at most {EXPRESS_MAX_SECONDS} seconds"))
+    if saga.timeout_seconds is not None:
+        limits.append((saga.timeout_seconds, "timeout_seconds", f"is {saga.timeout_seconds}"))
+    out = []
+    for limit, field, what in limits:
+        if seconds > limit:
+            out.append((
+                field,
+                f"{what}, but the worst case of the saga's task timeouts and retries is {seconds:g} s, so the execution "
+                f"could time out (States.Timeout, which no Catch sees) before it finishes or compensates",
+                f"lower the attempts or timeouts (the largest share is {biggest}, {share:g} s: set its timeout_seconds, "
+                f"retry max_attempts or max_delay_seconds), or "
+                + ("write workflow_type='STANDARD'" if field == "workflow_type" else f"write timeout_seconds={math.ceil(seconds)} or more, or leave it out"),
+            ))
+    return out
 
 
 def _state_name_clash(name: object, where: str, seen: dict[str, str], who: str) -> list[tuple[str, str, str]]:
@@ -518,8 +630,9 @@ def _state_name_clash(name: object, where: str, seen: dict[str, str], who: str) 
         return []
     if name in RESERVED_STATE_NAMES:
         return [(where, f"is {name!r}, a state name the compiler uses itself", f"write another name, such as {name + 'Step'!r}")]
-    if name.endswith("DeadLetter"):
-        return [(where, f"is {name!r}; names ending in DeadLetter are kept for the compiler's dead-letter states", f"write {(name[: -len('DeadLetter')] or 'My') + 'Record'!r} or another name")]
+    for suffix in RESERVED_SUFFIXES:
+        if name.endswith(suffix):
+            return [(where, f"is {name!r}; names ending in {suffix} are kept for the compiler's dead-letter states", f"write {(name[: -len(suffix)] or 'My') + 'Record'!r} or another name")]
     if name in seen:
         return [(where, f"is {name!r}, already the name of {seen[name]}", "give every step and compensation its own name")]
     seen[name] = who
@@ -550,7 +663,7 @@ def _trigger_problems(triggers: Sequence[object]) -> list[tuple[str, str, str]]:
     for i, t in enumerate(triggers):
         where = f"triggers[{i}]"
         if isinstance(t, HttpTrigger):
-            if not isinstance(t.path, str) or not t.path.startswith("/") or " " in t.path:
+            if not isinstance(t.path, str) or not t.path.startswith("/") or any(c.isspace() for c in t.path):
                 out.append((f"{where}.path", f"is {t.path!r}, not an API path", "write a path starting with '/', for example '/orders'"))
             if t.method not in _HTTP_METHODS:
                 out.append((f"{where}.method", f"is {t.method!r}; a saga is started with a request that carries its input", f"write method={_suggest(str(t.method).upper(), _HTTP_METHODS, 'POST')!r}"))

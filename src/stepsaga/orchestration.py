@@ -3,6 +3,12 @@
 The state data of a running saga is always
 ``{"input": <original input>, "results": {<Step>: {"output": ...}}, "compensated": {...}}``
 plus ``error`` once a step failed and ``compensation_error`` once a compensation failed.
+
+Before any step, ``BeginSaga`` and ``CheckSagaInput`` reject an input that is not a JSON object
+(``InvalidSagaInput``) or that takes more than half the 256 KiB state quota (``States.DataLimitExceeded`` at
+``BeginSaga``), which leaves the other half to results and errors. A step whose result is over the quota is
+caught (``States.DataLimitExceeded`` by name) and compensated, and a repair record that cannot be sent
+ends the execution with the record as its Cause. See docs/decisions.md, Issue 7.11.
 """
 
 from __future__ import annotations
@@ -12,20 +18,23 @@ if TYPE_CHECKING:
     from typing import Any
 
 from stepsaga.asl.lint import lint
-from stepsaga.asl.model import Catcher, FailState, PassState, Retrier, StateMachine, SucceedState, TaskState
+from stepsaga.asl.model import Catcher, ChoiceState, FailState, PassState, Retrier, StateMachine, SucceedState, TaskState
 from stepsaga.asl.render import render
 from stepsaga.errors import LintError
-from stepsaga.model import Compensation, Retry, Saga, Step
+from stepsaga.model import DATA_LIMIT_EXCEEDED, DEAD_LETTER_RETRY, Compensation, Retry, Saga, Step
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 SQS_SEND = "arn:aws:states:::sqs:sendMessage"
 DLQ_PLACEHOLDER = "DeadLetterQueueUrl"
 
 BEGIN, SUCCEEDED, FAILED, COMPENSATION_FAILED = "BeginSaga", "SagaSucceeded", "SagaFailed", "SagaCompensationFailed"
+CHECK_INPUT, INPUT_REJECTED = "CheckSagaInput", "SagaInputRejected"
+COMPENSATION_RECORD_NOT_SENT, STEP_RECORD_NOT_SENT = "CompensationRecordNotSent", "StepRecordNotSent"
 COMPENSATION_FAILED_ERROR = "SagaCompensationFailed"
-
-# Sending a repair record must survive SQS throttling; it is the last line of "nothing is dropped".
-_DLQ_RETRY = Retrier(("States.ALL",), interval_seconds=1, max_attempts=5, backoff_rate=2.0, jitter_strategy="FULL")
+#: The error of an execution whose input is not a JSON object; no step ran.
+INVALID_INPUT_ERROR = "InvalidSagaInput"
+#: The error of an execution whose step dead-lettered and whose repair record could not be sent.
+RECORD_NOT_SENT_ERROR = "RepairRecordNotSent"
 
 
 def function_placeholder(state_name: str) -> str:
@@ -36,6 +45,11 @@ def function_placeholder(state_name: str) -> str:
 def dead_letter_state(name: str) -> str:
     """The name of the state that dead-letters a failed step or compensation."""
     return f"{name}DeadLetter"
+
+
+def repair_record_state(name: str) -> str:
+    """The name of the state that keeps a repair record in the history when sending it failed."""
+    return f"{name}RepairRecord"
 
 
 def placeholders(saga: Saga) -> list[str]:
@@ -50,31 +64,22 @@ def compile_saga(saga: Saga) -> StateMachine:
     """Build the typed state machine for a saga."""
     steps = list(saga.steps)
     chain = list(reversed(saga.compensatable))
-    begin: dict[str, Any] = {"input.$": "$", "results": {}, "compensated": {}}
-    if chain:
-        # Kept once in the state so each dead-letter record can slice its pending list: linear size.
-        begin["compensation_order"] = [s.compensation.name for s in chain]  # type: ignore[union-attr]
-    states: list[tuple[str, Any]] = []
-    states.append((BEGIN, PassState(
-        comment="Keep the original input and start empty records of step results and compensations.",
-        parameters=begin,
-        next=steps[0].name,
-    )))
-
+    states: list[tuple[str, Any]] = _begin(saga, steps[0].name)
     entry_before = FAILED  # where compensation starts for a failure before any compensatable step
     for i, step in enumerate(steps):
         after = steps[i + 1].name if i + 1 < len(steps) else SUCCEEDED
         if step.retriable:
-            states.append((step.name, _action_task(saga, step, after, catch=(
-                Catcher(("States.ALL",), dead_letter_state(step.name), f"$.dead_lettered.{step.name}"),
+            states.append((step.name, _action_task(saga, step, after, catch=_catch_all(
+                dead_letter_state(step.name), f"$.dead_lettered.{step.name}",
             ))))
-            states.append((dead_letter_state(step.name), _step_dead_letter(saga, step, after)))
+            states.extend(_step_dead_letter(saga, step, after))
             continue
         own_entry = step.compensation.name if step.compensation else entry_before
         catch: list[Catcher] = []
         if step.business_errors and own_entry != entry_before:
             catch.append(Catcher(tuple(step.business_errors), entry_before))
-        catch.append(Catcher(("States.ALL",), own_entry))
+        # An oversized result means the step ran: undo it too, like any other non-business error.
+        catch.extend(_catch_all(own_entry, "$.error"))
         states.append((step.name, _action_task(saga, step, after, catch=tuple(catch))))
         entry_before = own_entry
 
@@ -83,21 +88,9 @@ def compile_saga(saga: Saga) -> StateMachine:
         assert comp is not None
         after = chain[k + 1].compensation.name if k + 1 < len(chain) else FAILED  # type: ignore[union-attr]
         states.append((comp.name, _compensation_task(saga, step, comp, after)))
-        states.append((dead_letter_state(comp.name), _compensation_dead_letter(saga, comp, k)))
+        states.extend(_compensation_dead_letter(saga, comp, k))
 
-    states.append((SUCCEEDED, SucceedState(comment="Every step succeeded.")))
-    if not all(step.retriable for step in steps):  # only non-retriable steps route failures here
-        states.append((FAILED, FailState(
-            comment="The saga was compensated: fail with the original error and cause.",
-            error_path="$.error.Error",
-            cause_path="$.error.Cause",
-        )))
-    if chain:
-        states.append((COMPENSATION_FAILED, FailState(
-            comment="A compensation failed for good; its repair record is in the dead-letter queue.",
-            error=COMPENSATION_FAILED_ERROR,
-            cause_path="States.Format('{} while compensating {}: {}', $.compensation_error.Error, $.error.Error, $.compensation_error.Cause)",
-        )))
+    states.extend(_ends(saga, bool(chain)))
     return StateMachine(
         comment=saga.comment or f"Saga {saga.name}",
         start_at=BEGIN,
@@ -119,19 +112,97 @@ def to_asl(saga: Saga) -> str:
 # --- states ---------------------------------------------------------------------------------
 
 
+def _begin(saga: Saga, first: str) -> list[tuple[str, Any]]:
+    """BeginSaga and CheckSagaInput: the state data, for a JSON object input of at most half the quota."""
+    begin: dict[str, Any] = {"input.$": "$", "results": {}, "compensated": {}}
+    chain = list(reversed(saga.compensatable))
+    if chain:
+        # Kept once in the state so each dead-letter record can slice its pending list: linear size.
+        begin["compensation_order"] = [s.compensation.name for s in chain]  # type: ignore[union-attr]
+    return [
+        (BEGIN, PassState(
+            comment=(
+                "Keep the input and start empty records of results and compensations. The input's JSON text, "
+                "dropped by CheckSagaInput, shows whether it is an object and doubles this state, so an input "
+                "over half the 256 KiB quota fails here (States.DataLimitExceeded), before any step."
+            ),
+            parameters={"saga": begin, "input_json.$": "States.JsonToString($)"},
+            next=CHECK_INPUT,
+        )),
+        (CHECK_INPUT, ChoiceState(
+            comment="Only a JSON object starts the saga; its JSON text is dropped here.",
+            choices=({"Variable": "$.input_json", "StringMatches": "{*", "Next": first},),
+            default=INPUT_REJECTED,
+            output_path="$.saga",
+        )),
+    ]
+
+
+def _ends(saga: Saga, compensates: bool) -> list[tuple[str, Any]]:
+    """The terminal states: rejected input, success, compensated failure, and the dead-letter outcomes."""
+    steps = saga.steps
+    out: list[tuple[str, Any]] = [
+        (INPUT_REJECTED, FailState(
+            comment="The saga input is not a JSON object: fail before any step, so there is nothing to undo.",
+            error=INVALID_INPUT_ERROR,
+            cause="The saga input must be a JSON object; no step ran.",
+        )),
+        (SUCCEEDED, SucceedState(comment="Every step succeeded.")),
+    ]
+    if not all(step.retriable for step in steps):  # only non-retriable steps route failures here
+        out.append((FAILED, FailState(
+            comment="The saga was compensated: fail with the original error and cause.",
+            error_path="$.error.Error",
+            cause_path="$.error.Cause",
+        )))
+    if compensates:
+        out.append((COMPENSATION_FAILED, FailState(
+            comment="A compensation failed for good; its repair record is in the dead-letter queue.",
+            error=COMPENSATION_FAILED_ERROR,
+            cause_path="States.Format('{} while compensating {}: {}', $.compensation_error.Error, $.error.Error, $.compensation_error.Cause)",
+        )))
+        out.append((COMPENSATION_RECORD_NOT_SENT, _record_not_sent(
+            COMPENSATION_FAILED_ERROR, "A compensation failed for good and its repair record could not be sent",
+        )))
+    if any(step.retriable for step in steps):
+        out.append((STEP_RECORD_NOT_SENT, _record_not_sent(
+            RECORD_NOT_SENT_ERROR, "A step past the point of no return failed for good and its repair record could not be sent",
+        )))
+    return out
+
+
 def _retriers(retries: tuple[Retry, ...]) -> tuple[Retrier, ...]:
     return tuple(
+        # A no-retry guard (MaxAttempts 0) has nothing to wait for: leave its timing fields out.
+        Retrier(tuple(r.errors), max_attempts=0) if r.max_attempts == 0 else
         Retrier(tuple(r.errors), r.interval_seconds, r.max_attempts, r.backoff_rate, r.max_delay_seconds, r.jitter)
         for r in retries
     )
 
 
-def _payload(name: str, **extra: Any) -> dict[str, Any]:
+def _catch_all(next_state: str, result_path: str) -> tuple[Catcher, Catcher]:
+    """Catch every error: States.DataLimitExceeded by name (States.ALL does not match it), then States.ALL."""
+    return (Catcher((DATA_LIMIT_EXCEEDED,), next_state, result_path), Catcher(("States.ALL",), next_state, result_path))
+
+
+def saga_id_path(saga: Saga) -> str:
+    """The context-object path of the saga id: unique per execution, and the same in every state of one.
+
+    A STANDARD execution name is unique per state machine for 90 days, so the name is the id (and a retried
+    StartExecution with the same name is the same saga). An EXPRESS name may be reused, so its id is the
+    execution ARN, which ends in a UUID for EXPRESS executions.
+    https://docs.aws.amazon.com/step-functions/latest/dg/input-output-contextobject.html
+    """
+    return "$$.Execution.Id" if saga.workflow_type == "EXPRESS" else "$$.Execution.Name"
+
+
+def _payload(saga: Saga, name: str, **extra: Any) -> dict[str, Any]:
+    saga_id = saga_id_path(saga)
     payload: dict[str, Any] = {
-        "saga_id.$": "$$.Execution.Name",
+        "saga_id.$": saga_id,
         "step": name,
         # Derived from the execution, so every retry of this state sends the same key.
-        "idempotency_key.$": f"States.Format('{{}}:{name}', $$.Execution.Name)",
+        "idempotency_key.$": f"States.Format('{{}}:{name}', {saga_id})",
         "input.$": "$.input",
         "results.$": "$.results",
     }
@@ -151,7 +222,7 @@ def _action_task(saga: Saga, step: Step, after: str, catch: tuple[Catcher, ...])
     return TaskState(
         comment=comment,
         resource=LAMBDA_INVOKE,
-        parameters={"FunctionName": f"${{{function_placeholder(step.name)}}}", "Payload": _payload(step.name)},
+        parameters={"FunctionName": f"${{{function_placeholder(step.name)}}}", "Payload": _payload(saga, step.name)},
         result_selector={"output.$": "$.Payload"},
         result_path=f"$.results.{step.name}",
         timeout_seconds=step.timeout_seconds or saga.task_timeout_seconds,
@@ -163,7 +234,7 @@ def _action_task(saga: Saga, step: Step, after: str, catch: tuple[Catcher, ...])
 
 
 def _compensation_task(saga: Saga, step: Step, comp: Compensation, after: str) -> TaskState:
-    payload = _payload(comp.name, compensates=step.name)
+    payload = _payload(saga, comp.name, compensates=step.name)
     payload["error.$"] = "$.error"
     return TaskState(
         comment=comp.comment or f"Undoes {step.name} by calling {comp.action}; a no-op when there is nothing to undo.",
@@ -174,7 +245,7 @@ def _compensation_task(saga: Saga, step: Step, comp: Compensation, after: str) -
         timeout_seconds=comp.timeout_seconds or saga.task_timeout_seconds,
         heartbeat_seconds=comp.heartbeat_seconds,
         retry=_retriers(saga.compensation_retries_for(comp)),
-        catch=(Catcher(("States.ALL",), dead_letter_state(comp.name), "$.compensation_error"),),
+        catch=_catch_all(dead_letter_state(comp.name), "$.compensation_error"),
         next=after,
     )
 
@@ -184,7 +255,7 @@ def _record(saga: Saga, kind: str, who: dict[str, str], errors: dict[str, Any]) 
     return {
         "kind": kind,
         "saga": saga.name,
-        "saga_id.$": "$$.Execution.Name",
+        "saga_id.$": saga_id_path(saga),
         "execution_arn.$": "$$.Execution.Id",
         **who,
         "input.$": "$.input",
@@ -193,39 +264,63 @@ def _record(saga: Saga, kind: str, who: dict[str, str], errors: dict[str, Any]) 
     }
 
 
-def _step_dead_letter(saga: Saga, step: Step, after: str) -> TaskState:
-    return TaskState(
-        comment=f"{step.name} exhausted its retries after the point of no return: keep the saga and send a repair record.",
+def _dead_letter(name: str, comment: str, record: dict[str, Any], after: str, not_sent: str) -> list[tuple[str, Any]]:
+    """Send a repair record to the queue; if that fails for good, keep it as the state and fail with it.
+
+    The record Pass replaces the state with the record (no second copy that could outgrow the quota), so
+    the record is the input of the Fail state in the execution history, and the Fail's Cause.
+    """
+    send = TaskState(
+        comment=comment,
         resource=SQS_SEND,
-        parameters={
-            "QueueUrl": f"${{{DLQ_PLACEHOLDER}}}",
-            "MessageBody": _record(saga, "StepFailed", {"step": step.name}, {"error.$": f"$.dead_lettered.{step.name}"}),
-        },
+        parameters={"QueueUrl": f"${{{DLQ_PLACEHOLDER}}}", "MessageBody": record},
         result_path=None,
-        retry=(_DLQ_RETRY,),
+        retry=_retriers((DEAD_LETTER_RETRY,)),
+        catch=_catch_all(repair_record_state(name), "$.dead_letter_error"),
         next=after,
+    )
+    keep = PassState(
+        comment=f"The repair record of {name} could not be sent: keep it, and why, in the execution history.",
+        parameters={**record, "not_sent_because.$": "$.dead_letter_error"},
+        next=not_sent,
+    )
+    return [(dead_letter_state(name), send), (repair_record_state(name), keep)]
+
+
+def _record_not_sent(error: str, what: str) -> FailState:
+    return FailState(
+        comment=f"{what}: the whole record is the Cause, and this state's input in the execution history.",
+        error=error,
+        cause_path="States.JsonToString($)",
     )
 
 
-def _compensation_dead_letter(saga: Saga, comp: Compensation, position: int) -> TaskState:
-    return TaskState(
-        comment=f"{comp.name} exhausted its retries: stop compensating and send a repair record.",
-        resource=SQS_SEND,
-        parameters={
-            "QueueUrl": f"${{{DLQ_PLACEHOLDER}}}",
-            "MessageBody": _record(
-                saga,
-                "CompensationFailed",
-                {"failed_compensation": comp.name},
-                {
-                    "error.$": "$.error",
-                    "compensation_error.$": "$.compensation_error",
-                    "compensations_done.$": "$.compensated",
-                    "compensations_pending.$": f"$.compensation_order[{position}:]",
-                },
-            ),
+def _step_dead_letter(saga: Saga, step: Step, after: str) -> list[tuple[str, Any]]:
+    return _dead_letter(
+        step.name,
+        f"{step.name} exhausted its retries after the point of no return: keep the saga and send a repair record.",
+        _record(saga, "StepFailed", {"step": step.name}, {"error.$": f"$.dead_lettered.{step.name}"}),
+        after,
+        STEP_RECORD_NOT_SENT,
+    )
+
+
+def _compensation_dead_letter(saga: Saga, comp: Compensation, position: int) -> list[tuple[str, Any]]:
+    record = _record(
+        saga,
+        "CompensationFailed",
+        {"failed_compensation": comp.name},
+        {
+            "error.$": "$.error",
+            "compensation_error.$": "$.compensation_error",
+            "compensations_done.$": "$.compensated",
+            "compensations_pending.$": f"$.compensation_order[{position}:]",
         },
-        result_path=None,
-        retry=(_DLQ_RETRY,),
-        next=COMPENSATION_FAILED,
+    )
+    return _dead_letter(
+        comp.name,
+        f"{comp.name} exhausted its retries: stop compensating and send a repair record.",
+        record,
+        COMPENSATION_FAILED,
+        COMPENSATION_RECORD_NOT_SENT,
     )

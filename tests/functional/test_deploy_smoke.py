@@ -28,7 +28,7 @@ from moto import mock_aws
 from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
-from stepsaga import Compensation, EventTrigger, Saga, Step, Table
+from stepsaga import Compensation, EventTrigger, Retry, Saga, Step, Table
 from stepsaga.sam import Layout, render
 from stepsaga.sam_resources import Names
 from stepsaga.sam_sync import load, plain
@@ -181,6 +181,9 @@ def test_a_users_own_saga_deploys_through_the_same_path_with_an_eventbridge_trig
     saga = Saga(
         "ShipmentSaga",
         workflow_type="EXPRESS",
+        # short timeouts and few compensation retries: the worst case must fit Express's 300 s
+        task_timeout_seconds=20,
+        compensation_retry=Retry(["States.ALL"], interval_seconds=1, max_attempts=2),
         tables=[Table("shipments", partition_key="shipment_id")],
         steps=[
             Step("BookCarrier", "shipping.book.handler", tables=["shipments"],

@@ -111,8 +111,9 @@ def test_check_lints_committed_asl(tmp_path, capsys):
 def test_graph_outlines_the_states(capsys):
     assert main(["graph", str(GOOD)]) == 0
     out = capsys.readouterr().out
-    assert out.startswith("OrderSaga (STANDARD): 15 states, start at BeginSaga")
-    assert "on PaymentDeclined -> CancelOrder; on States.ALL -> RefundPayment" in out
+    assert out.startswith("OrderSaga (STANDARD): 23 states, start at BeginSaga")
+    assert "on PaymentDeclined -> CancelOrder; on States.DataLimitExceeded -> RefundPayment; on States.ALL -> RefundPayment" in out
+    assert "if $.input_json StringMatches {* -> ValidateOrder; else -> SagaInputRejected" in out
 
 
 def test_compile_path_imports_neither_boto3_nor_moto():

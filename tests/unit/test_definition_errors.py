@@ -179,6 +179,49 @@ BAD_DEFINITIONS = [
         id="deadletter_name",
     ),
     pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(name="PaymentRepairRecord"), N]),
+        "saga OrderSaga, step PaymentRepairRecord: name is 'PaymentRepairRecord'; names ending in RepairRecord are kept for the compiler's dead-letter states; write 'PaymentRecord' or another name",
+        id="repair_record_name",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(name="CheckSagaInput"), N]),
+        "saga OrderSaga, step CheckSagaInput: name is 'CheckSagaInput', a state name the compiler uses itself; write another name, such as 'CheckSagaInputStep'",
+        id="reserved_check_input",
+    ),
+    # Python's "$" matches before a trailing newline: every name is checked with fullmatch.
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(name="ProcessPayment\n"), N]),
+        "saga OrderSaga, step ProcessPayment\n: name is 'ProcessPayment\\n', but names must be letters and digits starting with a letter (they name states, Lambda functions and CloudFormation resources); write 'ProcessPayment'",
+        id="name_trailing_newline",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(action="tasks.process_payment.handler\n"), N]),
+        "saga OrderSaga, step ProcessPayment: action is 'tasks.process_payment.handler\\n', not a dotted handler path; write 'package.module.function', for example 'tasks.process_payment.handler'",
+        id="action_trailing_newline",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(business_errors=["PaymentDeclined\n"]), N]),
+        "saga OrderSaga, step ProcessPayment: business_errors[0] is 'PaymentDeclined\\n', not an error name; write the exception class name the Lambda raises, for example 'PaymentDeclined'",
+        id="error_trailing_newline",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], tables=[Table("payments\n", "order_id")]),
+        "saga OrderSaga: tables[0].name is 'payments\\n', but table names are lower_snake_case (they become environment variables such as ORDERS_TABLE); write 'payments'",
+        id="table_trailing_newline",
+    ),
+    # The worst case of [V, pay(), N] with the defaults: ValidateOrder 247 s + ProcessPayment 247 s, then
+    # RefundPayment 542 s + CancelOrder 542 s, and 31 s of dead-letter retries.
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], workflow_type="EXPRESS"),
+        "saga OrderSaga: workflow_type is 'EXPRESS', which runs for at most 300 seconds, but the worst case of the saga's task timeouts and retries is 1609 s, so the execution could time out (States.Timeout, which no Catch sees) before it finishes or compensates; lower the attempts or timeouts (the largest share is CancelOrder, 542 s: set its timeout_seconds, retry max_attempts or max_delay_seconds), or write workflow_type='STANDARD'",
+        id="express_budget",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], timeout_seconds=600),
+        "saga OrderSaga: timeout_seconds is 600, but the worst case of the saga's task timeouts and retries is 1609 s, so the execution could time out (States.Timeout, which no Catch sees) before it finishes or compensates; lower the attempts or timeouts (the largest share is CancelOrder, 542 s: set its timeout_seconds, retry max_attempts or max_delay_seconds), or write timeout_seconds=1609 or more, or leave it out",
+        id="standard_timeout_budget",
+    ),
+    pytest.param(
         lambda: Saga("OrderSaga", [V, pay(name="P"*70), N]),
         "saga OrderSaga, step PPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPP: name is 70 characters long, more than 64; write a shorter name such as 'PPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPPP'",
         id="long_name",
@@ -192,6 +235,24 @@ def test_bad_definition_is_rejected_with_exact_message(build, message):
         build()
     assert str(caught.value) == message
     assert len(caught.value.problems) == 1
+
+
+def test_the_worst_case_adds_attempts_timeouts_and_waits_along_the_longest_path():
+    a = Step(
+        "A", "tasks.a.handler", timeout_seconds=10,
+        retry=[Retry(["X"], interval_seconds=2, max_attempts=2, backoff_rate=3.0)],  # waits 2 + 6
+        compensation=Compensation("UndoA", "compensations.a.handler", timeout_seconds=5, retry=[Retry(["States.ALL"], max_attempts=1)]),
+    )
+    b = Step("B", "tasks.b.handler", timeout_seconds=10)
+    saga = Saga("S", [a, b])
+    # A: 1 + 2 + 3 (default transient) attempts of 10 s, waits 2 + 6 and 1 + 2 + 4 -> 75 s; B: 4 x 10 + 7 = 47 s;
+    # UndoA: 2 attempts of 5 s and 1 s of wait = 11 s; its dead letter waits 1 + 2 + 4 + 8 + 16 = 31 s.
+    assert saga.worst_case_seconds() == (75 + 47 + 11 + 31, "A", 75)
+    fits = Saga("S", [a, b], workflow_type="EXPRESS")  # 164 s: an EXPRESS saga that fits is accepted
+    assert fits.workflow_type == "EXPRESS"
+    with pytest.raises(DefinitionError, match="timeout_seconds=164 or more"):
+        Saga("S", [a, b], timeout_seconds=163)
+    assert Saga("S", [a, b], timeout_seconds=164).timeout_seconds == 164
 
 
 def test_the_table_is_large_enough():

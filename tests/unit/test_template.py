@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from jsonschema import Draft4Validator
 
-from stepsaga import Compensation, EventTrigger, HttpTrigger, Saga, Step, Table
+from stepsaga import Compensation, EventTrigger, HttpTrigger, Retry, Saga, Step, Table
 from stepsaga.check import check
 from stepsaga.cli import main
 from stepsaga.orchestration import DLQ_PLACEHOLDER, placeholders, to_asl
@@ -368,6 +368,9 @@ def test_a_users_own_saga_gets_an_express_machine_and_an_eventbridge_rule():
     saga = Saga(
         "ShipmentSaga",
         workflow_type="EXPRESS",
+        # short timeouts and few compensation retries: the worst case must fit Express's 300 s
+        task_timeout_seconds=20,
+        compensation_retry=Retry(["States.ALL"], interval_seconds=1, max_attempts=2),
         tables=[Table("shipments", partition_key="shipment_id", sort_key="version")],
         steps=[
             Step("BookCarrier", "handlers.book.handler", tables=["shipments"],

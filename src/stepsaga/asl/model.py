@@ -128,6 +128,28 @@ class PassState(Record):
         return out
 
 
+class ChoiceState(Record):
+    """A Choice state: rules in order (each a JSON rule with its Next), a Default, and an OutputPath."""
+
+    __slots__ = ("choices", "default", "output_path", "comment")
+    choices: tuple[JSON, ...]
+    default: str | None
+    output_path: str | None
+    comment: str | None
+
+    def __init__(self, choices: tuple[JSON, ...], default: str | None = None, output_path: str | None = None, comment: str | None = None) -> None:
+        self._init(choices=tuple(choices), default=default, output_path=output_path, comment=comment)
+
+    def to_json(self) -> JSON:
+        """This state as ASL JSON."""
+        out: JSON = {"Type": "Choice"}
+        _put(out, "Comment", self.comment)
+        out["Choices"] = [dict(c) for c in self.choices]
+        _put(out, "Default", self.default)
+        _put(out, "OutputPath", self.output_path)
+        return out
+
+
 class FailState(Record):
     """A Fail state: ends the execution with an error and a cause, fixed or read from the state."""
 
@@ -169,7 +191,7 @@ class SucceedState(Record):
 
 
 if TYPE_CHECKING:
-    State = Union[TaskState, PassState, FailState, SucceedState]
+    State = Union[TaskState, PassState, ChoiceState, FailState, SucceedState]
 
 
 class StateMachine(Record):

@@ -229,7 +229,7 @@ class EmbeddedCloud:
         dead_lettered = any(
             ev.get("stateEnteredEventDetails", {}).get("name", "").endswith("DeadLetter") for ev in raw.history
         )
-        dlq = self._drain_dlq(raw.name) if dead_lettered else []
+        dlq = self._drain_dlq(raw.arn) if dead_lettered else []
         return build_result(self.saga, raw, dispatcher.calls, dlq, wall)
 
     def _run_stock(self, input_json: str, name: str, dispatcher: Dispatcher, timeout: float = 300.0) -> StockExecution:
@@ -250,18 +250,25 @@ class EmbeddedCloud:
             kwargs["nextToken"] = page["nextToken"]
         return StockExecution(arn, name, described, events)
 
-    def _drain_dlq(self, saga_id: str) -> list[dict[str, Any]]:
-        """Read and delete this run's repair records, so each result holds exactly its own."""
+    def _drain_dlq(self, execution_arn: str) -> list[dict[str, Any]]:
+        """Read and delete this run's repair records, so each result holds exactly its own.
+
+        A record names its execution ARN (an EXPRESS saga id is the ARN, a STANDARD one the name). No queue
+        (a test deleted it) means no record was sent: the execution then failed with the record as its Cause.
+        """
         if not self.queue_url:
             return []
         sqs, records = self.client("sqs"), []
         while True:
-            msgs = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", [])
+            try:
+                msgs = sqs.receive_message(QueueUrl=self.queue_url, MaxNumberOfMessages=10, VisibilityTimeout=30).get("Messages", [])
+            except sqs.exceptions.QueueDoesNotExist:
+                return records
             if not msgs:
                 break
             for m in msgs:
                 body = json.loads(m["Body"])
-                if body.get("saga_id") == saga_id:
+                if body.get("execution_arn") == execution_arn:
                     records.append(body)
                     sqs.delete_message(QueueUrl=self.queue_url, ReceiptHandle=m["ReceiptHandle"])
         return records
