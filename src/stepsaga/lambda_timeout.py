@@ -52,6 +52,6 @@ def deadline_problems(value: object, where: str, what: str) -> list[tuple[str, s
         return [(where, (
             f"is {value}, too short for the Lambda behind the Task: its function must time out first, "
             f"{TIMEOUT_MARGIN_SECONDS} s earlier (a cold start may take {LAMBDA_INIT_LIMIT_SECONDS} s before the "
-            f"function's own timeout starts), or it could still write after the {what} timed out and was compensated"
+            f"function's own timeout starts), or it could still write after Step Functions timed the {what} out and moved on"
         ), f"write {where.rsplit('.', 1)[-1]}={MIN_TASK_DEADLINE_SECONDS} or more")]
     return []
