@@ -21,6 +21,7 @@ from stepsaga.orchestration import DLQ_PLACEHOLDER, placeholders, to_asl
 from stepsaga.sam import Layout, TemplateError, generated_owners, render, substitution_problems, sync_file
 from stepsaga.lambda_timeout import TIMEOUT_MARGIN_SECONDS, function_timeout
 from stepsaga.sam_resources import COMPENSATION_RESERVED_CONCURRENCY, LAMBDA_RUNTIME, LOG_DELIVERY_ACTIONS, MARKER, Names
+from stepsaga.schema_bounds import unbounded
 from stepsaga.table_access import actions
 from stepsaga.sam_sync import load, plain
 from workflows.order_saga import ORDER_SCHEMA
@@ -716,3 +717,71 @@ def test_sync_file_reports_whether_it_wrote(project):
     # Paths are relative to the template's folder, as SAM resolves them.
     assert doc["Resources"]["OrderSagaStateMachine"]["Properties"]["DefinitionUri"] == "../asl/order_saga.asl.json"
     assert doc["Resources"]["OrderSagaCancelOrderFunction"]["Properties"]["CodeUri"] == "../compensations/"
+
+
+def test_cli_template_compiles_a_missing_asl_so_that_definition_uri_names_a_real_file(project, capsys):
+    asl = project / "asl" / "order_saga.asl.json"
+    asl.unlink()
+    assert main(["template"]) == 0
+    assert asl.read_text() == to_asl(order_saga)
+    err = capsys.readouterr().err
+    assert "wrote asl/order_saga.asl.json" in err and "wrote template.yaml" in err
+    assert substitution_problems((project / "template.yaml").read_text(), project) == []
+    asl.write_text(asl.read_text().replace('"Type": "Task"', '"Type":  "Task"', 1))  # stale: rewritten too
+    assert main(["template"]) == 0
+    assert asl.read_text() == to_asl(order_saga)
+    assert main(["template"]) == 0
+    assert "unchanged: asl/order_saga.asl.json" in capsys.readouterr().err
+
+
+# --- the request schema (issue 7.11) ---------------------------------------------------------
+
+
+def test_the_order_schema_rejects_a_padded_request_before_it_can_outgrow_the_state_limit():
+    validator = Draft4Validator(ORDER_SCHEMA)
+    order = json.loads((ROOT / "workflows/inputs/order.json").read_text())
+    padded = {**order, "note": "x" * 261200}  # the issue's example: FAILED after the payment, charged
+    assert any("Additional properties" in e.message for e in validator.iter_errors(padded))
+    for nested in ({**order, "payment": {**order["payment"], "note": "x"}},
+                   {**order, "items": [{**order["items"][0], "note": "x"}]},
+                   {**order, "order_id": "o" * 65}):
+        assert list(validator.iter_errors(nested)), nested
+    assert unbounded(ORDER_SCHEMA) == []
+
+
+def test_the_largest_request_the_schema_accepts_leaves_the_state_document_room():
+    longest_id = "A" * 64
+    item = {"sku": longest_id, "quantity": 1000, "unit_price": "9999999999.99"}
+    biggest = {"order_id": longest_id, "customer_id": longest_id, "currency": "EUR",
+               "items": [{**item, "sku": f"{i:064d}"} for i in range(50)], "payment": {"card_token": "t" * 256}}
+    assert not list(Draft4Validator(ORDER_SCHEMA).iter_errors(biggest))
+    assert len(json.dumps(biggest, separators=(",", ":")).encode()) < 16 * 1024  # of Step Functions' 256 KiB
+
+
+def test_unbounded_names_each_place_a_schema_lets_a_request_grow():
+    schema = {"type": "object", "properties": {
+        "a": {"type": "string"}, "b": {"type": "array", "items": {"type": "object"}}, "c": {}, "d": {"enum": ["x"]},
+        "e": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 3}, "maxProperties": 5},
+    }}
+    assert unbounded(schema) == [
+        "$: takes keys it does not name; add additionalProperties: false",
+        "$.a: a string without maxLength; add maxLength",
+        "$.b: an array without maxItems; add maxItems",
+        "$.b[*]: takes keys it does not name; add additionalProperties: false",
+        "$.c: accepts any JSON value; give it a type",
+    ]
+
+
+def test_cli_template_warns_about_an_unbounded_or_missing_request_schema(tmp_path, monkeypatch, capsys):
+    (tmp_path / "workflows").mkdir()
+    (tmp_path / "workflows" / "loose.py").write_text(
+        "from stepsaga import HttpTrigger, Saga, Step\n"
+        "saga = Saga('LooseSaga', [Step('Go', 'tasks.go.handler')], triggers=[\n"
+        "    HttpTrigger('/loose', schema={'type': 'object', 'properties': {'note': {'type': 'string'}}}),\n"
+        "    HttpTrigger('/bare')])\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["template"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: saga LooseSaga: triggers[0].schema: $: takes keys it does not name; add additionalProperties: false" in err
+    assert "warning: saga LooseSaga: triggers[0].schema: $.note: a string without maxLength; add maxLength" in err
+    assert "warning: saga LooseSaga: triggers[1].schema is not set" in err
