@@ -143,6 +143,10 @@ class Names:
         """The log group of that function."""
         return f"{self.saga}{state}LogGroup"
 
+    def function_log_group_name(self, state: str) -> str:
+        """That log group's physical name (``Fn::Sub`` text)."""
+        return f"/aws/lambda/${{AWS::StackName}}/{self.saga}/{state}"
+
     def table(self, table: str) -> str:
         """A declared table, by logical name: orders -> OrderSagaOrdersTable."""
         return f"{self.saga}{pascal(table)}Table"
@@ -227,7 +231,7 @@ def generate(saga: Saga, definition_uri: str, code_uri: Callable[[str], str], ru
     if http:
         log_groups[n.api_logs] = f"/aws/apigateway/${{AWS::StackName}}/{saga.name}/access"
     for h in handlers:
-        log_groups[n.function_logs(h.state)] = f"/aws/lambda/${{AWS::StackName}}/{saga.name}/{h.state}"
+        log_groups[n.function_logs(h.state)] = n.function_log_group_name(h.state)
 
     resources: dict[str, Json] = {}
     resources[n.state_machine] = _state_machine(saga, n, definition_uri, handlers, http, events)
@@ -362,7 +366,7 @@ def _role(saga: Saga, n: Names, h: _Handler) -> Json:
         "Sid": "WriteItsOwnLogGroup",  # the group exists (a resource of this template): no CreateLogGroup
         "Effect": "Allow",
         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-        "Resource": get_att(n.function_logs(h.state), "Arn"),
+        "Resource": sub(_log_group_arn(n.function_log_group_name(h.state)) + ":*"),  # its log streams
     }]
     for table, granted in h.access.items():
         arn = get_att(n.table(table), "Arn")

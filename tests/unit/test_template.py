@@ -367,7 +367,8 @@ def test_each_function_writes_logs_only_to_its_own_log_group():
         role = doc["Resources"][names.role(state)]["Properties"]
         logs = [st for st in statements(role["Policies"]) if any(a.startswith("logs:") for a in as_list(st["Action"]))]
         assert logs == [{"Sid": "WriteItsOwnLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-                         "Resource": {"Fn::GetAtt": [names.function_logs(state), "Arn"]}}], state
+                         "Resource": {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+                                                 + names.function_log_group_name(state) + ":*"}}], state
         # Not SAM's AWSLambdaBasicExecutionRole, whose log actions are on "*".
         assert [a["Fn::Sub"].rsplit("/", 1)[1] for a in role["ManagedPolicyArns"]] == ["AWSXrayWriteOnlyAccess"]
         assert doc["Resources"][names.function(state)]["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": names.function_logs(state)}
