@@ -205,13 +205,16 @@ def _cmd_template(args: argparse.Namespace) -> int:
         _err(f"stepsaga template needs {exc.name}: pip install 'stepsaga[deploy]'")
         return BAD_CALL
     layout = Layout(Path(args.template), Path(args.asl))
+    written = []
     try:
-        # DefinitionUri must name a current file: the ASL is compiled with the template (issue 7.10).
-        written = sync_asl(layout, sagas)
+        for saga in sagas:
+            # DefinitionUri must name a current file: the ASL is compiled with the template (issue 7.10).
+            try:
+                written += sync_asl(layout, [saga])
+            except LintError as exc:
+                return _rejected(f"saga {saga.name}", exc)
         # Without PATHs the template describes every saga in the folder, so sagas gone from it go too.
         changed = sync_file(layout, sagas, prune=not args.paths)
-    except LintError as exc:
-        return _rejected("compiled ASL", exc)
     except TemplateError as exc:
         _err(str(exc))
         return BAD_CALL
