@@ -456,7 +456,7 @@ def _service_statement(sid: str, service: str, action: str | list[str], resource
 def _queue_policy(saga: Saga, n: Names, events: list[str]) -> Json:
     """EventBridge writes undeliverable events to the queue only if its policy allows the rule.
 
-    https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html#eb-dlq-perms
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/rule-dlq.html
     """
     return {
         "Type": "AWS::SQS::QueuePolicy",
@@ -572,7 +572,7 @@ def _key(saga: Saga, n: Names, log_group_names: list[str], dead_letters_events: 
     if dead_letters_events:
         # The queue is encrypted with this key. Which rules may send is the queue policy's business
         # (aws:SourceArn there); EventBridge's KMS calls carry no source keys to condition on here.
-        # https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-dlq.html
+        # https://docs.aws.amazon.com/eventbridge/latest/userguide/rule-dlq.html
         statements.append(_service_statement("EventBridgeDeadLettersUndeliveredTriggers", "events.amazonaws.com",
                                              ["kms:Decrypt", "kms:GenerateDataKey"], "*"))
     return {
