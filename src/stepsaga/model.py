@@ -11,7 +11,7 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from stepsaga._record import Record
 from stepsaga.errors import DefinitionError, Problem
-from stepsaga.lambda_timeout import deadline_problems
+from stepsaga.lambda_timeout import MIN_TASK_DEADLINE_SECONDS, deadline_problems
 from stepsaga.table_access import DEFAULT_ACCESS, access_problems
 
 TYPE_CHECKING = False  # typing costs ~3 ms of import on the compile path
@@ -498,7 +498,7 @@ def _validate(saga: Saga) -> list[Problem]:
         items += _action_problems(step.action, "action")
         items += _retry_list_problems(step.retry, "retry")
         items += _seconds_problems(step.timeout_seconds, "timeout_seconds", "timeout_seconds=30")
-        items += _seconds_problems(step.heartbeat_seconds, "heartbeat_seconds", "heartbeat_seconds=10")
+        items += _seconds_problems(step.heartbeat_seconds, "heartbeat_seconds", "heartbeat_seconds=20")
         items += _heartbeat_problems(step.heartbeat_seconds, step.timeout_seconds or saga.task_timeout_seconds, "heartbeat_seconds")
         items += deadline_problems(step.timeout_seconds, "timeout_seconds", "step")
         items += deadline_problems(step.heartbeat_seconds, "heartbeat_seconds", "step")
@@ -531,7 +531,7 @@ def _validate(saga: Saga) -> list[Problem]:
                 if comp.retry is not None:
                     items += _retry_list_problems(comp.retry, "compensation.retry")
                 items += _seconds_problems(comp.timeout_seconds, "compensation.timeout_seconds", "timeout_seconds=30")
-                items += _seconds_problems(comp.heartbeat_seconds, "compensation.heartbeat_seconds", "heartbeat_seconds=10")
+                items += _seconds_problems(comp.heartbeat_seconds, "compensation.heartbeat_seconds", "heartbeat_seconds=20")
                 items += _heartbeat_problems(comp.heartbeat_seconds, comp.timeout_seconds or saga.task_timeout_seconds, "compensation.heartbeat_seconds")
                 items += deadline_problems(comp.timeout_seconds, "compensation.timeout_seconds", "compensation")
                 items += deadline_problems(comp.heartbeat_seconds, "compensation.heartbeat_seconds", "compensation")
@@ -555,7 +555,9 @@ def _state_name_clash(name: object, where: str, seen: dict[str, str], who: str) 
 
 def _heartbeat_problems(heartbeat: object, timeout: object, where: str) -> list[tuple[str, str, str]]:
     if _is_int(heartbeat) and _is_int(timeout) and heartbeat >= timeout:
-        return [(where, f"is {heartbeat}, but a heartbeat must be shorter than the task timeout ({timeout} s)", f"write heartbeat_seconds={max(1, int(timeout) // 3)} or raise timeout_seconds")]
+        shorter = max(MIN_TASK_DEADLINE_SECONDS, int(timeout) // 3)  # still long enough for the function (7.8)
+        instead = f"write heartbeat_seconds={shorter} or raise timeout_seconds" if shorter < timeout else "remove heartbeat_seconds, or raise timeout_seconds"
+        return [(where, f"is {heartbeat}, but a heartbeat must be shorter than the task timeout ({timeout} s)", instead)]
     return []
 
 

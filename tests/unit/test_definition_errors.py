@@ -130,7 +130,7 @@ BAD_DEFINITIONS = [
     ),
     pytest.param(
         lambda: Saga("OrderSaga", [V, pay(timeout_seconds=30, heartbeat_seconds=30), N]),
-        'saga OrderSaga, step ProcessPayment: heartbeat_seconds is 30, but a heartbeat must be shorter than the task timeout (30 s); write heartbeat_seconds=10 or raise timeout_seconds',
+        'saga OrderSaga, step ProcessPayment: heartbeat_seconds is 30, but a heartbeat must be shorter than the task timeout (30 s); write heartbeat_seconds=12 or raise timeout_seconds',
         id="heartbeat",
     ),
     pytest.param(
@@ -298,6 +298,18 @@ def test_a_definition_that_cannot_deploy_safely_is_rejected_with_exact_message(b
         build()
     assert str(caught.value) == message
     assert len(caught.value.problems) == 1
+
+
+def test_every_suggested_heartbeat_is_itself_long_enough_for_the_function():
+    for timeout, instead in ((30, "write heartbeat_seconds=12 or raise timeout_seconds"),
+                             (90, "write heartbeat_seconds=30 or raise timeout_seconds"),
+                             (12, "remove heartbeat_seconds, or raise timeout_seconds")):
+        with pytest.raises(DefinitionError) as caught:
+            Saga("OrderSaga", [V, pay(timeout_seconds=timeout, heartbeat_seconds=timeout), N])
+        [problem] = caught.value.problems
+        assert problem.instead == instead
+        if "write" in instead:  # what it suggests is accepted
+            Saga("OrderSaga", [V, pay(timeout_seconds=timeout, heartbeat_seconds=int(instead.split("=")[1].split()[0])), N])
 
 
 def test_the_shortest_task_timeout_that_leaves_its_function_a_second_is_accepted():
