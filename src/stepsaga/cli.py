@@ -200,17 +200,30 @@ def _cmd_template(args: argparse.Namespace) -> int:
         except DefinitionError as exc:
             return _rejected(where, exc)
     try:
-        from stepsaga.sam import Layout, TemplateError, sync_file
+        from stepsaga.sam import Layout, TemplateError, schema_warnings, sync_asl, sync_file
     except ModuleNotFoundError as exc:
         _err(f"stepsaga template needs {exc.name}: pip install 'stepsaga[deploy]'")
         return BAD_CALL
+    layout = Layout(Path(args.template), Path(args.asl))
+    written = []
     try:
+        for saga in sagas:
+            # DefinitionUri must name a current file: the ASL is compiled with the template (issue 7.10).
+            try:
+                written += sync_asl(layout, [saga])
+            except LintError as exc:
+                return _rejected(f"saga {saga.name}", exc)
         # Without PATHs the template describes every saga in the folder, so sagas gone from it go too.
-        changed = sync_file(Layout(Path(args.template), Path(args.asl)), sagas, prune=not args.paths)
+        changed = sync_file(layout, sagas, prune=not args.paths)
     except TemplateError as exc:
         _err(str(exc))
         return BAD_CALL
+    for path, wrote in written:
+        print(f"{'wrote' if wrote else 'unchanged:'} {path.as_posix()}", file=sys.stderr)
     print(f"{'wrote' if changed else 'unchanged:'} {args.template} ({len(sagas)} saga(s))", file=sys.stderr)
+    for saga in sagas:
+        for line in schema_warnings(saga):
+            _err(f"warning: {line}")
     return OK
 
 

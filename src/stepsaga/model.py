@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from stepsaga._record import Record
 from stepsaga.errors import DefinitionError, Problem
+from stepsaga.lambda_timeout import MIN_TASK_DEADLINE_SECONDS, deadline_problems
+from stepsaga.table_access import DEFAULT_ACCESS, access_problems
 
 TYPE_CHECKING = False  # typing costs ~3 ms of import on the compile path
 if TYPE_CHECKING:
-    from collections.abc import Mapping
     from typing import Any, Literal
 
     WorkflowType = Literal["STANDARD", "EXPRESS"]
@@ -88,6 +89,17 @@ def _tuple(value: object) -> tuple:
     if isinstance(value, Iterable):
         return tuple(value)
     return (value,)
+
+
+def _table_uses(tables: object, access: object) -> tuple[tuple, tuple]:
+    """(table names, ((name, access), ...)): a mapping gives each table's access; a list takes it
+    from ``access`` (how ``replace`` hands the old accesses back) or the default, read-write."""
+    if isinstance(tables, Mapping):
+        pairs = tuple((name, tuple(how) if isinstance(how, list) else how) for name, how in tables.items())
+        return tuple(name for name, _ in pairs), pairs
+    names = _tuple(tables)
+    given = dict(p for p in (access or ()) if isinstance(p, tuple) and len(p) == 2)
+    return names, tuple((name, given.get(name, DEFAULT_ACCESS)) for name in names)
 
 
 class Retry(Record):
@@ -194,7 +206,7 @@ class EventTrigger(Record):
 class Compensation(Record):
     """The Lambda that undoes a step; it has its own, more patient retry policy."""
 
-    __slots__ = ("name", "action", "retry", "timeout_seconds", "heartbeat_seconds", "tables", "comment")
+    __slots__ = ("name", "action", "retry", "timeout_seconds", "heartbeat_seconds", "tables", "comment", "access")
     name: str
     action: str
     retry: tuple[Retry, ...] | None
@@ -202,6 +214,8 @@ class Compensation(Record):
     heartbeat_seconds: int | None
     tables: tuple[str, ...]
     comment: str | None
+    #: (table, access) for each of ``tables``: see ``stepsaga.table_access``.
+    access: tuple[tuple[str, str | tuple[str, ...]], ...]
 
     def __init__(
         self,
@@ -210,17 +224,20 @@ class Compensation(Record):
         retry: Sequence[Retry] | Retry | None = None,
         timeout_seconds: int | None = None,
         heartbeat_seconds: int | None = None,
-        tables: Sequence[str] = (),
+        tables: Sequence[str] | Mapping[str, str | Sequence[str]] = (),
         comment: str | None = None,
+        access: Sequence[tuple[str, str | Sequence[str]]] = (),
     ) -> None:
+        names, pairs = _table_uses(tables, access)
         self._init(
             name=name,
             action=action,
             retry=None if retry is None else _tuple(retry),
             timeout_seconds=timeout_seconds,
             heartbeat_seconds=heartbeat_seconds,
-            tables=_tuple(tables),
+            tables=names,
             comment=comment,
+            access=pairs,
         )
 
 
@@ -229,7 +246,7 @@ class Step(Record):
 
     __slots__ = (
         "name", "action", "compensation", "retry", "business_errors", "retriable",
-        "timeout_seconds", "heartbeat_seconds", "tables", "comment",
+        "timeout_seconds", "heartbeat_seconds", "tables", "comment", "access",
     )
     name: str
     action: str
@@ -241,6 +258,8 @@ class Step(Record):
     heartbeat_seconds: int | None
     tables: tuple[str, ...]
     comment: str | None
+    #: (table, access) for each of ``tables``: see ``stepsaga.table_access``.
+    access: tuple[tuple[str, str | tuple[str, ...]], ...]
 
     def __init__(
         self,
@@ -252,9 +271,11 @@ class Step(Record):
         retriable: bool = False,
         timeout_seconds: int | None = None,
         heartbeat_seconds: int | None = None,
-        tables: Sequence[str] | str = (),
+        tables: Sequence[str] | str | Mapping[str, str | Sequence[str]] = (),
         comment: str | None = None,
+        access: Sequence[tuple[str, str | Sequence[str]]] = (),
     ) -> None:
+        names, pairs = _table_uses(tables, access)
         self._init(
             name=name,
             action=action,
@@ -264,8 +285,9 @@ class Step(Record):
             retriable=retriable,
             timeout_seconds=timeout_seconds,
             heartbeat_seconds=heartbeat_seconds,
-            tables=_tuple(tables),
+            tables=names,
             comment=comment,
+            access=pairs,
         )
 
 
@@ -520,6 +542,7 @@ def _validate(saga: Saga) -> list[Problem]:
         add(None, [("workflow_type", f"is {saga.workflow_type!r}, but Step Functions has STANDARD and EXPRESS workflows", f"write workflow_type={_suggest(str(saga.workflow_type).upper(), ('STANDARD', 'EXPRESS'), 'STANDARD')!r}")])
     add(None, _seconds_problems(saga.timeout_seconds, "timeout_seconds", "timeout_seconds=3600, or leave it out"))
     add(None, _seconds_problems(saga.task_timeout_seconds, "task_timeout_seconds", "task_timeout_seconds=60"))
+    add(None, deadline_problems(saga.task_timeout_seconds, "task_timeout_seconds", "Task"))
     if saga.workflow_type == "EXPRESS" and _is_int(saga.timeout_seconds) and saga.timeout_seconds > EXPRESS_MAX_SECONDS:
         add(None, [("timeout_seconds", f"is {saga.timeout_seconds}, but an EXPRESS workflow runs for at most {EXPRESS_MAX_SECONDS} seconds", f"write timeout_seconds={EXPRESS_MAX_SECONDS} or less, or workflow_type='STANDARD'")])
     if saga.transient_retry is not None:
@@ -559,9 +582,11 @@ def _validate(saga: Saga) -> list[Problem]:
         items += _action_problems(step.action, "action")
         items += _retry_list_problems(step.retry, "retry")
         items += _seconds_problems(step.timeout_seconds, "timeout_seconds", "timeout_seconds=30")
-        items += _seconds_problems(step.heartbeat_seconds, "heartbeat_seconds", "heartbeat_seconds=10")
+        items += _seconds_problems(step.heartbeat_seconds, "heartbeat_seconds", "heartbeat_seconds=20")
         items += _heartbeat_problems(step.heartbeat_seconds, step.timeout_seconds or saga.task_timeout_seconds, "heartbeat_seconds")
-        items += _table_refs(step.tables, "tables", table_names)
+        items += deadline_problems(step.timeout_seconds, "timeout_seconds", "step")
+        items += deadline_problems(step.heartbeat_seconds, "heartbeat_seconds", "step")
+        items += _table_refs(step.tables, step.access, "tables", table_names)
         retried = {e for r in step.retry if isinstance(r, Retry) for e in r.errors}
         for j, err in enumerate(step.business_errors):
             items += _error_name_problems(err, f"business_errors[{j}]")
@@ -590,9 +615,11 @@ def _validate(saga: Saga) -> list[Problem]:
                 if comp.retry is not None:
                     items += _retry_list_problems(comp.retry, "compensation.retry")
                 items += _seconds_problems(comp.timeout_seconds, "compensation.timeout_seconds", "timeout_seconds=30")
-                items += _seconds_problems(comp.heartbeat_seconds, "compensation.heartbeat_seconds", "heartbeat_seconds=10")
+                items += _seconds_problems(comp.heartbeat_seconds, "compensation.heartbeat_seconds", "heartbeat_seconds=20")
                 items += _heartbeat_problems(comp.heartbeat_seconds, comp.timeout_seconds or saga.task_timeout_seconds, "compensation.heartbeat_seconds")
-                items += _table_refs(comp.tables, "compensation.tables", table_names)
+                items += deadline_problems(comp.timeout_seconds, "compensation.timeout_seconds", "compensation")
+                items += deadline_problems(comp.heartbeat_seconds, "compensation.heartbeat_seconds", "compensation")
+                items += _table_refs(comp.tables, comp.access, "compensation.tables", table_names)
         add(label, items)
     if not problems:  # the budget needs a well-formed saga
         add(None, _time_limit_problems(saga))
@@ -641,16 +668,22 @@ def _state_name_clash(name: object, where: str, seen: dict[str, str], who: str) 
 
 def _heartbeat_problems(heartbeat: object, timeout: object, where: str) -> list[tuple[str, str, str]]:
     if _is_int(heartbeat) and _is_int(timeout) and heartbeat >= timeout:
-        return [(where, f"is {heartbeat}, but a heartbeat must be shorter than the task timeout ({timeout} s)", f"write heartbeat_seconds={max(1, int(timeout) // 3)} or raise timeout_seconds")]
+        shorter = max(MIN_TASK_DEADLINE_SECONDS, int(timeout) // 3)  # still long enough for the function (7.8)
+        instead = f"write heartbeat_seconds={shorter} or raise timeout_seconds" if shorter < timeout else "remove heartbeat_seconds, or raise timeout_seconds"
+        return [(where, f"is {heartbeat}, but a heartbeat must be shorter than the task timeout ({timeout} s)", instead)]
     return []
 
 
-def _table_refs(tables: Sequence[object], where: str, declared: list[str]) -> list[tuple[str, str, str]]:
+def _table_refs(tables: Sequence[object], access: Sequence[tuple[object, object]], where: str, declared: list[str]) -> list[tuple[str, str, str]]:
     out = []
     for i, name in enumerate(tables):
         if name not in declared:
             hint = f"did you mean {_suggest(str(name), declared, declared[0])!r}?" if declared else f"declare it in the saga: tables=[Table({name!r}, partition_key='id')]"
             out.append((f"{where}[{i}]", f"names table {name!r}, which the saga does not declare", hint))
+        elif name in tables[:i]:
+            out.append((f"{where}[{i}]", f"repeats table {name!r}", "name each table once, with all the access the handler needs"))
+    for name, how in access:
+        out.extend(access_problems(how, f"{where}[{name!r}]"))
     return out
 
 

@@ -20,7 +20,7 @@ from stepsaga.model import Saga
 from stepsaga.sam_resources import MARKER, GeneratedSaga, generate
 from stepsaga.sam_sync import TemplateError, emit, ensure_transform, load, plain, update_section
 
-__all__ = ["TemplateError", "Layout", "render", "sync_file", "substitution_problems", "generated_owners"]
+__all__ = ["TemplateError", "Layout", "render", "sync_file", "sync_asl", "substitution_problems", "generated_owners", "schema_warnings"]
 
 _PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
 _HEADER = (
@@ -42,9 +42,13 @@ class Layout:
     def __init__(self, template: Path, asl: Path, project: Path | None = None) -> None:
         self.template, self.asl, self.project = Path(template), Path(asl), Path(project or Path.cwd())
 
+    def asl_file(self, saga: Saga) -> Path:
+        """The saga's compiled ASL file."""
+        return self.asl / f"{snake_case(saga.name)}.asl.json"
+
     def definition_uri(self, saga: Saga) -> str:
         """The saga's ASL file, relative to the template's folder as SAM resolves it."""
-        return _posix_relpath(self.asl / f"{snake_case(saga.name)}.asl.json", self.template.parent)
+        return _posix_relpath(self.asl_file(saga), self.template.parent)
 
     def code_uri(self, package: str) -> str:
         """A handler package's folder (its own Lambda CodeUri), relative to the template's folder."""
@@ -116,6 +120,48 @@ def sync_file(layout: Layout, sagas: Sequence[Saga], *, prune: bool) -> bool:
     except OSError as exc:
         raise TemplateError(f"{path}: cannot write: {exc.strerror}") from None
     return True
+
+
+def sync_asl(layout: Layout, sagas: Sequence[Saga]) -> list[tuple[Path, bool]]:
+    """Compile each saga to the file its ``DefinitionUri`` names: (path, True when it was written).
+
+    The template is only deployable with its ASL beside it, and the ASL is a function of the saga, so
+    writing both together means ``DefinitionUri`` never points at a missing or stale file.
+    Raises ``LintError`` for ASL the linter rejects, ``TemplateError`` when a file cannot be written.
+    """
+    from stepsaga.orchestration import to_asl
+
+    out: list[tuple[Path, bool]] = []
+    for saga in sagas:
+        path, text = layout.asl_file(saga), to_asl(saga)
+        try:
+            if path.is_file() and path.read_text(encoding="utf-8") == text:
+                out.append((path, False))
+                continue
+            path.parent.mkdir(parents=True, exist_ok=True)
+            with open(path, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+        except OSError as exc:
+            raise TemplateError(f"{path}: cannot write: {exc.strerror}") from None
+        out.append((path, True))
+    return out
+
+
+def schema_warnings(saga: Saga) -> list[str]:
+    """One line per way an HTTP trigger lets a request body grow without bound (``stepsaga.schema_bounds``)."""
+    from stepsaga.model import HttpTrigger
+    from stepsaga.schema_bounds import unbounded
+
+    out: list[str] = []
+    for i, trigger in enumerate(saga.triggers):
+        if not isinstance(trigger, HttpTrigger):
+            continue
+        where = f"saga {saga.name}: triggers[{i}].schema"
+        if trigger.schema is None:
+            out.append(f"{where} is not set: any JSON body up to API Gateway's 10 MB starts an execution; give the trigger a bounded schema")
+            continue
+        out.extend(f"{where}: {line}" for line in unbounded(trigger.schema))
+    return out
 
 
 def substitution_problems(text: str, template_dir: Path, where: str = "template.yaml") -> list[str]:

@@ -7,9 +7,13 @@ Security posture, so that a reviewer can check it against the code:
 
 * one customer managed KMS key per saga, rotated yearly, encrypts the tables, the dead-letter queue,
   every log group and the Lambda environment;
-* each function's role may use only the tables its step or compensation declares, and decrypt with
-  the saga's key; the state machine's role may invoke only the saga's own functions and send only to
-  the saga's own queue;
+* each function has its own role: exactly the DynamoDB actions its step or compensation declares,
+  on those tables only; log streams in its own log group only; decrypt with the saga's key; X-Ray
+  through AWS's write-only managed policy. The state machine's role may invoke only the saga's own
+  functions and send only to the saga's own queue;
+* every resource another service writes to says so in its resource policy: the queue lets the saga's
+  EventBridge rules (and no others) dead-letter to it, the alarm topic lets the saga's alarms publish,
+  and the key lets CloudWatch Logs, EventBridge and CloudWatch alarms encrypt for those resources;
 * the one ``Resource: "*"`` statement is the state machine's vended log delivery, whose actions
   accept no resource ARN (Service Authorization Reference, Amazon CloudWatch Logs);
 * the HTTP trigger is signed with SigV4 (``AWS_IAM``), its body is validated against the saga's
@@ -22,8 +26,10 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from stepsaga.lambda_timeout import function_timeout
 from stepsaga.model import Compensation, EventTrigger, HttpTrigger, Saga, Step
 from stepsaga.orchestration import DLQ_PLACEHOLDER, function_placeholder, placeholders
+from stepsaga.table_access import INDEX_ACTIONS, actions
 
 Json = dict[str, Any]
 
@@ -37,7 +43,13 @@ API_STAGE = "v1"
 LOG_RETENTION_DAYS = 365  # a year of audit trail for money-moving workflows
 DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60  # SQS's maximum: repair records must outlive a long weekend
 LAMBDA_MEMORY_MB = 256
-LAMBDA_MAX_TIMEOUT = 900
+#: Each compensation's reserved concurrency: a flood of starts cannot take the undo path's capacity.
+#: It is also the compensation's ceiling; a throttled compensation is retried (States.ALL) like any failure.
+COMPENSATION_RESERVED_CONCURRENCY = 5
+#: AWS's managed policy for sending traces (its actions take no resource ARN), as SAM itself attaches.
+XRAY_POLICY = "arn:${AWS::Partition}:iam::aws:policy/AWSXrayWriteOnlyAccess"
+#: Repair records must be read before SQS drops them (DLQ_RETENTION_SECONDS): alarm at half that age.
+DLQ_AGE_ALARM_SECONDS = DLQ_RETENTION_SECONDS // 2
 
 #: Vended log delivery for Step Functions: these CloudWatch Logs actions take no resource ARN.
 LOG_DELIVERY_ACTIONS = (
@@ -54,10 +66,13 @@ LOG_DELIVERY_ACTIONS = (
 _FUNCTION_SKIPS = (
     ("CKV_AWS_117", "Not in a VPC: the handler calls only AWS APIs (DynamoDB, KMS, X-Ray) over TLS with IAM "
                     "auth; a VPC would add NAT or endpoint cost and cold-start latency, not isolation."),
-    ("CKV_AWS_115", "No reserved concurrency: the state machine and the API stage throttling bound the "
-                    "invocation rate, and reserving capacity per function would carve up the account pool."),
     ("CKV_AWS_116", "No Lambda DLQ: Step Functions invokes the handler synchronously, never asynchronously; "
                     "failures are retried, caught and dead-lettered to the saga's queue by the state machine."),
+)
+#: Steps only: compensations do reserve concurrency (COMPENSATION_RESERVED_CONCURRENCY).
+_STEP_SKIPS = _FUNCTION_SKIPS + (
+    ("CKV_AWS_115", "No reserved concurrency for a forward step: the state machine and the API stage throttling "
+                    "bound its rate; only compensations reserve capacity, so that the undo path is never starved."),
 )
 _API_SKIPS = (
     ("CKV_AWS_120", "No response cache: every request starts a new saga execution, so a cached answer "
@@ -96,14 +111,41 @@ class Names:
         self.state_machine_logs = f"{saga.name}StateMachineLogGroup"
         self.api = f"{saga.name}Api"
         self.api_logs = f"{saga.name}ApiAccessLogGroup"
+        self.queue_policy = f"{saga.name}DeadLetterQueuePolicy"
+        self.alarm_topic = f"{saga.name}AlarmTopic"
+        self.alarm_topic_policy = f"{saga.name}AlarmTopicPolicy"
+        self.dead_letters_alarm = f"{saga.name}DeadLettersAlarm"
+        self.dead_letters_age_alarm = f"{saga.name}DeadLettersAgeAlarm"
+        self.failed_alarm = f"{saga.name}ExecutionsFailedAlarm"
+        self.timed_out_alarm = f"{saga.name}ExecutionsTimedOutAlarm"
 
     def function(self, state: str) -> str:
         """The function behind a step or compensation state."""
         return f"{self.saga}{state}Function"
 
+    def role(self, state: str) -> str:
+        """That function's own execution role."""
+        return f"{self.saga}{state}Role"
+
+    def rule(self, event: str) -> str:
+        """The ``AWS::Events::Rule`` SAM generates for an EventBridgeRule event of the state machine."""
+        return f"{self.state_machine}{event}"
+
+    def alarm_name(self, what: str) -> str:
+        """An alarm's physical name; the topic and key policies match ``<stack>-<Saga>-*``."""
+        return f"${{AWS::StackName}}-{self.saga}-{what}"
+
+    def alarm_arns(self) -> str:
+        """The ARN pattern of every alarm of the saga (``Fn::Sub`` text)."""
+        return f"arn:${{AWS::Partition}}:cloudwatch:${{AWS::Region}}:${{AWS::AccountId}}:alarm:{self.alarm_name('*')}"
+
     def function_logs(self, state: str) -> str:
         """The log group of that function."""
         return f"{self.saga}{state}LogGroup"
+
+    def function_log_group_name(self, state: str) -> str:
+        """That log group's physical name (``Fn::Sub`` text)."""
+        return f"/aws/lambda/${{AWS::StackName}}/{self.saga}/{state}"
 
     def table(self, table: str) -> str:
         """A declared table, by logical name: orders -> OrderSagaOrdersTable."""
@@ -124,10 +166,16 @@ class GeneratedSaga:
 class _Handler:
     """One Lambda the saga invokes: a step's action or a compensation."""
 
-    __slots__ = ("state", "action", "tables", "timeout", "kind")
+    __slots__ = ("state", "action", "tables", "access", "timeout", "kind")
 
-    def __init__(self, state: str, action: str, tables: tuple[str, ...], timeout: int, kind: str) -> None:
-        self.state, self.action, self.tables, self.timeout, self.kind = state, action, tables, timeout, kind
+    def __init__(self, state: str, action: str, access: dict[str, tuple[str, ...]], timeout: int, kind: str) -> None:
+        self.state, self.action, self.access, self.timeout, self.kind = state, action, access, timeout, kind
+        self.tables = tuple(access)
+
+
+def table_actions(decl: Step | Compensation) -> dict[str, tuple[str, ...]]:
+    """Table -> the DynamoDB IAM actions (without the ``dynamodb:`` prefix) its function is granted."""
+    return {name: actions(how) for name, how in decl.access}
 
 
 def _handlers(saga: Saga) -> list[_Handler]:
@@ -138,8 +186,8 @@ def _handlers(saga: Saga) -> list[_Handler]:
     for state, action in saga.handlers().items():
         decl = by_state[state]
         kind = "compensation" if isinstance(decl, Compensation) else "step"
-        timeout = min(decl.timeout_seconds or saga.task_timeout_seconds, LAMBDA_MAX_TIMEOUT)
-        out.append(_Handler(state, action, tuple(decl.tables), timeout, kind))
+        timeout = function_timeout(decl.timeout_seconds or saga.task_timeout_seconds, decl.heartbeat_seconds)
+        out.append(_Handler(state, action, table_actions(decl), timeout, kind))
     return out
 
 
@@ -183,7 +231,7 @@ def generate(saga: Saga, definition_uri: str, code_uri: Callable[[str], str], ru
     if http:
         log_groups[n.api_logs] = f"/aws/apigateway/${{AWS::StackName}}/{saga.name}/access"
     for h in handlers:
-        log_groups[n.function_logs(h.state)] = f"/aws/lambda/${{AWS::StackName}}/{saga.name}/{h.state}"
+        log_groups[n.function_logs(h.state)] = n.function_log_group_name(h.state)
 
     resources: dict[str, Json] = {}
     resources[n.state_machine] = _state_machine(saga, n, definition_uri, handlers, http, events)
@@ -193,10 +241,14 @@ def generate(saga: Saga, definition_uri: str, code_uri: Callable[[str], str], ru
         resources[n.api_logs] = _log_group(saga, n, log_groups[n.api_logs])
     for h in handlers:
         resources[n.function(h.state)] = _function(saga, n, h, code_uri, runtime)
+        resources[n.role(h.state)] = _role(saga, n, h)
         resources[n.function_logs(h.state)] = _log_group(saga, n, log_groups[n.function_logs(h.state)])
     for t in saga.tables:
         resources[n.table(t.name)] = _table(saga, n, t.name)
     resources[n.queue] = _queue(saga, n)
+    if events:
+        resources[n.queue_policy] = _queue_policy(saga, n, [e for e, _ in events])
+    resources.update(_alarms(saga, n))
     resources[n.key] = _key(saga, n, list(log_groups.values()), dead_letters_events=bool(events))
 
     outputs: dict[str, Json] = {
@@ -210,6 +262,8 @@ def generate(saga: Saga, definition_uri: str, code_uri: Callable[[str], str], ru
     for t in saga.tables:
         outputs[f"{n.table(t.name)}Name"] = {"Description": f"Name of the {saga.name} {t.name} table", "Value": ref(n.table(t.name))}
     outputs[f"{n.queue}Url"] = {"Description": f"URL of the {saga.name} dead-letter queue (repair records)", "Value": ref(n.queue)}
+    outputs[f"{n.alarm_topic}Arn"] = {"Description": f"Subscribe here to hear when {saga.name} dead-letters a record or an execution fails",
+                                       "Value": ref(n.alarm_topic)}
     # Outputs have no Metadata of their own: the state machine records which ones are generated.
     resources[n.state_machine]["Metadata"][MARKER]["outputs"] = list(outputs)
     return GeneratedSaga(saga, resources, outputs)
@@ -269,6 +323,7 @@ def _state_machine(saga: Saga, n: Names, definition_uri: str, handlers: list[_Ha
         target: Json = {
             "Pattern": {"source": [trigger.source], "detail-type": [trigger.detail_type]},
             "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
+            # EventBridge may send here because the queue's policy names this rule (n.queue_policy).
             "DeadLetterConfig": {"Arn": get_att(n.queue, "Arn")},
         }
         if trigger.bus:
@@ -283,25 +338,64 @@ def _function(saga: Saga, n: Names, h: _Handler, code_uri: Callable[[str], str],
     package, handler = h.action.split(".", 1)
     variables: Json = {saga.table(t).env_var: ref(n.table(t)) for t in h.tables}
     variables["POWERTOOLS_SERVICE_NAME"] = saga.name
-    policies: list[Json] = [{"DynamoDBCrudPolicy": {"TableName": ref(n.table(t))}} for t in h.tables]
-    policies.append({"KMSDecryptPolicy": {"KeyId": ref(n.key)}})  # the environment is encrypted with the saga key
+    props: Json = {
+        "Description": f"{saga.name} {h.kind} {h.state}: {h.action}",
+        "CodeUri": code_uri(package),
+        "Handler": handler,
+        "Runtime": runtime,
+        "Architectures": ["x86_64"],
+        "MemorySize": LAMBDA_MEMORY_MB,
+        # Shorter than the Task's deadline by a cold start's Init limit plus a second: Lambda stops the
+        # handler before Step Functions can time the Task out and compensate (stepsaga.lambda_timeout).
+        "Timeout": h.timeout,
+        "Tracing": "Active",
+        "KmsKeyArn": get_att(n.key, "Arn"),
+        "LoggingConfig": {"LogFormat": "JSON", "LogGroup": ref(n.function_logs(h.state))},
+        "Environment": {"Variables": variables},
+        "Role": get_att(n.role(h.state), "Arn"),
+    }
+    if h.kind == "compensation":
+        props["ReservedConcurrentExecutions"] = COMPENSATION_RESERVED_CONCURRENCY
+    skips = _FUNCTION_SKIPS if h.kind == "compensation" else _STEP_SKIPS
+    return {"Type": "AWS::Serverless::Function", "Metadata": _metadata(saga, skips), "Properties": props}
+
+
+def _role(saga: Saga, n: Names, h: _Handler) -> Json:
+    """The function's own role: SAM's would add AWSLambdaBasicExecutionRole, whose log actions are on "*"."""
+    statements: list[Json] = [{
+        "Sid": "WriteItsOwnLogGroup",  # the group exists (a resource of this template): no CreateLogGroup
+        "Effect": "Allow",
+        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+        "Resource": sub(_log_group_arn(n.function_log_group_name(h.state)) + ":*"),  # its log streams
+    }]
+    for table, granted in h.access.items():
+        arn = get_att(n.table(table), "Arn")
+        resources: list[Json] = [arn]
+        if any(a in INDEX_ACTIONS for a in granted):
+            resources.append(sub(f"${{{n.table(table)}.Arn}}/index/*"))
+        statements.append({
+            "Sid": f"Use{pascal(table)}Table",
+            "Effect": "Allow",
+            "Action": [f"dynamodb:{a}" for a in granted],
+            "Resource": resources,
+        })
+    statements.append({
+        "Sid": "DecryptItsEnvironment",  # the environment is encrypted with the saga key
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": get_att(n.key, "Arn"),
+    })
     return {
-        "Type": "AWS::Serverless::Function",
-        "Metadata": _metadata(saga, _FUNCTION_SKIPS),
+        "Type": "AWS::IAM::Role",
+        "Metadata": _metadata(saga),
         "Properties": {
-            "Description": f"{saga.name} {h.kind} {h.state}: {h.action}",
-            "CodeUri": code_uri(package),
-            "Handler": handler,
-            "Runtime": runtime,
-            "Architectures": ["x86_64"],
-            "MemorySize": LAMBDA_MEMORY_MB,
-            # Never longer than the Task's TimeoutSeconds: the state machine gives up first otherwise.
-            "Timeout": h.timeout,
-            "Tracing": "Active",
-            "KmsKeyArn": get_att(n.key, "Arn"),
-            "LoggingConfig": {"LogFormat": "JSON", "LogGroup": ref(n.function_logs(h.state))},
-            "Environment": {"Variables": variables},
-            "Policies": policies,
+            "Description": sub(f"${{AWS::StackName}} {saga.name} {h.state}: its tables, its log group, traces"),
+            "AssumeRolePolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
+            },
+            "ManagedPolicyArns": [sub(XRAY_POLICY)],
+            "Policies": [{"PolicyName": h.state, "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
         },
     }
 
@@ -351,6 +445,107 @@ def _queue(saga: Saga, n: Names) -> Json:
     }
 
 
+def _service_statement(sid: str, service: str, action: str | list[str], resource: Json | str, condition: Json | None = None) -> Json:
+    """A resource-policy statement letting an AWS service principal act (``"*"`` in a key policy: this key)."""
+    st: Json = {"Sid": sid, "Effect": "Allow", "Principal": {"Service": service}, "Action": action, "Resource": resource}
+    if condition:
+        st["Condition"] = condition
+    return st
+
+
+def _queue_policy(saga: Saga, n: Names, events: list[str]) -> Json:
+    """EventBridge writes undeliverable events to the queue only if its policy allows the rule.
+
+    https://docs.aws.amazon.com/eventbridge/latest/userguide/rule-dlq.html
+    """
+    return {
+        "Type": "AWS::SQS::QueuePolicy",
+        "Metadata": _metadata(saga),
+        "Properties": {
+            "Queues": [ref(n.queue)],
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                # Only this saga's own rules: no other rule (or account) can fill the repair queue.
+                "Statement": [_service_statement(
+                    "EventBridgeDeadLettersUndeliveredTriggers", "events.amazonaws.com", "sqs:SendMessage", get_att(n.queue, "Arn"),
+                    {"ArnEquals": {"aws:SourceArn": [get_att(n.rule(e), "Arn") for e in events]}})],
+            },
+        },
+    }
+
+
+def _alarm(saga: Saga, n: Names, what: str, description: str, namespace: str, metric: str,
+           dimension: tuple[str, Json], statistic: str, period: int, threshold: int) -> Json:
+    return {
+        "Type": "AWS::CloudWatch::Alarm",
+        "Metadata": _metadata(saga),
+        "Properties": {
+            "AlarmName": sub(n.alarm_name(what)),
+            "AlarmDescription": description,
+            "Namespace": namespace,
+            "MetricName": metric,
+            "Dimensions": [{"Name": dimension[0], "Value": dimension[1]}],
+            "Statistic": statistic,
+            "Period": period,
+            "EvaluationPeriods": 1,
+            "Threshold": threshold,
+            "ComparisonOperator": "GreaterThanThreshold",
+            # No data means no messages and no executions: nothing to report.
+            "TreatMissingData": "notBreaching",
+            "AlarmActions": [ref(n.alarm_topic)],
+        },
+    }
+
+
+def _alarms(saga: Saga, n: Names) -> dict[str, Json]:
+    """Someone hears of every repair record and every execution that ended without success.
+
+    Metrics: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
+    and https://docs.aws.amazon.com/step-functions/latest/dg/procedure-cw-metrics.html#cloudwatch-step-functions-execution-metrics
+    """
+    queue = ("QueueName", get_att(n.queue, "QueueName"))
+    machine = ("StateMachineArn", ref(n.state_machine))
+    return {
+        n.alarm_topic: {
+            "Type": "AWS::SNS::Topic",
+            "Metadata": _metadata(saga),
+            "Properties": {
+                "DisplayName": sub(f"${{AWS::StackName}} {saga.name} alarms"),
+                "KmsMasterKeyId": ref(n.key),
+            },
+        },
+        n.alarm_topic_policy: {
+            "Type": "AWS::SNS::TopicPolicy",
+            "Metadata": _metadata(saga),
+            "Properties": {
+                "Topics": [ref(n.alarm_topic)],
+                "PolicyDocument": {
+                    "Version": "2012-10-17",
+                    "Statement": [_service_statement("TheSagaAlarmsPublish", "cloudwatch.amazonaws.com", "sns:Publish",
+                                                     ref(n.alarm_topic), {"ArnLike": {"aws:SourceArn": sub(n.alarm_arns())}})],
+                },
+            },
+        },
+        n.dead_letters_alarm: _alarm(
+            saga, n, "DeadLetters",
+            f"{saga.name} sent a repair record (or an undeliverable trigger) to its dead-letter queue: a person must act on it.",
+            "AWS/SQS", "ApproximateNumberOfMessagesVisible", queue, "Maximum", 300, 0),
+        n.dead_letters_age_alarm: _alarm(
+            saga, n, "DeadLettersAging",
+            f"A repair record of {saga.name} has waited {DLQ_AGE_ALARM_SECONDS // 86400} days; SQS deletes it after {DLQ_RETENTION_SECONDS // 86400}.",
+            "AWS/SQS", "ApproximateAgeOfOldestMessage", queue, "Maximum", 3600, DLQ_AGE_ALARM_SECONDS),
+        n.failed_alarm: _alarm(
+            saga, n, "ExecutionsFailed",
+            f"An execution of {saga.name} failed: compensated (SagaFailed with a business error), or not (SagaCompensationFailed, States.*). "
+            "The execution's error tells which.",
+            "AWS/States", "ExecutionsFailed", machine, "Sum", 300, 0),
+        n.timed_out_alarm: _alarm(
+            saga, n, "ExecutionsTimedOut",
+            f"An execution of {saga.name} timed out: no compensation ran and no repair record was sent.",
+            "AWS/States", "ExecutionsTimedOut", machine, "Sum", 300, 0),
+    }
+
+
 def _key(saga: Saga, n: Names, log_group_names: list[str], dead_letters_events: bool) -> Json:
     statements: list[Json] = [
         {
@@ -370,15 +565,16 @@ def _key(saga: Saga, n: Names, log_group_names: list[str], dead_letters_events: 
             "Condition": {"ArnEquals": {"kms:EncryptionContext:aws:logs:arn": [sub(_log_group_arn(g)) for g in log_group_names]}},
         },
     ]
+    # The alarm topic is encrypted with this key: CloudWatch must encrypt what it publishes there.
+    # https://docs.aws.amazon.com/sns/latest/dg/sns-key-management.html#compatibility-with-aws-services
+    statements.append(_service_statement("CloudWatchAlarmsNotifyThroughTheEncryptedTopic", "cloudwatch.amazonaws.com",
+                                         ["kms:Decrypt", "kms:GenerateDataKey*"], "*", {"ArnLike": {"aws:SourceArn": sub(n.alarm_arns())}}))
     if dead_letters_events:
-        statements.append({
-            "Sid": "EventBridgeDeadLettersUndeliveredTriggers",
-            "Effect": "Allow",
-            "Principal": {"Service": "events.amazonaws.com"},
-            "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
-            "Resource": "*",
-            "Condition": {"StringEquals": {"aws:SourceAccount": ref("AWS::AccountId")}},
-        })
+        # The queue is encrypted with this key. Which rules may send is the queue policy's business
+        # (aws:SourceArn there); EventBridge's KMS calls carry no source keys to condition on here.
+        # https://docs.aws.amazon.com/eventbridge/latest/userguide/rule-dlq.html
+        statements.append(_service_statement("EventBridgeDeadLettersUndeliveredTriggers", "events.amazonaws.com",
+                                             ["kms:Decrypt", "kms:GenerateDataKey"], "*"))
     return {
         "Type": "AWS::KMS::Key",
         # The tables and the queue are retained, so the key that decrypts them must be too.
@@ -386,7 +582,7 @@ def _key(saga: Saga, n: Names, log_group_names: list[str], dead_letters_events: 
         "UpdateReplacePolicy": "Retain",
         "Metadata": _metadata(saga),
         "Properties": {
-            "Description": sub(f"${{AWS::StackName}} {saga.name}: tables, dead-letter queue, logs and Lambda environment"),
+            "Description": sub(f"${{AWS::StackName}} {saga.name}: tables, dead-letter queue, alarm topic, logs and Lambda environment"),
             "EnableKeyRotation": True,
             "KeyPolicy": {"Version": "2012-10-17", "Statement": statements},
         },

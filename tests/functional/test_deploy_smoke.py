@@ -9,12 +9,17 @@ never in the shipped template):
 * moto's ``AWS::ApiGateway::RestApi`` ignores ``Body`` (the OpenAPI document), so the API's
   Deployment and Stage, which need the methods it would define, are left out; the RestApi, the role
   API Gateway uses to start executions, and the OpenAPI body's content are still checked.
+* moto's CloudFormation skips ``AWS::SQS::QueuePolicy``, ``AWS::SNS::TopicPolicy`` and
+  ``AWS::CloudWatch::Alarm``. The harness lets moto resolve their intrinsics (as stack Outputs), then
+  applies them through the services' own APIs, so their references are checked against the real
+  resources: the rule ARN a queue policy names, the queue and state machine an alarm watches.
 """
 
 from __future__ import annotations
 
 import ast
 import copy
+import fnmatch
 import io
 import json
 import zipfile
@@ -30,7 +35,8 @@ from samtranslator.translator.translator import Translator
 
 from stepsaga import Compensation, EventTrigger, Retry, Saga, Step, Table
 from stepsaga.sam import Layout, render
-from stepsaga.sam_resources import Names
+from stepsaga.lambda_timeout import TIMEOUT_MARGIN_SECONDS
+from stepsaga.sam_resources import COMPENSATION_RESERVED_CONCURRENCY, Names, table_actions
 from stepsaga.sam_sync import load, plain
 from workflows.order_saga import saga as order_saga
 
@@ -87,18 +93,66 @@ def transform(doc: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+#: Resource types moto's CloudFormation skips; ``apply_unsupported`` creates them through the APIs.
+UNSUPPORTED = ("AWS::SQS::QueuePolicy", "AWS::SNS::TopicPolicy", "AWS::CloudWatch::Alarm")
+_RESOLVED = "StepsagaHarnessResolved"
+
+
+def _lift_intrinsics(value: Any, outputs: dict[str, Any]) -> Any:
+    """Replace every intrinsic in ``value`` by a placeholder whose stack Output moto will resolve."""
+    if isinstance(value, dict) and len(value) == 1 and next(iter(value)) in ("Ref", "Fn::GetAtt", "Fn::Sub"):
+        name = f"{_RESOLVED}{len(outputs)}"
+        outputs[name] = {"Value": value}
+        return {_RESOLVED: name}
+    if isinstance(value, dict):
+        return {k: _lift_intrinsics(v, outputs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_lift_intrinsics(v, outputs) for v in value]
+    return value
+
+
+def _resolve(value: Any, outputs: dict[str, str]) -> Any:
+    if isinstance(value, dict) and set(value) == {_RESOLVED}:
+        return outputs[value[_RESOLVED]]
+    if isinstance(value, dict):
+        return {k: _resolve(v, outputs) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, outputs) for v in value]
+    return value
+
+
+def apply_unsupported(resources: dict[str, Any], outputs: dict[str, str]) -> None:
+    """Create the resources moto's CloudFormation skipped, with their intrinsics resolved by moto."""
+    for res in resources.values():
+        props = _resolve(res["Properties"], outputs)
+        if res["Type"] == "AWS::SQS::QueuePolicy":
+            for url in props["Queues"]:
+                boto3.client("sqs", region_name=REGION).set_queue_attributes(QueueUrl=url, Attributes={"Policy": json.dumps(props["PolicyDocument"])})
+        elif res["Type"] == "AWS::SNS::TopicPolicy":
+            for arn in props["Topics"]:
+                boto3.client("sns", region_name=REGION).set_topic_attributes(TopicArn=arn, AttributeName="Policy", AttributeValue=json.dumps(props["PolicyDocument"]))
+        else:
+            props["Threshold"] = float(props["Threshold"])
+            boto3.client("cloudwatch", region_name=REGION).put_metric_alarm(**props)
+
+
 def deploy(template_text: str, base: Path, stack: str) -> dict[str, Any]:
     """Create the stack in moto; return {logical id: physical id} with the outputs under 'Outputs'."""
     cfn = boto3.client("cloudformation", region_name=REGION)
     body = transform(package(plain(load(template_text)), base))
-    cfn.create_stack(StackName=stack, TemplateBody=json.dumps(body), Capabilities=CAPABILITIES)
+    lifted: dict[str, Any] = {}
+    skipped = {k: _lift_intrinsics(body["Resources"].pop(k), lifted) for k in [k for k, r in body["Resources"].items() if r["Type"] in UNSUPPORTED]}
+    cfn.create_stack(StackName=stack, TemplateBody=json.dumps({**body, "Outputs": {**body.get("Outputs", {}), **lifted}}),
+                     Capabilities=CAPABILITIES)
     [desc] = cfn.describe_stacks(StackName=stack)["Stacks"]
     assert desc["StackStatus"] == "CREATE_COMPLETE", desc.get("StackStatusReason")
     summaries = cfn.list_stack_resources(StackName=stack)["StackResourceSummaries"]
     assert all(s["ResourceStatus"] == "CREATE_COMPLETE" for s in summaries)
     ids: dict[str, Any] = {s["LogicalResourceId"]: s["PhysicalResourceId"] for s in summaries}
-    ids["Outputs"] = {o["OutputKey"]: o["OutputValue"] for o in desc.get("Outputs", [])}
-    ids["Transformed"] = body
+    outputs = {o["OutputKey"]: o["OutputValue"] for o in desc.get("Outputs", [])}
+    apply_unsupported(skipped, outputs)
+    ids["Outputs"] = {k: v for k, v in outputs.items() if not k.startswith(_RESOLVED)}
+    ids["Transformed"] = {**body, "Resources": {**body["Resources"], **skipped}}
     return ids
 
 
@@ -176,6 +230,43 @@ def test_the_order_saga_template_deploys_with_its_functions_state_machine_tables
     assert (st["Action"], st["Resource"]) == ("states:StartExecution", ids[n.state_machine])
     assert ids["Outputs"][f"{order_saga.name}HttpPostOrdersUrl"].endswith("/v1/orders")
 
+    # Each function runs as its own role: the declared actions on its own tables, its own log group,
+    # and a Lambda timeout under its Task's (issue 7.8, 7.15).
+    table_arns = {name: ddb.describe_table(TableName=physical)["Table"]["TableArn"] for name, physical in tables.items()}
+    groups = {g["logGroupName"]: g["arn"] for g in boto3.client("logs", region_name=REGION).describe_log_groups()["logGroups"]}
+    compensations = {s.compensation.name: s.compensation for s in order_saga.compensatable}
+    for state in order_saga.handlers():
+        decl = compensations.get(state) or order_saga.step(state)
+        config = lam.get_function(FunctionName=ids[n.function(state)])["Configuration"]
+        assert config["Role"].rsplit("/", 1)[1] == ids[n.role(state)]
+        assert config["Timeout"] == states[state]["TimeoutSeconds"] - TIMEOUT_MARGIN_SECONDS
+        statements_ = role_statements(ids[n.role(state)])
+        granted = {st["Resource"][0]: sorted(st["Action"]) for st in statements_ if st["Action"][0].startswith("dynamodb:")}
+        assert granted == {table_arns[t]: sorted(f"dynamodb:{a}" for a in acts) for t, acts in table_actions(decl).items()}, state
+        [log_statement] = [st for st in statements_ if st["Sid"] == "WriteItsOwnLogGroup"]
+        assert log_statement["Resource"] == groups[f"/aws/lambda/order-saga/{order_saga.name}/{state}"]
+        reserved = lam.get_function_concurrency(FunctionName=ids[n.function(state)]).get("ReservedConcurrentExecutions")
+        assert reserved == (COMPENSATION_RESERVED_CONCURRENCY if state in compensations else None), state
+
+    # The alarms watch this queue and this state machine, and may publish to the saga's encrypted topic.
+    cloudwatch = boto3.client("cloudwatch", region_name=REGION)
+    alarms = cloudwatch.describe_alarms(AlarmNamePrefix=f"order-saga-{order_saga.name}-")["MetricAlarms"]
+    assert {a["MetricName"]: a["Dimensions"][0]["Value"] for a in alarms} == {
+        "ApproximateNumberOfMessagesVisible": queue_url.rsplit("/", 1)[1],
+        "ApproximateAgeOfOldestMessage": queue_url.rsplit("/", 1)[1],
+        "ExecutionsFailed": ids[n.state_machine],
+        "ExecutionsTimedOut": ids[n.state_machine],
+    }
+    topic = ids[n.alarm_topic]
+    assert all(a["AlarmActions"] == [topic] for a in alarms)
+    attributes = boto3.client("sns", region_name=REGION).get_topic_attributes(TopicArn=topic)["Attributes"]
+    assert attributes["KmsMasterKeyId"] == ids[n.key]
+    [publish] = json.loads(attributes["Policy"])["Statement"]
+    assert publish["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and publish["Resource"] == topic
+    for alarm in alarms:
+        assert fnmatch.fnmatchcase(alarm["AlarmArn"], publish["Condition"]["ArnLike"]["aws:SourceArn"]), alarm["AlarmArn"]
+    assert ids["Outputs"][f"{n.alarm_topic}Arn"] == topic
+
 
 def test_a_users_own_saga_deploys_through_the_same_path_with_an_eventbridge_trigger(aws, tmp_path):
     saga = Saga(
@@ -214,5 +305,13 @@ def test_a_users_own_saga_deploys_through_the_same_path_with_an_eventbridge_trig
     [target] = events.list_targets_by_rule(Rule=rule["Name"], EventBusName="shop")["Targets"]
     assert target["Arn"] == ids[n.state_machine]
     assert target["DeadLetterConfig"]["Arn"].endswith(ids[n.queue].rsplit("/", 1)[1])
+    # EventBridge may send undeliverable events to that queue: its policy names exactly this rule (issue 7.8).
+    sqs = boto3.client("sqs", region_name=REGION)
+    policy = json.loads(sqs.get_queue_attributes(QueueUrl=ids[n.queue], AttributeNames=["Policy"])["Attributes"]["Policy"])
+    [send] = policy["Statement"]
+    queue_arn = sqs.get_queue_attributes(QueueUrl=ids[n.queue], AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+    assert (send["Principal"], send["Action"], send["Resource"]) == ({"Service": "events.amazonaws.com"}, "sqs:SendMessage", queue_arn)
+    assert send["Condition"] == {"ArnEquals": {"aws:SourceArn": [rule["Arn"]]}}
+    assert target["DeadLetterConfig"]["Arn"] == queue_arn
     assert boto3.client("dynamodb", region_name=REGION).describe_table(TableName=ids[n.table("shipments")])
     assert function_arn(ids[n.function("PrintLabel")]).endswith(ids[n.function("PrintLabel")])

@@ -211,10 +211,10 @@ def test_compensations_get_the_patient_default_retry_unless_they_declare_one():
 
 
 def test_timeouts_and_heartbeats_are_per_step():
-    saga = Saga("S", [Step("A", "tasks.a.handler", timeout_seconds=30, heartbeat_seconds=10)], timeout_seconds=600)
+    saga = Saga("S", [Step("A", "tasks.a.handler", timeout_seconds=30, heartbeat_seconds=20)], timeout_seconds=600)
     doc = json.loads(to_asl(saga))
     assert doc["TimeoutSeconds"] == 600
-    assert (doc["States"]["A"]["TimeoutSeconds"], doc["States"]["A"]["HeartbeatSeconds"]) == (30, 10)
+    assert (doc["States"]["A"]["TimeoutSeconds"], doc["States"]["A"]["HeartbeatSeconds"]) == (30, 20)
 
 
 def test_placeholders_are_exactly_those_in_the_asl():

@@ -130,7 +130,7 @@ BAD_DEFINITIONS = [
     ),
     pytest.param(
         lambda: Saga("OrderSaga", [V, pay(timeout_seconds=30, heartbeat_seconds=30), N]),
-        'saga OrderSaga, step ProcessPayment: heartbeat_seconds is 30, but a heartbeat must be shorter than the task timeout (30 s); write heartbeat_seconds=10 or raise timeout_seconds',
+        'saga OrderSaga, step ProcessPayment: heartbeat_seconds is 30, but a heartbeat must be shorter than the task timeout (30 s); write heartbeat_seconds=12 or raise timeout_seconds',
         id="heartbeat",
     ),
     pytest.param(
@@ -293,3 +293,96 @@ def test_replace_validates_again():
     saga = Saga("OrderSaga", [V, pay(), N])
     with pytest.raises(DefinitionError, match="workflow_type"):
         saga.replace(workflow_type="BATCH")
+
+
+# --- issue 7.8 and 7.15: Lambda timeouts and table access -------------------------------------
+
+T = [Table("payments", partition_key="order_id")]
+
+DEPLOY_DEFINITIONS = [
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(timeout_seconds=1), N]),
+        "saga OrderSaga, step ProcessPayment: timeout_seconds is 1, too short for the Lambda behind the Task: its function must time out first, 11 s earlier (a cold start may take 10 s before the function's own timeout starts), or it could still write after Step Functions timed the step out and moved on; write timeout_seconds=12 or more",
+        id="one_second_task",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(timeout_seconds=60, heartbeat_seconds=11), N]),
+        "saga OrderSaga, step ProcessPayment: heartbeat_seconds is 11, too short for the Lambda behind the Task: its function must time out first, 11 s earlier (a cold start may take 10 s before the function's own timeout starts), or it could still write after Step Functions timed the step out and moved on; write heartbeat_seconds=12 or more",
+        id="short_heartbeat",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(compensation=Compensation("RefundPayment", "compensations.refund_payment.handler", timeout_seconds=5)), N]),
+        "saga OrderSaga, step ProcessPayment: compensation.timeout_seconds is 5, too short for the Lambda behind the Task: its function must time out first, 11 s earlier (a cold start may take 10 s before the function's own timeout starts), or it could still write after Step Functions timed the compensation out and moved on; write timeout_seconds=12 or more",
+        id="short_compensation",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], task_timeout_seconds=10),
+        "saga OrderSaga: task_timeout_seconds is 10, too short for the Lambda behind the Task: its function must time out first, 11 s earlier (a cold start may take 10 s before the function's own timeout starts), or it could still write after Step Functions timed the Task out and moved on; write task_timeout_seconds=12 or more",
+        id="short_saga_default",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(tables={"payments": "reed"}), N], tables=T),
+        "saga OrderSaga, step ProcessPayment: tables['payments'] is 'reed', neither an access (read, write, read-write) nor a DynamoDB action a handler may use; did you mean 'read'?",
+        id="access_typo",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(tables={"payments": ["GetItem", "TransactWriteItems"]}), N], tables=T),
+        "saga OrderSaga, step ProcessPayment: tables['payments'][1] is 'TransactWriteItems', an API operation with no IAM action of its own (each item it touches is authorised on its own); list PutItem, UpdateItem, DeleteItem or ConditionCheckItem for the kinds of item it writes (Put, Update, Delete, ConditionCheck)",
+        id="transact_write_items",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(tables={"payments": ["dynamodb:GetItem"]}), N], tables=T),
+        "saga OrderSaga, step ProcessPayment: tables['payments'][0] is 'dynamodb:GetItem'; actions are written without the service prefix; write 'GetItem'",
+        id="action_prefix",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(compensation=Compensation("RefundPayment", "compensations.refund_payment.handler", tables={"payments": []})), N], tables=T),
+        "saga OrderSaga, step ProcessPayment: compensation.tables['payments'] is empty; write 'read-write', 'read', 'write' or the exact actions, for example ['GetItem', 'PutItem']",
+        id="empty_access",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(tables=["payments", "payments"]), N], tables=T),
+        "saga OrderSaga, step ProcessPayment: tables[1] repeats table 'payments'; name each table once, with all the access the handler needs",
+        id="repeated_table",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(tables={"paymnts": "read"}), N], tables=T),
+        "saga OrderSaga, step ProcessPayment: tables[0] names table 'paymnts', which the saga does not declare; did you mean 'payments'?",
+        id="mapping_unknown_table",
+    ),
+]
+
+
+@pytest.mark.parametrize(("build", "message"), DEPLOY_DEFINITIONS)
+def test_a_definition_that_cannot_deploy_safely_is_rejected_with_exact_message(build, message):
+    with pytest.raises(DefinitionError) as caught:
+        build()
+    assert str(caught.value) == message
+    assert len(caught.value.problems) == 1
+
+
+def test_every_suggested_heartbeat_is_itself_long_enough_for_the_function():
+    for timeout, instead in ((30, "write heartbeat_seconds=12 or raise timeout_seconds"),
+                             (90, "write heartbeat_seconds=30 or raise timeout_seconds"),
+                             (12, "remove heartbeat_seconds, or raise timeout_seconds")):
+        with pytest.raises(DefinitionError) as caught:
+            Saga("OrderSaga", [V, pay(timeout_seconds=timeout, heartbeat_seconds=timeout), N])
+        [problem] = caught.value.problems
+        assert problem.instead == instead
+        if "write" in instead:  # what it suggests is accepted
+            Saga("OrderSaga", [V, pay(timeout_seconds=timeout, heartbeat_seconds=int(instead.split("=")[1].split()[0])), N])
+
+
+def test_the_shortest_task_timeout_that_leaves_its_function_a_second_is_accepted():
+    saga = Saga("OrderSaga", [V, pay(timeout_seconds=12, heartbeat_seconds=None), N], task_timeout_seconds=12)
+    assert saga.step("ProcessPayment").timeout_seconds == 12
+
+
+def test_table_access_survives_replace_and_a_new_mapping_replaces_it():
+    step = pay(tables={"payments": ["GetItem", "PutItem"]})
+    assert step.tables == ("payments",)
+    assert step.access == (("payments", ("GetItem", "PutItem")),)
+    assert step.replace(comment="x").access == step.access
+    assert step.replace(tables={"payments": "read"}).access == (("payments", "read"),)
+    assert pay(tables=["payments"]).access == (("payments", "read-write"),)
+    Saga("OrderSaga", [V, step, N], tables=T)  # valid

@@ -18,8 +18,11 @@ from stepsaga import Compensation, EventTrigger, HttpTrigger, Retry, Saga, Step,
 from stepsaga.check import check
 from stepsaga.cli import main
 from stepsaga.orchestration import DLQ_PLACEHOLDER, placeholders, to_asl
-from stepsaga.sam import Layout, TemplateError, render, substitution_problems, sync_file
-from stepsaga.sam_resources import LAMBDA_RUNTIME, LOG_DELIVERY_ACTIONS, MARKER, Names
+from stepsaga.sam import Layout, TemplateError, generated_owners, render, substitution_problems, sync_file
+from stepsaga.lambda_timeout import TIMEOUT_MARGIN_SECONDS, function_timeout
+from stepsaga.sam_resources import COMPENSATION_RESERVED_CONCURRENCY, LAMBDA_RUNTIME, LOG_DELIVERY_ACTIONS, MARKER, Names
+from stepsaga.schema_bounds import unbounded
+from stepsaga.table_access import actions
 from stepsaga.sam_sync import load, plain
 from workflows.order_saga import ORDER_SCHEMA
 from workflows.order_saga import saga as order_saga
@@ -33,8 +36,18 @@ def generated(*sagas: Saga) -> list:
     return LAYOUT.generate(list(sagas))
 
 
+def order_only() -> str:
+    """The template of the order saga alone (the committed file may also hold a user's own sagas)."""
+    return render(None, generated(order_saga), prune=True)
+
+
 def committed() -> dict:
-    return plain(load(TEMPLATE.read_text(encoding="utf-8")))
+    """The committed template with only the order saga's generated resources and outputs."""
+    doc = plain(load(TEMPLATE.read_text(encoding="utf-8")))
+    owners, outputs = generated_owners(doc)
+    doc["Resources"] = {k: r for k, r in doc["Resources"].items() if owners.get(k) == order_saga.name}
+    doc["Outputs"] = {k: o for k, o in doc.get("Outputs", {}).items() if k in outputs.get(order_saga.name, [])}
+    return doc
 
 
 def resources_of(doc: dict, kind: str) -> dict[str, dict]:
@@ -45,8 +58,21 @@ def statements(policies: list) -> list[dict]:
     """The inline statements of a SAM Policies list (policy templates are not statements)."""
     out = []
     for p in policies:
+        if isinstance(p, dict) and "PolicyDocument" in p:  # an AWS::IAM::Role's inline policy
+            p = p["PolicyDocument"]
         if isinstance(p, dict) and "Statement" in p:
             out.extend(p["Statement"])
+    return out
+
+
+def as_list(value: object) -> list:
+    return value if isinstance(value, list) else [value]
+
+
+def declarations(saga: Saga) -> dict:
+    """State -> its Step or Compensation."""
+    out = {s.name: s for s in saga.steps}
+    out.update({s.compensation.name: s.compensation for s in saga.steps if s.compensation})
     return out
 
 
@@ -54,12 +80,16 @@ def statements(policies: list) -> list[dict]:
 
 
 def test_template_matches_the_committed_golden_file():
-    assert render(None, generated(order_saga), prune=True) == TEMPLATE.read_text(encoding="utf-8")
+    [g] = generated(order_saga)
+    doc = committed()
+    assert doc["Resources"] == plain(g.resources)
+    assert doc["Outputs"] == plain(g.outputs)
 
 
 def test_regenerating_the_committed_template_changes_nothing():
+    # prune=False: a user's own sagas in the file are not this test's business (`stepsaga check` covers them).
     text = TEMPLATE.read_text(encoding="utf-8")
-    assert render(text, generated(order_saga), prune=True) == text
+    assert render(text, generated(order_saga), prune=False) == text
 
 
 def test_output_is_identical_across_processes_and_hash_seeds():
@@ -73,7 +103,7 @@ def test_output_is_identical_across_processes_and_hash_seeds():
         env = {**os.environ, "PYTHONHASHSEED": seed}
         proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True)
         outputs.add(proc.stdout)
-    assert outputs == {TEMPLATE.read_text(encoding="utf-8")}
+    assert outputs == {order_only()}
 
 
 def test_the_compile_path_never_imports_the_yaml_or_aws_libraries(tmp_path):
@@ -138,7 +168,7 @@ def _user_template() -> str:
     """The committed template with a user's parameter, resources, output and comments woven in."""
     text = render(USER_HEAD, generated(order_saga), prune=True)
     lines = text.splitlines(keepends=True)
-    # Put the alarm between two generated resources, right after the queue.
+    # Put the alarm between two generated resources, right before the key.
     at = next(i for i, line in enumerate(lines) if line.startswith("  OrderSagaKey:"))
     lines[at:at] = [USER_ALARM, "\n"]
     text = "".join(lines)
@@ -155,7 +185,7 @@ def test_a_users_resources_parameters_comments_and_order_survive_regeneration():
     doc = plain(load(again))
     keys = list(doc["Resources"])
     assert keys[0] == "ReportsBucket"
-    assert keys.index("RepairAlarm") == keys.index("OrderSagaDeadLetterQueue") + 1
+    assert keys.index("RepairAlarm") == keys.index("OrderSagaKey") - 1
     assert list(doc["Parameters"]) == ["Environment"]
 
 
@@ -185,12 +215,12 @@ def test_a_changed_saga_updates_in_place_next_to_its_other_resources():
 
 def test_partial_regeneration_keeps_other_sagas_and_pruning_removes_them():
     other = Saga("RefundSaga", steps=[Step("IssueRefund", "tasks.issue_refund.handler")])
-    both = render(TEMPLATE.read_text(encoding="utf-8"), generated(order_saga, other), prune=True)
+    both = render(order_only(), generated(order_saga, other), prune=True)
     assert "RefundSagaIssueRefundFunction" in both and "OrderSagaStateMachine" in both
     only_other = render(both, generated(other), prune=False)
     assert only_other == both  # naming some sagas leaves the others alone
     pruned = render(both, generated(order_saga), prune=True)
-    assert pruned == TEMPLATE.read_text(encoding="utf-8")
+    assert pruned == order_only()
 
 
 def test_missing_transform_and_sections_are_added():
@@ -225,7 +255,7 @@ def test_substitutions_are_exactly_the_placeholders_of_the_committed_asl():
 
 
 def test_substitution_problems_name_each_missing_and_each_extra_placeholder():
-    text = TEMPLATE.read_text(encoding="utf-8")
+    text = order_only()
     broken = text.replace("        CancelOrderFunctionArn: !GetAtt OrderSagaCancelOrderFunction.Arn\n", "")
     broken = broken.replace("        DeadLetterQueueUrl:", "        TypoFunctionArn: !Ref Nothing\n        DeadLetterQueueUrl:")
     problems = substitution_problems(broken, ROOT)
@@ -258,18 +288,106 @@ def test_no_role_policy_grants_a_star_resource_except_vended_log_delivery():
 def test_each_function_may_use_only_the_tables_its_step_declares():
     doc = committed()
     names = Names(order_saga)
-    declared = {s.name: set(s.tables) for s in order_saga.steps}
-    declared.update({s.compensation.name: set(s.compensation.tables) for s in order_saga.steps if s.compensation})
-    for state, tables in declared.items():
+    for state, decl in declarations(order_saga).items():
         props = doc["Resources"][names.function(state)]["Properties"]
-        refs = {p["DynamoDBCrudPolicy"]["TableName"]["Ref"] for p in props["Policies"] if "DynamoDBCrudPolicy" in p}
-        assert refs == {names.table(t) for t in tables}, state
+        assert "Policies" not in props and props["Role"] == {"Fn::GetAtt": [names.role(state), "Arn"]}, state
+        role = doc["Resources"][names.role(state)]["Properties"]
+        granted = {}
+        for st in statements(role["Policies"]):
+            if any(a.startswith("dynamodb:") for a in as_list(st["Action"])):
+                [table_arn] = [r for r in as_list(st["Resource"]) if "Fn::GetAtt" in r]
+                granted[table_arn["Fn::GetAtt"][0]] = sorted(a.removeprefix("dynamodb:") for a in st["Action"])
+        assert granted == {names.table(t): sorted(actions(how)) for t, how in decl.access}, state
         variables = props["Environment"]["Variables"]
-        assert {k for k in variables if k.endswith("_TABLE")} == {order_saga.table(t).env_var for t in tables}
-        assert all(variables[order_saga.table(t).env_var] == {"Ref": names.table(t)} for t in tables)
-        other = [p for p in props["Policies"] if not ({"DynamoDBCrudPolicy", "KMSDecryptPolicy"} & set(p))]
-        assert other == [], state
+        assert {k for k in variables if k.endswith("_TABLE")} == {order_saga.table(t).env_var for t in decl.tables}
+        assert all(variables[order_saga.table(t).env_var] == {"Ref": names.table(t)} for t in decl.tables)
         assert props["Runtime"] == LAMBDA_RUNTIME
+
+
+#: What each reference handler calls (read from tasks/ and compensations/): issue 7.15's examples are
+#: RefundPayment, which could delete payment rows, and SendNotification, which could scan every order.
+REFERENCE_ACTIONS = {
+    "ValidateOrder": {"OrderSagaOrdersTable": ["GetItem", "PutItem"]},
+    "ProcessPayment": {"OrderSagaPaymentsTable": ["GetItem", "PutItem"]},
+    "ReserveInventory": {"OrderSagaInventoryTable": ["GetItem", "PutItem", "UpdateItem"]},  # TransactWriteItems: Update + Put
+    "SendNotification": {"OrderSagaOrdersTable": ["GetItem", "UpdateItem"]},
+    "ReleaseInventory": {"OrderSagaInventoryTable": ["GetItem", "UpdateItem"]},  # TransactWriteItems: Updates
+    "RefundPayment": {"OrderSagaPaymentsTable": ["GetItem", "UpdateItem"]},
+    "CancelOrder": {"OrderSagaOrdersTable": ["GetItem", "UpdateItem"]},
+}
+
+
+def test_the_reference_handlers_get_exactly_the_dynamodb_actions_they_call():
+    doc = committed()
+    names = Names(order_saga)
+    for state, expected in REFERENCE_ACTIONS.items():
+        role = doc["Resources"][names.role(state)]["Properties"]
+        got = {}
+        for st in statements(role["Policies"]):
+            if any(a.startswith("dynamodb:") for a in as_list(st["Action"])):
+                assert len(st["Resource"]) == 1  # item actions only: no statement reaches the table's indexes
+                got[st["Resource"][0]["Fn::GetAtt"][0]] = sorted(a.removeprefix("dynamodb:") for a in st["Action"])
+        assert got == expected, state
+    every = {a for st in statements([p for r in doc["Resources"].values() if r["Type"] == "AWS::IAM::Role" for p in r["Properties"]["Policies"]])
+             for a in as_list(st["Action"])}
+    assert not every & {"dynamodb:DeleteItem", "dynamodb:Scan", "dynamodb:BatchWriteItem", "dynamodb:DescribeTable"}
+
+
+def test_table_access_is_a_preset_an_action_list_or_the_read_write_default():
+    saga = Saga("AccessSaga", tables=[Table("orders", "id"), Table("audit", "id")], steps=[
+        Step("Plain", "tasks.a.handler", tables=["orders"]),
+        Step("Reader", "tasks.b.handler", tables={"orders": "read", "audit": ["write", "Scan"]}),
+    ])
+    [g] = generated(saga)
+    n = Names(saga)
+
+    def granted(state: str) -> dict:
+        out = {}
+        for st in statements(g.resources[n.role(state)]["Properties"]["Policies"]):
+            if any(a.startswith("dynamodb:") for a in as_list(st["Action"])):
+                out[st["Resource"][0]["Fn::GetAtt"][0]] = ([a.removeprefix("dynamodb:") for a in st["Action"]], st["Resource"][1:])
+        return out
+
+    read = ["GetItem", "BatchGetItem", "Query", "ConditionCheckItem"]
+    write = ["PutItem", "UpdateItem", "DeleteItem", "BatchWriteItem"]
+    index = [{"Fn::Sub": "${AccessSagaOrdersTable.Arn}/index/*"}]
+    # The default is item reads and writes: no Scan, no DescribeTable, no PartiQL.
+    assert granted("Plain") == {"AccessSagaOrdersTable": (read + write, index)}
+    assert granted("Reader") == {
+        "AccessSagaOrdersTable": (read, index),
+        "AccessSagaAuditTable": (["Scan"] + write, [{"Fn::Sub": "${AccessSagaAuditTable.Arn}/index/*"}]),
+    }
+    assert saga.step("Reader").replace(comment="x").access == saga.step("Reader").access  # replace keeps the access
+
+
+def test_each_function_writes_logs_only_to_its_own_log_group():
+    doc = committed()
+    names = Names(order_saga)
+    for state in order_saga.handlers():
+        role = doc["Resources"][names.role(state)]["Properties"]
+        logs = [st for st in statements(role["Policies"]) if any(a.startswith("logs:") for a in as_list(st["Action"]))]
+        assert logs == [{"Sid": "WriteItsOwnLogGroup", "Effect": "Allow", "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                         "Resource": {"Fn::Sub": "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+                                                 + names.function_log_group_name(state) + ":*"}}], state
+        # Not SAM's AWSLambdaBasicExecutionRole, whose log actions are on "*".
+        assert [a["Fn::Sub"].rsplit("/", 1)[1] for a in role["ManagedPolicyArns"]] == ["AWSXrayWriteOnlyAccess"]
+        assert doc["Resources"][names.function(state)]["Properties"]["LoggingConfig"]["LogGroup"] == {"Ref": names.function_logs(state)}
+
+
+def test_compensations_reserve_a_little_concurrency_and_steps_say_why_they_do_not():
+    doc = committed()
+    names = Names(order_saga)
+    compensations = {s.compensation.name for s in order_saga.compensatable}
+    assert compensations == {"CancelOrder", "RefundPayment", "ReleaseInventory"}
+    for state in order_saga.handlers():
+        res = doc["Resources"][names.function(state)]
+        skips = {k["id"] for k in res["Metadata"]["checkov"]["skip"]}
+        if state in compensations:
+            assert res["Properties"]["ReservedConcurrentExecutions"] == COMPENSATION_RESERVED_CONCURRENCY
+            assert "CKV_AWS_115" not in skips
+        else:
+            assert "ReservedConcurrentExecutions" not in res["Properties"]
+            assert "CKV_AWS_115" in skips
 
 
 def test_the_state_machine_may_invoke_only_its_own_functions_and_send_only_to_its_queue():
@@ -307,8 +425,8 @@ def test_after_the_sam_transform_no_iam_statement_has_a_star_resource_beyond_log
                 actions = st["Action"] if isinstance(st["Action"], list) else [st["Action"]]
                 if "*" in resources:
                     assert set(actions) <= set(LOG_DELIVERY_ACTIONS), (key, st)
-    # AWS's own service-role policies: logs to CloudWatch, traces to X-Ray. Nothing broader.
-    assert managed == {"AWSLambdaBasicExecutionRole", "AWSXrayWriteOnlyAccess"}
+    # AWS's own policy for X-Ray traces, whose actions take no resource. Logs: each function's own role.
+    assert managed == {"AWSXrayWriteOnlyAccess"}
     [api_role] = [r for k, r in roles.items() if k.endswith("HttpPostOrdersRole")]
     [st] = api_role["Properties"]["Policies"][0]["PolicyDocument"]["Statement"]
     assert st["Action"] == "states:StartExecution" and st["Resource"] == {"Ref": "OrderSagaStateMachine"}
@@ -396,6 +514,160 @@ def test_a_users_own_saga_gets_an_express_machine_and_an_eventbridge_rule():
     assert all(r["Metadata"][MARKER]["saga"] == "ShipmentSaga" for r in g.resources.values())
 
 
+# --- Lambda timeouts (issue 7.8) -------------------------------------------------------------
+
+
+def test_every_function_times_out_before_its_task_with_room_for_a_cold_start():
+    doc = committed()
+    names = Names(order_saga)
+    machine = doc["Resources"][names.state_machine]["Properties"]
+    states = json.loads((ROOT / machine["DefinitionUri"]).read_text(encoding="utf-8"))["States"]
+    for state in order_saga.handlers():
+        timeout = doc["Resources"][names.function(state)]["Properties"]["Timeout"]
+        task = states[state]
+        deadline = min(task["TimeoutSeconds"], task.get("HeartbeatSeconds", task["TimeoutSeconds"]))
+        assert timeout == deadline - TIMEOUT_MARGIN_SECONDS == 49, state  # the 60 s default Task: 49 s
+
+
+def test_a_heartbeat_is_the_deadline_and_lambdas_own_cap_applies():
+    saga = Saga("TimeSaga", task_timeout_seconds=3600, steps=[
+        Step("Long", "tasks.a.handler"),
+        Step("Beating", "tasks.b.handler", timeout_seconds=300, heartbeat_seconds=30),
+        Step("Shortest", "tasks.c.handler", timeout_seconds=12,
+             compensation=Compensation("Undo", "compensations.u.handler", timeout_seconds=100, heartbeat_seconds=40)),
+    ])
+    [g] = generated(saga)
+    n = Names(saga)
+    timeouts = {s: g.resources[n.function(s)]["Properties"]["Timeout"] for s in saga.handlers()}
+    assert timeouts == {"Long": 900, "Beating": 19, "Shortest": 1, "Undo": 29}
+    assert function_timeout(60) == 49 and function_timeout(60, 20) == 9
+    with pytest.raises(ValueError, match="use 12 s or more"):
+        function_timeout(11)
+
+
+# --- what other services write (issue 7.8) --------------------------------------------------
+
+
+def shipment_saga() -> Saga:
+    return Saga(
+        "ShipmentSaga",
+        workflow_type="EXPRESS",
+        tables=[Table("shipments", partition_key="shipment_id")],
+        steps=[
+            Step("BookCarrier", "handlers.book.handler", tables={"shipments": ["GetItem", "PutItem"]},
+                 compensation=Compensation("CancelCarrier", "handlers.cancel.handler", tables={"shipments": "write"})),
+            Step("PrintLabel", "handlers.label.handler"),
+        ],
+        triggers=[EventTrigger("shop.orders", "OrderPaid", bus="shop"), EventTrigger("shop.orders", "OrderRetried")],
+    )
+
+
+def transformed(resources: dict, monkeypatch) -> dict:
+    """Generated resources through SAM's own transform (as `sam deploy` sends them to CloudFormation)."""
+    from samtranslator.parser.parser import Parser
+    from samtranslator.translator.translator import Translator
+
+    doc = {"AWSTemplateFormatVersion": "2010-09-09", "Transform": "AWS::Serverless-2016-10-31", "Resources": copy.deepcopy(plain(resources))}
+    for res in doc["Resources"].values():
+        if res["Type"] == "AWS::Serverless::StateMachine":
+            res["Properties"].pop("DefinitionUri")
+            res["Properties"]["Definition"] = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
+        elif res["Type"] == "AWS::Serverless::Function":
+            res["Properties"]["CodeUri"] = "s3://bucket/code.zip"
+    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
+    return Translator(None, Parser()).translate(doc, parameter_values={})
+
+
+def test_eventbridge_may_dead_letter_to_the_queue_for_exactly_the_sagas_rules(monkeypatch):
+    saga = shipment_saga()
+    [g] = generated(saga)
+    n = Names(saga)
+    policy = g.resources[n.queue_policy]["Properties"]
+    assert policy["Queues"] == [{"Ref": n.queue}]
+    [st] = policy["PolicyDocument"]["Statement"]
+    assert (st["Effect"], st["Principal"], st["Action"], st["Resource"]) == (
+        "Allow", {"Service": "events.amazonaws.com"}, "sqs:SendMessage", {"Fn::GetAtt": [n.queue, "Arn"]})
+    rules = st["Condition"]["ArnEquals"]["aws:SourceArn"]
+    assert rules == [{"Fn::GetAtt": [n.rule("OnOrderPaid"), "Arn"]}, {"Fn::GetAtt": [n.rule("OnOrderRetried"), "Arn"]}]
+    # Those are the logical IDs of the rules SAM generates, each dead-lettering to this queue.
+    out = transformed(g.resources, monkeypatch)
+    generated_rules = {k: r for k, r in out["Resources"].items() if r["Type"] == "AWS::Events::Rule"}
+    assert set(generated_rules) == {n.rule("OnOrderPaid"), n.rule("OnOrderRetried")}
+    for rule in generated_rules.values():
+        [target] = rule["Properties"]["Targets"]
+        assert target["DeadLetterConfig"] == {"Arn": {"Fn::GetAtt": [n.queue, "Arn"]}}
+    # The queue is encrypted: EventBridge may use the key for it.
+    key = {x["Sid"]: x for x in g.resources[n.key]["Properties"]["KeyPolicy"]["Statement"]}
+    events = key["EventBridgeDeadLettersUndeliveredTriggers"]
+    assert events["Principal"] == {"Service": "events.amazonaws.com"} and set(events["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+
+
+def test_without_an_event_trigger_no_one_else_may_write_to_the_queue():
+    [g] = generated(order_saga)
+    n = Names(order_saga)
+    assert n.queue_policy not in g.resources
+    sids = [x["Sid"] for x in g.resources[n.key]["Properties"]["KeyPolicy"]["Statement"]]
+    assert "EventBridgeDeadLettersUndeliveredTriggers" not in sids
+
+
+def test_the_key_lets_cloudwatch_logs_encrypt_every_log_group_of_the_saga_and_no_other():
+    doc = committed()
+    n = Names(order_saga)
+    key = {x["Sid"]: x for x in doc["Resources"][n.key]["Properties"]["KeyPolicy"]["Statement"]}
+    allowed = key["CloudWatchLogsEncryptsTheSagaLogGroups"]["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
+    groups = {g["Properties"]["LogGroupName"]["Fn::Sub"] for g in resources_of(doc, "AWS::Logs::LogGroup").values()}
+    assert len(groups) == len(order_saga.handlers()) + 2  # functions, state machine, API access logs
+    arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
+    assert sorted(a["Fn::Sub"] for a in allowed) == sorted(arn + g for g in groups)
+
+
+def test_alarms_watch_the_queue_and_the_executions_and_may_publish_to_the_encrypted_topic():
+    import fnmatch
+
+    doc = committed()
+    n = Names(order_saga)
+    alarms = resources_of(doc, "AWS::CloudWatch::Alarm")
+    watched = {(a["Properties"]["Namespace"], a["Properties"]["MetricName"]): a["Properties"] for a in alarms.values()}
+    assert set(watched) == {("AWS/SQS", "ApproximateNumberOfMessagesVisible"), ("AWS/SQS", "ApproximateAgeOfOldestMessage"),
+                            ("AWS/States", "ExecutionsFailed"), ("AWS/States", "ExecutionsTimedOut")}
+    depth = watched["AWS/SQS", "ApproximateNumberOfMessagesVisible"]
+    assert depth["Dimensions"] == [{"Name": "QueueName", "Value": {"Fn::GetAtt": [n.queue, "QueueName"]}}]
+    assert (depth["Threshold"], depth["ComparisonOperator"]) == (0, "GreaterThanThreshold")  # one record is enough
+    for metric in ("ExecutionsFailed", "ExecutionsTimedOut"):
+        assert watched["AWS/States", metric]["Dimensions"] == [{"Name": "StateMachineArn", "Value": {"Ref": n.state_machine}}]
+        assert (watched["AWS/States", metric]["Statistic"], watched["AWS/States", metric]["Threshold"]) == ("Sum", 0)
+    age = watched["AWS/SQS", "ApproximateAgeOfOldestMessage"]
+    retention = doc["Resources"][n.queue]["Properties"]["MessageRetentionPeriod"]
+    assert 0 < age["Threshold"] < retention  # heard about before SQS deletes it
+    topic = doc["Resources"][n.alarm_topic]["Properties"]
+    assert topic["KmsMasterKeyId"] == {"Ref": n.key}
+    [st] = doc["Resources"][n.alarm_topic_policy]["Properties"]["PolicyDocument"]["Statement"]
+    assert (st["Principal"], st["Action"], st["Resource"]) == ({"Service": "cloudwatch.amazonaws.com"}, "sns:Publish", {"Ref": n.alarm_topic})
+    key = {x["Sid"]: x for x in doc["Resources"][n.key]["Properties"]["KeyPolicy"]["Statement"]}["CloudWatchAlarmsNotifyThroughTheEncryptedTopic"]
+    assert key["Principal"] == {"Service": "cloudwatch.amazonaws.com"}
+    for pattern in (st["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"], key["Condition"]["ArnLike"]["aws:SourceArn"]["Fn::Sub"]):
+        for alarm in alarms.values():
+            arn = "arn:${AWS::Partition}:cloudwatch:${AWS::Region}:${AWS::AccountId}:alarm:" + alarm["Properties"]["AlarmName"]["Fn::Sub"]
+            assert fnmatch.fnmatchcase(arn, pattern), (arn, pattern)
+            assert alarm["Properties"]["AlarmActions"] == [{"Ref": n.alarm_topic}]
+    assert doc["Outputs"][f"{n.alarm_topic}Arn"]["Value"] == {"Ref": n.alarm_topic}
+
+
+def test_the_state_machine_can_write_to_its_encrypted_queue_and_api_gateway_can_start_it(monkeypatch):
+    doc = committed()
+    n = Names(order_saga)
+    props = doc["Resources"][n.state_machine]["Properties"]
+    assert {"SQSSendMessagePolicy": {"QueueName": {"Fn::GetAtt": [n.queue, "QueueName"]}}} in props["Policies"]
+    [kms] = [st for st in statements(props["Policies"]) if st["Sid"] == "SendToTheEncryptedDeadLetterQueue"]
+    assert set(kms["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    # The key policy delegates to IAM in the account, so the role's own statement is enough.
+    key = {x["Sid"]: x for x in doc["Resources"][n.key]["Properties"]["KeyPolicy"]["Statement"]}
+    assert key["AccountGrantsThroughIam"]["Action"] == "kms:*"
+    api_body = doc["Resources"][n.api]["Properties"]["DefinitionBody"]
+    integration = api_body["paths"]["/orders"]["post"]["x-amazon-apigateway-integration"]
+    assert integration["credentials"] == {"Fn::GetAtt": [f"{n.state_machine}HttpPostOrdersRole", "Arn"]}
+
+
 # --- CLI and check --------------------------------------------------------------------------
 
 
@@ -412,7 +684,7 @@ def project(tmp_path, monkeypatch):
 
 def test_cli_template_writes_then_leaves_the_file_unchanged(project, capsys):
     assert main(["template"]) == 0
-    assert (project / "template.yaml").read_text() == TEMPLATE.read_text()
+    assert (project / "template.yaml").read_text() == order_only()
     assert "wrote template.yaml" in capsys.readouterr().err
     assert main(["template", "workflows/order_saga.py", "-t", "template.yaml"]) == 0
     assert "unchanged: template.yaml" in capsys.readouterr().err
@@ -449,3 +721,71 @@ def test_sync_file_reports_whether_it_wrote(project):
     # Paths are relative to the template's folder, as SAM resolves them.
     assert doc["Resources"]["OrderSagaStateMachine"]["Properties"]["DefinitionUri"] == "../asl/order_saga.asl.json"
     assert doc["Resources"]["OrderSagaCancelOrderFunction"]["Properties"]["CodeUri"] == "../compensations/"
+
+
+def test_cli_template_compiles_a_missing_asl_so_that_definition_uri_names_a_real_file(project, capsys):
+    asl = project / "asl" / "order_saga.asl.json"
+    asl.unlink()
+    assert main(["template"]) == 0
+    assert asl.read_text() == to_asl(order_saga)
+    err = capsys.readouterr().err
+    assert "wrote asl/order_saga.asl.json" in err and "wrote template.yaml" in err
+    assert substitution_problems((project / "template.yaml").read_text(), project) == []
+    asl.write_text(asl.read_text().replace('"Type": "Task"', '"Type":  "Task"', 1))  # stale: rewritten too
+    assert main(["template"]) == 0
+    assert asl.read_text() == to_asl(order_saga)
+    assert main(["template"]) == 0
+    assert "unchanged: asl/order_saga.asl.json" in capsys.readouterr().err
+
+
+# --- the request schema (issue 7.11) ---------------------------------------------------------
+
+
+def test_the_order_schema_rejects_a_padded_request_before_it_can_outgrow_the_state_limit():
+    validator = Draft4Validator(ORDER_SCHEMA)
+    order = json.loads((ROOT / "workflows/inputs/order.json").read_text())
+    padded = {**order, "note": "x" * 261200}  # the issue's example: FAILED after the payment, charged
+    assert any("Additional properties" in e.message for e in validator.iter_errors(padded))
+    for nested in ({**order, "payment": {**order["payment"], "note": "x"}},
+                   {**order, "items": [{**order["items"][0], "note": "x"}]},
+                   {**order, "order_id": "o" * 65}):
+        assert list(validator.iter_errors(nested)), nested
+    assert unbounded(ORDER_SCHEMA) == []
+
+
+def test_the_largest_request_the_schema_accepts_leaves_the_state_document_room():
+    longest_id = "A" * 64
+    item = {"sku": longest_id, "quantity": 1000, "unit_price": "9999999999.99"}
+    biggest = {"order_id": longest_id, "customer_id": longest_id, "currency": "EUR",
+               "items": [{**item, "sku": f"{i:064d}"} for i in range(50)], "payment": {"card_token": "t" * 256}}
+    assert not list(Draft4Validator(ORDER_SCHEMA).iter_errors(biggest))
+    assert len(json.dumps(biggest, separators=(",", ":")).encode()) < 16 * 1024  # of Step Functions' 256 KiB
+
+
+def test_unbounded_names_each_place_a_schema_lets_a_request_grow():
+    schema = {"type": "object", "properties": {
+        "a": {"type": "string"}, "b": {"type": "array", "items": {"type": "object"}}, "c": {}, "d": {"enum": ["x"]},
+        "e": {"type": "object", "additionalProperties": {"type": "string", "maxLength": 3}, "maxProperties": 5},
+    }}
+    assert unbounded(schema) == [
+        "$: takes keys it does not name; add additionalProperties: false",
+        "$.a: a string without maxLength; add maxLength",
+        "$.b: an array without maxItems; add maxItems",
+        "$.b[*]: takes keys it does not name; add additionalProperties: false",
+        "$.c: accepts any JSON value; give it a type",
+    ]
+
+
+def test_cli_template_warns_about_an_unbounded_or_missing_request_schema(tmp_path, monkeypatch, capsys):
+    (tmp_path / "workflows").mkdir()
+    (tmp_path / "workflows" / "loose.py").write_text(
+        "from stepsaga import HttpTrigger, Saga, Step\n"
+        "saga = Saga('LooseSaga', [Step('Go', 'tasks.go.handler')], triggers=[\n"
+        "    HttpTrigger('/loose', schema={'type': 'object', 'properties': {'note': {'type': 'string'}}}),\n"
+        "    HttpTrigger('/bare')])\n")
+    monkeypatch.chdir(tmp_path)
+    assert main(["template"]) == 0
+    err = capsys.readouterr().err
+    assert "warning: saga LooseSaga: triggers[0].schema: $: takes keys it does not name; add additionalProperties: false" in err
+    assert "warning: saga LooseSaga: triggers[0].schema: $.note: a string without maxLength; add maxLength" in err
+    assert "warning: saga LooseSaga: triggers[1].schema is not set" in err
