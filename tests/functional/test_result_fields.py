@@ -121,7 +121,7 @@ def test_status_helpers_fail_on_the_wrong_outcome(order_cloud):
     assert declined.entered == ["BeginSaga", "ValidateOrder", "ProcessPayment", "CancelOrder", "SagaFailed"]
     assert (declined.state("ProcessPayment").succeeded, declined.state("ProcessPayment").error) == (False, "PaymentDeclined")
     assert (declined.state("ValidateOrder").succeeded, declined.state("ValidateOrder").error) == (True, None)
-    assert declined.state("SagaFailed").succeeded is False  # a Fail state did not succeed
+    assert (declined.state("SagaFailed").succeeded, declined.state("SagaFailed").error) == (False, None)  # a Fail state
     assert (declined.attempts("ProcessPayment"), declined.attempts("ReserveInventory")) == (1, 0)
     with pytest.raises(KeyError, match="ReserveInventory was not entered"):
         declined.state("ReserveInventory")

@@ -54,8 +54,8 @@ class StateRun:
 
     @property
     def error(self) -> str | None:
-        """The error of the last attempt, if it failed."""
-        return None if self.succeeded else self.attempts[-1].error
+        """The error of the last attempt, if it failed (None for a state with no attempts)."""
+        return None if self.succeeded or not self.attempts else self.attempts[-1].error
 
 
 @dataclass
