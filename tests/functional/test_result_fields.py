@@ -63,6 +63,8 @@ def test_a_compensation_that_failed_is_not_compensated(order_cloud):
     # the timeline separates them
     lines = result.timeline_text(width=400).splitlines()
     assert "compensations: done none; failed RefundPayment; pending CancelOrder" in lines
+    assert lines[0].startswith(f"OrderSaga  {result.execution}  FAILED  SagaCompensationFailed   virtual {result.virtual_seconds:.1f}s")
+    assert lines[1].startswith("cause: RefundGatewayDown while compensating Runtime.ExitError: ")
 
 
 def test_cli_json_tells_done_failed_and_pending_apart():
@@ -128,6 +130,15 @@ def test_status_helpers_fail_on_the_wrong_outcome(order_cloud):
     with pytest.raises(SagaFailedError):
         declined.output
     assert ok.output["results"]["ValidateOrder"]["output"]["order_id"] == "ord-1001"
+    assert declined.compensation_order == ["ReleaseInventory", "RefundPayment", "CancelOrder"]
+    assert (ok.history[-1]["type"], declined.history[-1]["type"]) == ("ExecutionSucceeded", "ExecutionFailed")
+    assert declined.wall_seconds > 0 and declined.virtual_seconds == 0.0
+    [attempt] = declined.state("ProcessPayment").attempts
+    assert (attempt.outcome, attempt.error, attempt.injected) == ("error", "PaymentDeclined", "fail")
+    assert json.loads(attempt.cause)["errorMessage"] == "injected PaymentDeclined"
+    [call] = [c for c in declined.calls if c.state == "ProcessPayment"]
+    assert (call.attempt, call.outcome, call.error, call.injected) == (1, "error", "PaymentDeclined", "fail")
+    assert call.event["idempotency_key"] == f"{declined.execution}:ProcessPayment"
 
 
 def test_json_attempts_pin_every_field(order_saga):
