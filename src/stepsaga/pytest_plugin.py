@@ -4,6 +4,10 @@ Fixtures:
     saga_cloud   a factory: ``saga_cloud(saga, seed=...)`` starts an EmbeddedCloud, stopped after the test
     order_saga   the saga in ``<rootdir>/workflows/order_saga.py`` (skips if the project has none)
     order_cloud  an EmbeddedCloud for it, seeded from ``workflows/inputs/<table>_seed.json``
+
+The fixtures' clouds are strict about the business-error contract: ``cloud.run(...)`` raises
+``ContractViolationError`` when a step raised a declared business error after changing a table,
+unless the run passes ``allow_contract_violations=True``.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ def saga_cloud(request: pytest.FixtureRequest) -> Iterator[Any]:
 
     def start(saga: Any, seed: dict[str, Any] | None = None, root: str | Path | None = None) -> Any:
         cloud = EmbeddedCloud(saga, seed=seed, root=root or request.config.rootpath)
+        cloud.strict_contract = True
         cloud.__enter__()
         started.append(cloud)
         return cloud

@@ -3,18 +3,33 @@
     from stepsaga.testing import run, Fail, assert_compensated
     result = run(saga, order, faults={"ProcessPayment": Fail("PaymentDeclined")})
     assert_compensated(result, "CancelOrder")
+
+Every helper that reads a result first checks the business-error contract (``stepsaga.local.contract``):
+a step that raised a declared business error must not have changed the saga's tables. ``run()`` raises
+``ContractViolationError`` for such a run. To test one on purpose, run with
+``allow_contract_violations=True`` and check it with ``assert_contract_violated``.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from stepsaga.local import CrashAfter, EmbeddedCloud, Fail, Fault, SagaFailedError, SagaResult, Timeout
+from stepsaga.local import (
+    ContractViolationError,
+    CrashAfter,
+    EmbeddedCloud,
+    Fail,
+    Fault,
+    SagaFailedError,
+    SagaResult,
+    Timeout,
+)
 from stepsaga.model import Saga
 
 __all__ = [
+    "ContractViolationError",
     "CrashAfter",
     "EmbeddedCloud",
     "Fail",
@@ -22,6 +37,9 @@ __all__ = [
     "SagaResult",
     "Timeout",
     "assert_compensated",
+    "assert_compensation_failed",
+    "assert_contract_kept",
+    "assert_contract_violated",
     "assert_failed_with",
     "assert_no_items",
     "assert_nothing_charged",
@@ -39,36 +57,84 @@ def run(
     seed: Mapping[str, Any] | None = None,
     root: str | Path | None = None,
     name: str | None = None,
+    allow_contract_violations: bool = False,
 ) -> SagaResult:
     """Run a saga once, in-process, on moto's interpreter with the real handlers.
 
     Pass ``cloud`` to run many times against one started EmbeddedCloud (and to inspect its
     tables afterwards); otherwise a fresh cloud is started for this run and stopped after it.
+    Raises ContractViolationError (an AssertionError; ``.result`` holds the run) if a step raised a
+    declared business error after changing a table, unless ``allow_contract_violations=True``.
     """
     if cloud is not None:
         if cloud.saga is not saga and cloud.saga != saga:
             raise ValueError(f"the cloud runs saga {cloud.saga.name}, not {saga.name}")
-        return cloud.run(input, faults, name=name)
-    with EmbeddedCloud(saga, seed=seed, root=root) as fresh:
-        return fresh.run(input, faults, name=name)
+        result = cloud.run(input, faults, name=name, allow_contract_violations=allow_contract_violations)
+    else:
+        with EmbeddedCloud(saga, seed=seed, root=root) as fresh:
+            result = fresh.run(input, faults, name=name, allow_contract_violations=allow_contract_violations)
+    assert_contract_kept(result)
+    return result
+
+
+def assert_contract_kept(result: SagaResult) -> None:
+    """No step raised a declared business error after changing a table (or the run allowed it).
+
+    Every other helper here that reads a result checks this first.
+    """
+    if result.contract_violations and not result.contract_violations_allowed:
+        raise ContractViolationError(result)
+
+
+def assert_contract_violated(result: SagaResult, step: str, *, table: str | None = None) -> None:
+    """The step raised a declared business error after changing the saga's tables (``table``: that one among them)."""
+    found = [v for v in result.contract_violations if v.step == step and (table is None or table in v.tables)]
+    where = f" in table {table}" if table else ""
+    assert found, (
+        f"expected a contract violation by {step}{where}, found "
+        f"{[(v.step, v.tables) for v in result.contract_violations] or 'none'}\n{result.timeline_text()}"
+    )
 
 
 def assert_succeeded(result: SagaResult) -> None:
     """The run ended SUCCEEDED (the message shows the error, the cause and the timeline)."""
+    assert_contract_kept(result)
     assert result.succeeded, f"expected SUCCEEDED, got {result.status} {result.error}: {result.cause}\n{result.timeline_text()}"
 
 
 def assert_failed_with(result: SagaResult, error: str) -> None:
     """The run ended FAILED with exactly this error name."""
+    assert_contract_kept(result)
     assert result.status == "FAILED" and result.error == error, (
         f"expected FAILED with {error}, got {result.status} {result.error}\n{result.timeline_text()}"
     )
 
 
 def assert_compensated(result: SagaResult, *names: str) -> None:
-    """Exactly these compensations ran, in this order (none given: nothing was compensated)."""
-    assert result.compensations == list(names), (
-        f"expected compensations {list(names)}, ran {result.compensations}\n{result.timeline_text()}"
+    """Exactly these compensations succeeded, in this order, and none failed or was left pending.
+
+    None given: nothing was compensated, and nothing was owed. A compensation that ran but failed
+    for good is not compensated: see ``assert_compensation_failed``.
+    """
+    assert_contract_kept(result)
+    found = (result.compensations, result.compensations_failed, result.compensations_pending)
+    assert found == (list(names), [], []), (
+        f"expected compensations {list(names)} done, none failed or pending; got done {found[0]}, "
+        f"failed {found[1]}, pending {found[2]}\n{result.timeline_text()}"
+    )
+
+
+def assert_compensation_failed(result: SagaResult, name: str, *, done: Sequence[str] = (), pending: Sequence[str] = ()) -> None:
+    """Compensation ``name`` failed for good, after exactly ``done`` succeeded; exactly ``pending`` never ran.
+
+    Its repair record is in ``result.dlq``.
+    """
+    assert_contract_kept(result)
+    found = (result.compensations, result.compensations_failed, result.compensations_pending)
+    expected = (list(done), [name], list(pending))
+    assert found == expected, (
+        f"expected done {expected[0]}, failed {expected[1]}, pending {expected[2]}; got done {found[0]}, "
+        f"failed {found[1]}, pending {found[2]}\n{result.timeline_text()}"
     )
 
 

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 
 from stepsaga.local import CrashAfter, Fail, Timeout
-from stepsaga.testing import assert_compensated
+from stepsaga.testing import assert_compensated, assert_compensation_failed
 
 ROOT = Path(__file__).resolve().parents[2]
 ORDER = json.loads((ROOT / "workflows/inputs/order.json").read_text())
@@ -127,16 +127,28 @@ def test_compensation_fault(order_cloud, compensation, kind, fault):
     position = COMPENSATIONS.index(compensation)
     if kind in ("error", "timeout"):
         assert result.status == "FAILED" and result.error == "SagaCompensationFailed"
-        assert result.compensations == COMPENSATIONS[: position + 1]
+        # done, failed and pending apart: the failed one is not "compensated"
+        assert_compensation_failed(result, compensation, done=COMPENSATIONS[:position], pending=COMPENSATIONS[position + 1 :])
+        out = result.to_json()
+        assert (out["compensations"], out["compensations_failed"], out["compensations_pending"]) == (
+            COMPENSATIONS[:position], [compensation], COMPENSATIONS[position + 1 :]
+        )
         assert result.attempts(compensation) == 7  # the patient default: 1 + 6 retries
         [record] = result.dlq
         assert record["kind"] == "CompensationFailed"
         assert record["failed_compensation"] == compensation
         assert record["error"]["Error"] == "Runtime.ExitError"  # the original error is kept
-        assert record["compensation_error"]["Error"] == ("States.Timeout" if kind == "timeout" else "RefundGatewayDown")
+        comp_error = "States.Timeout" if kind == "timeout" else "RefundGatewayDown"
+        assert record["compensation_error"]["Error"] == comp_error
         assert record["compensations_pending"] == COMPENSATIONS[position:]
         assert list(record["compensations_done"]) == COMPENSATIONS[:position]
         assert record["input"] == ORDER
+        # the timeline's repair line lists what an operator must still undo: the failed one and the rest
+        lines = result.timeline_text(width=400).splitlines()
+        left = ", ".join(COMPENSATIONS[position:])
+        assert f"dead-letter queue: {compensation} failed with {comp_error} (original error Runtime.ExitError); left to undo: {left}" in lines
+        done, pending = ", ".join(COMPENSATIONS[:position]) or "none", ", ".join(COMPENSATIONS[position + 1 :]) or "none"
+        assert f"compensations: done {done}; failed {compensation}; pending {pending}" in lines
     else:
         # retried until it succeeds; a crash after the undo is retried into an idempotent no-op
         assert result.status == "FAILED" and result.error == "Runtime.ExitError", result.timeline_text()

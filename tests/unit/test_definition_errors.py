@@ -255,8 +255,13 @@ def test_the_worst_case_adds_attempts_timeouts_and_waits_along_the_longest_path(
     assert Saga("S", [a, b], timeout_seconds=164).timeout_seconds == 164
 
 
-def test_the_table_is_large_enough():
-    assert len(BAD_DEFINITIONS) >= 15
+def test_the_table_covers_every_problem_the_model_reports():
+    # Every (field, what is wrong, what to write instead) the model can report is built on one line of
+    # model.py; each of those lines must run for some row of the tables, so a new rule needs a row.
+    missed = _problem_sites() - _lines_run_by(BAD_DEFINITIONS + MORE_BAD_DEFINITIONS)
+    assert not missed, "no row of the tables reaches these rules of stepsaga/model.py; add a row for each:\n" + "\n".join(
+        f"  line {n}: {_MODEL_LINES[n - 1].strip()}" for n in sorted(missed)
+    )
 
 
 def test_every_problem_is_reported_in_one_error():
@@ -386,3 +391,142 @@ def test_table_access_survives_replace_and_a_new_mapping_replaces_it():
     assert step.replace(tables={"payments": "read"}).access == (("payments", "read"),)
     assert pay(tables=["payments"]).access == (("payments", "read-write"),)
     Saga("OrderSaga", [V, step, N], tables=T)  # valid
+
+
+# --- more rows: every rule of the model has one (test_the_table_covers_every_problem_the_model_reports) ---
+# (appended, with its imports, so that changes to the table above merge cleanly)
+import ast  # noqa: E402
+import inspect  # noqa: E402
+import sys  # noqa: E402
+
+import stepsaga.model as model_module  # noqa: E402
+from stepsaga import EventTrigger, HttpTrigger  # noqa: E402
+
+MORE_BAD_DEFINITIONS = [
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(business_errors=["Payment Declined"]), N]),
+        "saga OrderSaga, step ProcessPayment: business_errors[0] is 'Payment Declined', not an error name; write the exception class name the Lambda raises, for example 'PaymentDeclined'",
+        id="error_name",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(name=""), N]),
+        "saga OrderSaga, step #2: name is empty; give the step a PascalCase name, for example 'ProcessPayment'",
+        id="empty_step_name",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(retry=["PaymentGatewayTimeout"]), N]),
+        "saga OrderSaga, step ProcessPayment: retry[0] is str, not a Retry; write Retry(['ErrorName'], interval_seconds=2, max_attempts=3)",
+        id="retry_not_retry",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], transient_retry=3),
+        'saga OrderSaga: transient_retry is int, not a Retry; write a Retry, or None for no default retry',
+        id="transient_not_retry",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], tables=["orders"]),
+        "saga OrderSaga: tables[0] is str, not a Table; write Table('orders', partition_key='order_id')",
+        id="table_not_table",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], tables=[Table("orders", "order_id"), Table("orders", "order_id")]),
+        "saga OrderSaga: tables[1].name repeats table 'orders'; declare each table once",
+        id="table_repeated",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], tables=[Table("orders", "")]),
+        "saga OrderSaga: tables[0].partition_key is empty; name the partition key attribute, for example partition_key='order_id'",
+        id="partition_key_empty",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N.replace(business_errors=["SmtpUnavailable"])]),
+        'saga OrderSaga, step SendNotification: business_errors are set on a retriable step, which is never compensated, so they would change nothing; remove business_errors=, or remove retriable=True',
+        id="retriable_business",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(compensation="compensations.refund_payment.handler"), N]),
+        "saga OrderSaga, step ProcessPayment: compensation is str, not a Compensation; write Compensation('UndoName', 'compensations.module.handler')",
+        id="comp_not_comp",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], triggers=[HttpTrigger("orders")]),
+        "saga OrderSaga: triggers[0].path is 'orders', not an API path; write a path starting with '/', for example '/orders'",
+        id="http_path",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], triggers=[HttpTrigger("/orders", method="get")]),
+        "saga OrderSaga: triggers[0].method is 'get'; a saga is started with a request that carries its input; write method='POST'",
+        id="http_method",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], triggers=[HttpTrigger("/orders", schema="order.json")]),
+        "saga OrderSaga: triggers[0].schema is str, not a JSON schema; write a dict such as {'type': 'object', 'required': ['order_id']}",
+        id="http_schema",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], triggers=[HttpTrigger("/orders"), HttpTrigger("/orders")]),
+        'saga OrderSaga: triggers[1] repeats the route POST /orders; declare each route once',
+        id="http_repeated",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], triggers=[EventTrigger("", "OrderPlaced")]),
+        "saga OrderSaga: triggers[0].source is empty; name the event source, for example source='shop.orders'",
+        id="event_source",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], triggers=[EventTrigger("shop.orders", "")]),
+        "saga OrderSaga: triggers[0].detail_type is empty; name the detail-type, for example detail_type='OrderPlaced'",
+        id="event_detail_type",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], triggers=["/orders"]),
+        "saga OrderSaga: triggers[0] is str, not a trigger; write HttpTrigger('/orders') or EventTrigger('shop.orders', 'OrderPlaced')",
+        id="not_a_trigger",
+    ),
+]
+
+
+@pytest.mark.parametrize(("build", "message"), MORE_BAD_DEFINITIONS)
+def test_more_bad_definitions_are_rejected_with_exact_message(build, message):
+    test_bad_definition_is_rejected_with_exact_message(build, message)
+
+
+_MODEL_LINES = inspect.getsource(model_module).splitlines()
+
+
+def _problem_sites() -> set[int]:
+    """Lines of model.py that build a problem: a 3-tuple of texts in a list or a call (``out.append((...))``)."""
+    tree = ast.parse("\n".join(_MODEL_LINES))
+    text = (ast.Constant, ast.JoinedStr, ast.BinOp, ast.Name)
+    sites = set()
+    for parent in ast.walk(tree):
+        children = parent.elts if isinstance(parent, ast.List) else parent.args if isinstance(parent, ast.Call) else []
+        for node in children:
+            if isinstance(node, ast.Tuple) and len(node.elts) == 3 and all(isinstance(e, text) for e in node.elts):
+                if not any(isinstance(e, ast.Constant) and not isinstance(e.value, str) for e in node.elts):
+                    sites.add(node.lineno)
+    assert len(sites) > 30, f"found only {len(sites)} problem sites in model.py: the finder is out of date"
+    return sites
+
+
+def _lines_run_by(rows: list) -> set[int]:
+    """The lines of model.py that run while building each row's definition."""
+    path, ran = model_module.__file__, set()
+
+    def trace(frame, event, arg):
+        if frame.f_code.co_filename != path:
+            return None
+        if event == "line":
+            ran.add(frame.f_lineno)
+        return trace
+
+    previous = sys.gettrace()
+    for row in rows:
+        sys.settrace(trace)
+        try:
+            row.values[0]()
+        except DefinitionError:
+            pass
+        finally:
+            sys.settrace(previous)
+    return ran

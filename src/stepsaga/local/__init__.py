@@ -4,11 +4,15 @@ Importing this package loads boto3 and moto; the compile path never does.
 """
 
 from stepsaga.local.cloud import EmbeddedCloud, default_seed, load_seed
+from stepsaga.local.contract import Change, ContractViolation, ContractViolationError
 from stepsaga.local.faults import CrashAfter, Fail, Fault, FaultError, Timeout, parse_fault
 from stepsaga.local.result import Attempt, SagaFailedError, SagaResult, StateRun
 
 __all__ = [
     "Attempt",
+    "Change",
+    "ContractViolation",
+    "ContractViolationError",
     "CrashAfter",
     "EmbeddedCloud",
     "Fail",

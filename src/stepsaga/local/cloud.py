@@ -14,6 +14,7 @@ from typing import Any
 
 from stepsaga.errors import StepsagaError
 from stepsaga.local import _moto
+from stepsaga.local.contract import ContractCheck, ContractViolationError
 from stepsaga.local.dispatch import Dispatcher
 from stepsaga.local.faults import Fault, normalise
 from stepsaga.local.result import SagaResult, build_result
@@ -68,7 +69,13 @@ class EmbeddedCloud:
 
     Nothing outside this object is patched for the user; moto's internals are reached only
     through ``stepsaga.local._moto``, whose hooks are inert outside a run.
+
+    ``strict_contract = True`` (the pytest fixtures' clouds) makes ``run()`` raise
+    ``ContractViolationError`` for a run that broke the business-error contract, unless that run
+    was made with ``allow_contract_violations=True``.
     """
+
+    strict_contract: bool = False
 
     def __init__(self, saga: Saga, *, seed: Seed | None = None, root: str | Path | None = None) -> None:
         self.saga = saga
@@ -205,6 +212,7 @@ class EmbeddedCloud:
         *,
         name: str | None = None,
         engine: str = "inline",
+        allow_contract_violations: bool = False,
     ) -> SagaResult:
         """Execute the saga once on moto's interpreter and return the result.
 
@@ -212,6 +220,10 @@ class EmbeddedCloud:
         clock. ``engine="stock"`` starts the execution through boto3 the documented way and polls
         it: moto's own threads and real sleeps, with only the Lambda invokes dispatched here.
         It exists to prove the fast path changes nothing but speed.
+
+        Steps that declare business errors are watched (``stepsaga.local.contract``): a change to the
+        saga's tables by an attempt that raised one is in ``result.contract_violations``. The
+        ``stepsaga.testing`` helpers fail on it unless ``allow_contract_violations=True``.
         """
         if self._mock is None:
             raise RuntimeError("EmbeddedCloud.run() needs the cloud started: use `with EmbeddedCloud(saga) as cloud:`")
@@ -220,17 +232,27 @@ class EmbeddedCloud:
         self._runs += 1
         name = name or f"{self.saga.name.lower()}-{self._runs:04d}-{uuid.uuid4().hex[:8]}"
         dispatcher = Dispatcher(self._functions, normalise(faults, list(self.saga.handlers())))
+        contract = self._contract_check()
+        observed: Any = contract.wrap(dispatcher)
         started = time.perf_counter()
         if engine == "inline":
-            raw = _moto.run_inline(self.state_machine_arn, json.dumps(input), name, dispatcher, account_id=ACCOUNT, region=REGION)
+            raw = _moto.run_inline(self.state_machine_arn, json.dumps(input), name, observed, account_id=ACCOUNT, region=REGION)
         else:
-            raw = self._run_stock(json.dumps(input), name, dispatcher)
+            raw = self._run_stock(json.dumps(input), name, observed)
         wall = time.perf_counter() - started
         dead_lettered = any(
             ev.get("stateEnteredEventDetails", {}).get("name", "").endswith("DeadLetter") for ev in raw.history
         )
         dlq = self._drain_dlq(raw.arn) if dead_lettered else []
-        return build_result(self.saga, raw, dispatcher.calls, dlq, wall)
+        result = build_result(self.saga, raw, dispatcher.calls, dlq, wall, contract.violations, allow_contract_violations)
+        if self.strict_contract and result.contract_violations and not allow_contract_violations:
+            raise ContractViolationError(result)
+        return result
+
+    def _contract_check(self) -> ContractCheck:
+        functions = {fn: state for fn, (state, _) in self._functions.items()}
+        tables = {table_name(self.saga, t.name): t.name for t in self.saga.tables}
+        return ContractCheck(self.saga, functions, tables, ACCOUNT, REGION)
 
     def _run_stock(self, input_json: str, name: str, dispatcher: Dispatcher, timeout: float = 300.0) -> StockExecution:
         sfn = self.client("stepfunctions")

@@ -44,13 +44,18 @@ class StateRun:
 
     @property
     def succeeded(self) -> bool:
-        """Whether the state finished without an error (a Task's last attempt was ok)."""
-        return not self.attempts or self.attempts[-1].outcome == "ok"
+        """Whether the state finished without an error: a Task's last attempt was ok.
+
+        A Task entered but never attempted (the run stopped first) and a Fail state did not succeed.
+        """
+        if self.attempts:
+            return self.attempts[-1].outcome == "ok"
+        return self.type not in ("Task", "Fail")
 
     @property
     def error(self) -> str | None:
-        """The error of the last attempt, if it failed."""
-        return None if self.succeeded else self.attempts[-1].error
+        """The error of the last attempt, if it failed (None for a state with no attempts)."""
+        return None if self.succeeded or not self.attempts else self.attempts[-1].error
 
 
 @dataclass
@@ -69,6 +74,12 @@ class SagaResult:
     virtual_seconds: float
     wall_seconds: float
     calls: list[Any] = field(default_factory=list, repr=False)
+    #: the saga's compensations in the order a full undo runs them (the reverse of the steps)
+    compensation_order: list[str] = field(default_factory=list, repr=False)
+    #: handlers that raised a declared business error after changing a table (stepsaga.local.contract)
+    contract_violations: list[Any] = field(default_factory=list)
+    #: the run was made with ``allow_contract_violations=True``: the test helpers accept violations
+    contract_violations_allowed: bool = False
 
     @property
     def succeeded(self) -> bool:
@@ -89,8 +100,26 @@ class SagaResult:
 
     @property
     def compensations(self) -> list[str]:
-        """The compensations run, in order."""
-        return [s.name for s in self.states if s.kind == "compensation"]
+        """The compensations that ran and succeeded, in order (a failed one is in ``compensations_failed``)."""
+        return [s.name for s in self.states if s.kind == "compensation" and s.succeeded]
+
+    @property
+    def compensations_failed(self) -> list[str]:
+        """The compensations that ran and did not succeed: retries exhausted (then dead-lettered), or cut off."""
+        return [s.name for s in self.states if s.kind == "compensation" and not s.succeeded]
+
+    @property
+    def compensations_pending(self) -> list[str]:
+        """The compensations the saga owed but never started, because the chain stopped at a failure.
+
+        The owed chain starts at the first compensation entered and runs to the end of
+        ``compensation_order``; done and failed ones are not pending. Empty when nothing was compensated.
+        """
+        entered = [s.name for s in self.states if s.kind == "compensation"]
+        if not entered or entered[0] not in self.compensation_order:
+            return []
+        owed = self.compensation_order[self.compensation_order.index(entered[0]):]
+        return [name for name in owed if name not in entered]
 
     @property
     def steps(self) -> list[str]:
@@ -130,6 +159,9 @@ class SagaResult:
                 for s in self.states
             ],
             "compensations": self.compensations,
+            "compensations_failed": self.compensations_failed,
+            "compensations_pending": self.compensations_pending,
+            "contract_violations": [v.to_json() for v in self.contract_violations],
             "dlq": self.dlq,
             "virtual_seconds": self.virtual_seconds,
         }
@@ -163,7 +195,15 @@ def _kind(saga: Saga, name: str) -> str:
 _CONTROL = (BEGIN, SUCCEEDED, FAILED, COMPENSATION_FAILED)
 
 
-def build_result(saga: Saga, raw: Any, calls: list[Any], dlq: list[dict[str, Any]], wall: float) -> SagaResult:
+def build_result(
+    saga: Saga,
+    raw: Any,
+    calls: list[Any],
+    dlq: list[dict[str, Any]],
+    wall: float,
+    violations: list[Any] | None = None,
+    allow_violations: bool = False,
+) -> SagaResult:
     """Fold the execution history and the virtual clock into states, attempts and times."""
     waits: dict[tuple[str | None, str], list[float]] = {}
     for state, kind, seconds in raw.clock.waits:
@@ -213,4 +253,7 @@ def build_result(saga: Saga, raw: Any, calls: list[Any], dlq: list[dict[str, Any
         virtual_seconds=now,
         wall_seconds=wall,
         calls=calls,
+        compensation_order=[s.compensation.name for s in reversed(saga.compensatable)],  # type: ignore[union-attr]
+        contract_violations=list(violations or []),
+        contract_violations_allowed=allow_violations,
     )

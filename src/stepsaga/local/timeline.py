@@ -60,9 +60,24 @@ def render(result: Any) -> Group:
     if message:
         parts.append(Text(f"cause: {message}", style="red"))
     parts.append(table)
+    summary = compensation_line(result)
+    if summary:
+        parts.append(Text(summary, style="red" if result.compensations_failed or result.compensations_pending else "yellow"))
     for record in result.dlq:
         parts.append(Text(_dlq_line(record), style="magenta"))
+    for violation in result.contract_violations:
+        parts.append(Text(f"contract violation: {violation.message()}", style="bold red"))
     return Group(*parts)
+
+
+def compensation_line(result: Any) -> str | None:
+    """``compensations: done A, B; failed C; pending D`` when the run compensated anything, else None."""
+    done, failed, pending = result.compensations, result.compensations_failed, result.compensations_pending
+    if not (done or failed or pending):
+        return None
+    return "compensations: " + "; ".join(
+        f"{label} {', '.join(names) or 'none'}" for label, names in (("done", done), ("failed", failed), ("pending", pending))
+    )
 
 
 def to_text(result: Any, width: int = 110) -> str:
@@ -77,6 +92,7 @@ def _dlq_line(record: dict[str, Any]) -> str:
     error = (record.get("error") or {}).get("Error")
     if record.get("kind") == "CompensationFailed":
         comp_error = (record.get("compensation_error") or {}).get("Error")
+        # the record's list starts with the failed compensation itself: everything an operator must still undo
         pending = ", ".join(record.get("compensations_pending") or [])
-        return f"dead-letter queue: {record['failed_compensation']} failed with {comp_error} (original error {error}); pending: {pending}"
+        return f"dead-letter queue: {record['failed_compensation']} failed with {comp_error} (original error {error}); left to undo: {pending}"
     return f"dead-letter queue: {record.get('step')} failed with {error}; the saga was kept"

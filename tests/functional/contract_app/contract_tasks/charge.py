@@ -1,0 +1,24 @@
+"""A handler that breaks (or keeps) the business-error contract on demand, for tests/functional/test_contract.py."""
+
+import os
+
+import boto3
+
+
+class Declined(Exception):
+    """The declared business error."""
+
+
+def handler(event, context):
+    ledger = boto3.resource("dynamodb").Table(os.environ["LEDGER_TABLE"])
+    audit = boto3.resource("dynamodb").Table(os.environ["AUDIT_TABLE"])
+    mode = event["input"]["mode"]
+    if mode in ("write", "undo", "rewrite", "ok"):
+        ledger.put_item(Item={"id": "charge-1", "amount": "10.00"})
+    if mode == "undo":
+        ledger.delete_item(Key={"id": "charge-1"})  # put right before raising: the contract holds
+    if mode == "audit":
+        audit.put_item(Item={"id": "note-1", "text": "declined"})  # a table the step does not declare
+    if mode == "ok":
+        return {"charged": False}
+    raise Declined(f"declined ({mode})")
