@@ -108,16 +108,30 @@ def _cmd_graph(args: argparse.Namespace) -> int:
 
 
 def _read_json_arg(value: str, what: str) -> object:
+    """JSON text, or ``@FILE``; ValueError names the option and says what to write."""
     import json
 
     text = value
     if value.startswith("@"):
-        with open(value[1:], encoding="utf-8") as fh:
-            text = fh.read()
+        try:
+            with open(value[1:], encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise ValueError(f"{what} {value}: cannot read {value[1:]}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{what} {value}: {value[1:]} is not UTF-8 text ({exc.reason})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{what} {value!r} is not JSON ({exc.msg} at line {exc.lineno}); write JSON or @FILE") from exc
+
+
+def _seed_arg(item: str) -> tuple[str, object]:
+    """``TABLE=JSON`` or ``TABLE=@FILE`` from ``--seed``; ValueError when it is neither."""
+    table, sep, value = item.partition("=")
+    if not sep or not table.strip() or not value:
+        raise ValueError(f"--seed {item!r} is not TABLE=JSON or TABLE=@FILE; write for example --seed 'inventory=[{{\"pk\": \"SKU#1\"}}]'")
+    return table.strip(), (value[1:] if value.startswith("@") else _read_json_arg(value, f"--seed {table}="))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -131,16 +145,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _err(f"{where}: defines {len(sagas)} sagas; name one with {where}:ATTR")
         return BAD_CALL
     saga = sagas[0]
-    from stepsaga.local import EmbeddedCloud, FaultError, default_seed, parse_fault
+    from stepsaga.local import EmbeddedCloud, FaultError, SeedError, default_seed, parse_fault, seed_items
+    from stepsaga.local.faults import normalise
 
     try:
         payload = _read_json_arg(args.input, "--input")
-        faults = dict(parse_fault(f) for f in args.fail)
+        faults = normalise(dict(parse_fault(f) for f in args.fail), list(saga.handlers()))
         seed: dict[str, object] = {} if args.no_seed else dict(default_seed(saga, os.path.join(os.path.dirname(where) or ".", "inputs")))
-        for item in args.seed:
-            table, _, value = item.partition("=")
-            seed[table] = value[1:] if value.startswith("@") else _read_json_arg(value, "--seed")
-    except (OSError, ValueError, FaultError) as exc:
+        seed.update(_seed_arg(item) for item in args.seed)
+        seed_items(saga, seed)  # every bad seed is a bad call, found before anything starts
+    except (ValueError, FaultError) as exc:  # SeedError is a ValueError
         _err(str(exc))
         return BAD_CALL
     if not args.logs:
@@ -152,7 +166,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         with EmbeddedCloud(saga, seed=seed) as cloud:
             result = cloud.run(payload, faults, name=args.name)
-    except FaultError as exc:
+    except DefinitionError as exc:  # handler paths that do not load as Lambda loads them
+        return _rejected(where, exc)
+    except (FaultError, SeedError) as exc:
         _err(str(exc))
         return BAD_CALL
     finally:
@@ -280,14 +296,37 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return BAD_CALL
     except Exception as exc:  # a crash in a user's workflow module is still a rejected definition
-        import traceback
-
-        tb = traceback.extract_tb(exc.__traceback__)
-        user = [f for f in tb if "stepsaga" not in f.filename.replace("\\", "/").split("/src/")[-1]]
-        frame = (user or tb)[-1]
-        _err(f"{frame.filename}:{frame.lineno}: {type(exc).__name__}: {exc}")
+        frame, user = _blame(exc)
+        _err(f"{frame}: {type(exc).__name__}: {exc}")
         return REJECTED if user else INTERNAL
 
+
+def _blame(exc: BaseException) -> tuple[str, bool]:
+    """Where an unexpected exception comes from, as ``file:line``, and whether that is the user's code.
+
+    The innermost frame that is neither a library's (the standard library, installed packages,
+    importlib's frozen modules) nor stepsaga's own decides: a user's file means a rejected
+    definition; none means a bug of ours. stepsaga is recognised by its installed package folder,
+    not by a name in the path, so a project in ``/tmp/mystepsaga_app`` is the user's.
+    """
+    import sysconfig
+    import traceback
+
+    import stepsaga
+
+    ours = os.path.dirname(os.path.abspath(stepsaga.__file__)) + os.sep
+    libraries = tuple({os.path.abspath(p) + os.sep for k in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_paths().get(k))})
+    if isinstance(exc, SyntaxError) and exc.filename and not os.path.abspath(exc.filename).startswith((ours, *libraries)):
+        return f"{exc.filename}:{exc.lineno}", True
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = os.path.abspath(frame.filename)
+        if path.startswith(ours):
+            return f"{frame.filename}:{frame.lineno}", False
+        if frame.filename.startswith("<") or path.startswith(libraries):
+            continue
+        return f"{frame.filename}:{frame.lineno}", True
+    tb = traceback.extract_tb(exc.__traceback__)
+    return (f"{tb[-1].filename}:{tb[-1].lineno}" if tb else "stepsaga"), False
 
 if __name__ == "__main__":
     sys.exit(main())
