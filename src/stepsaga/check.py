@@ -13,7 +13,7 @@ from typing import TextIO
 
 from stepsaga.asl.lint import lint_text
 from stepsaga.errors import DefinitionError, LintError, LoadError, Problem
-from stepsaga.loader import import_target, sagas_in, snake_case, workflow_files
+from stepsaga.loader import blame, import_target, sagas_in, snake_case, workflow_files
 from stepsaga.model import Saga
 from stepsaga.orchestration import to_asl
 
@@ -40,6 +40,14 @@ def check(workflows: Path, asl: Path, out: TextIO, err: TextIO, template: Path |
         except (DefinitionError, LoadError) as exc:
             for line in str(exc).splitlines():
                 print(f"{path}: {line}", file=err)
+            failures += 1
+            loaded = False
+            continue
+        except Exception as exc:  # the workflow module itself crashed: report it, check the others
+            at, users = blame(exc)
+            if not users:
+                raise
+            print(f"{path}: {at}: {type(exc).__name__}: {exc}", file=err)
             failures += 1
             loaded = False
             continue
@@ -82,7 +90,8 @@ def check(workflows: Path, asl: Path, out: TextIO, err: TextIO, template: Path |
     if failures:
         return 1
     also = f" and {template}" if checked_template else ""
-    print(f"ok: {len(expected)} saga(s) in {workflows}/ match {asl}/{also}", file=out)
+    handlers = len({a for s in all_sagas for a in s.handlers().values()})
+    print(f"ok: {len(expected)} saga(s) in {workflows}/ match {asl}/{also}; their {handlers} handler(s) import as on Lambda", file=out)
     return 0
 
 

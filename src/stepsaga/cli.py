@@ -82,10 +82,22 @@ def _cmd_compile(args: argparse.Namespace) -> int:
             with open(dest, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
         except OSError as exc:
-            _err(f"{dest}: cannot write: {exc.strerror}")
+            _err(f"{dest}: cannot write: {_why_not_written(dest, exc)}")
             return BAD_CALL
         print(f"wrote {dest}", file=sys.stderr)
     return OK
+
+
+def _why_not_written(dest: str, exc: OSError) -> str:
+    """The reason a file cannot be written, naming a parent that is a file rather than a folder."""
+    parent = os.path.dirname(os.path.abspath(dest))
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if parent and not os.path.isdir(parent):
+        return f"{parent} is a file, not a folder; write -o to a folder or a file path in one"
+    if os.path.isdir(dest):
+        return f"{dest} is a folder; end -o with / to write <saga>.asl.json into it"
+    return exc.strerror or str(exc)
 
 
 def _cmd_graph(args: argparse.Namespace) -> int:
@@ -131,7 +143,7 @@ def _seed_arg(item: str) -> tuple[str, object]:
     table, sep, value = item.partition("=")
     if not sep or not table.strip() or not value:
         raise ValueError(f"--seed {item!r} is not TABLE=JSON or TABLE=@FILE; write for example --seed 'inventory=[{{\"pk\": \"SKU#1\"}}]'")
-    return table.strip(), (value[1:] if value.startswith("@") else _read_json_arg(value, f"--seed {table}="))
+    return table.strip(), (value[1:] if value.startswith("@") else _read_json_arg(value, f"--seed {table.strip()}"))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -193,6 +205,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     from stepsaga.check import check
 
+    for option, path in (("--asl", args.asl), ("--template", args.template)):
+        if option == "--asl" and os.path.exists(path) and not os.path.isdir(path):
+            _err(f"{option} {path}: is a file; name the folder of the compiled ASL")
+            return BAD_CALL
+        if option == "--template" and os.path.isdir(path):
+            _err(f"{option} {path}: is a folder; name the SAM template file, for example template.yaml")
+            return BAD_CALL
     return check(Path(args.workflows), Path(args.asl), out=sys.stdout, err=sys.stderr, template=Path(args.template))
 
 
@@ -296,37 +315,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return BAD_CALL
     except Exception as exc:  # a crash in a user's workflow module is still a rejected definition
-        frame, user = _blame(exc)
+        from stepsaga.loader import blame
+
+        frame, user = blame(exc)
         _err(f"{frame}: {type(exc).__name__}: {exc}")
         return REJECTED if user else INTERNAL
 
-
-def _blame(exc: BaseException) -> tuple[str, bool]:
-    """Where an unexpected exception comes from, as ``file:line``, and whether that is the user's code.
-
-    The innermost frame that is neither a library's (the standard library, installed packages,
-    importlib's frozen modules) nor stepsaga's own decides: a user's file means a rejected
-    definition; none means a bug of ours. stepsaga is recognised by its installed package folder,
-    not by a name in the path, so a project in ``/tmp/mystepsaga_app`` is the user's.
-    """
-    import sysconfig
-    import traceback
-
-    import stepsaga
-
-    ours = os.path.dirname(os.path.abspath(stepsaga.__file__)) + os.sep
-    libraries = tuple({os.path.abspath(p) + os.sep for k in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_paths().get(k))})
-    if isinstance(exc, SyntaxError) and exc.filename and not os.path.abspath(exc.filename).startswith((ours, *libraries)):
-        return f"{exc.filename}:{exc.lineno}", True
-    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
-        path = os.path.abspath(frame.filename)
-        if path.startswith(ours):
-            return f"{frame.filename}:{frame.lineno}", False
-        if frame.filename.startswith("<") or path.startswith(libraries):
-            continue
-        return f"{frame.filename}:{frame.lineno}", True
-    tb = traceback.extract_tb(exc.__traceback__)
-    return (f"{tb[-1].filename}:{tb[-1].lineno}" if tb else "stepsaga"), False
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -243,3 +243,23 @@ def _saga_source() -> str:
             ],
         )
     ''')
+
+
+def test_check_and_run_report_every_bad_path_and_exit_1(project: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
+    monkeypatch.chdir(project)
+    (project / "workflows").mkdir()
+    source = _saga_source().replace("tasks.book_hotel.handler", "tasks.book_hotle.handler").replace("cancel_hotel.handler", "cancel_hotel.handlr")
+    (project / "workflows" / "trip.py").write_text("from stepsaga import Compensation, Saga, Step, Table\n" + source)
+    assert main(["compile", "workflows/trip.py", "-o", "asl/"]) == 0  # compiles: the paths are only strings to the ASL
+    capsys.readouterr()
+    expected = [
+        "workflows/trip.py: saga TripSaga, step BookHotel: action 'tasks.book_hotle.handler' names the module book_hotle, "
+        "but tasks/ has no book_hotle.py; did you mean 'tasks.book_hotel.handler'?",
+        "workflows/trip.py: saga TripSaga, step BookHotel: compensation.action 'compensations.cancel_hotel.handlr' names "
+        "handlr, which compensations/cancel_hotel.py does not define; did you mean 'compensations.cancel_hotel.handler'?",
+    ]
+    assert main(["check"]) == 1
+    assert capsys.readouterr().err.splitlines() == expected
+    # run reports them too, although the compensation would not be called by this run
+    assert main(["run", "workflows/trip.py", "--input", '{"trip": "t1"}']) == 1
+    assert capsys.readouterr().err.splitlines() == expected
