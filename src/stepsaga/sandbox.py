@@ -19,9 +19,11 @@ Standard library only: ``stepsaga check`` imports handlers this way without boto
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import copy
 import difflib
+import functools
 import importlib
 import os
 import sys
@@ -272,6 +274,7 @@ class LocalFunction:
                 raise self._import_failure(exc) from None
             finally:
                 sys.modules.update(hidden)
+        self._check_imports()
         handler = getattr(module, self.path.function, None)
         if handler is None:
             functions = [n for n, v in vars(module).items() if callable(v) and not n.startswith("_") and getattr(v, "__module__", None) == module.__name__]
@@ -283,6 +286,20 @@ class LocalFunction:
             raise _LoadFailure(f"names {self.path.function} in {_where(module, self.root)}, which is a {type(handler).__name__}, not a function", "name the handler function")
         self.handler = handler
         return handler
+
+    def _check_imports(self) -> None:
+        """Imports inside functions run only when called: find those through the project root now."""
+        for module in self.modules.values():
+            origin = getattr(module, "__file__", None)
+            if not origin or not origin.endswith(".py"):
+                continue
+            for line, name in _absolute_imports(origin, os.stat(origin).st_mtime_ns):
+                if name.partition(".")[0] in self._blocked:
+                    where = f"{_relative(origin, self.root)}:{line}"
+                    raise _LoadFailure(
+                        f"imports {name} at {where}, which fails on Lambda when it runs: No module named {name.partition('.')[0]!r}",
+                        f"import modules of {self.path.code_dir}/ by their top-level name (`from _common import x`, not `from {self.path.code_dir}._common import x`)",
+                    )
 
     def invoke(self, event: Any, context: Any) -> Any:
         """Call the handler as Lambda does: ``handler(event, context)`` inside this function's sandbox."""
@@ -318,6 +335,45 @@ class _LoadFailure(Exception):
     def __init__(self, what: str, instead: str) -> None:
         super().__init__(what)
         self.what, self.instead = what, instead
+
+
+@functools.lru_cache(maxsize=1024)
+def _absolute_imports(path: str, mtime_ns: int) -> tuple[tuple[int, str], ...]:
+    """(line, module) of the absolute imports in a file that can run, a function body's included.
+
+    Imports under ``if TYPE_CHECKING:`` never run, and those in a ``try`` that catches ImportError
+    have a fallback: both are left out.
+    """
+    try:
+        with open(path, "rb") as fh:
+            tree = ast.parse(fh.read(), path)
+    except (OSError, SyntaxError, ValueError):
+        return ()
+    found: list[tuple[int, str]] = []
+
+    def visit(node: ast.AST) -> None:
+        if isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            for child in node.orelse:
+                visit(child)
+            return
+        if isinstance(node, ast.Try) and any(_catches_import_error(h) for h in node.handlers):
+            for child in (*node.handlers, *node.orelse, *node.finalbody):
+                visit(child)
+            return
+        if isinstance(node, ast.Import):
+            found.extend((node.lineno, alias.name) for alias in node.names)
+        elif isinstance(node, ast.ImportFrom) and node.level == 0 and node.module:
+            found.append((node.lineno, node.module))
+        for child in ast.iter_child_nodes(node):
+            visit(child)
+
+    visit(tree)
+    return tuple(found)
+
+
+def _catches_import_error(handler: ast.ExceptHandler) -> bool:
+    names = ast.unparse(handler.type) if handler.type is not None else "BaseException"
+    return any(n in names for n in ("ImportError", "ModuleNotFoundError", "Exception"))
 
 
 def _suggest(word: str, choices: list[str], write: Callable[[str], str], fallback: str = "") -> str:

@@ -136,6 +136,27 @@ def test_check_imports_every_handler_and_reports_each_failure(project: Path) -> 
     assert "RuntimeError: no config at compensations/cancel_hotel.py:1" in problems[1].what
 
 
+def test_each_function_has_its_own_modules_and_imports_at_call_time_as_on_lambda(project: Path) -> None:
+    from stepsaga.sandbox import LocalFunction, install
+
+    install()
+    (project / "tasks" / "_common.py").write_text("CALLS = []\n")
+    (project / "tasks" / "one.py").write_text(
+        "from _common import CALLS\n\ndef handler(event, context):\n    import _common\n    CALLS.append(1)\n    return len(_common.CALLS)\n"
+    )
+    (project / "tasks" / "two.py").write_text("def handler(event, context):\n    from tasks._common import CALLS\n    return CALLS\n")
+    first, second = (LocalFunction(f"f{i}", "tasks.one.handler", project, {}) for i in (1, 2))
+    first.load(), second.load()
+    # a call-time `import _common` finds the function's own copy; the other function's is another
+    assert [first.invoke({}, None), first.invoke({}, None), second.invoke({}, None)] == [1, 2, 1]
+    assert first.modules["_common"] is not second.modules["_common"] and "_common" not in sys.modules
+    # an import through the project root inside a function body is found before it runs
+    [problem] = handler_problems(trip_saga(book="tasks.two.handler"), project)
+    assert problem.what == (
+        "'tasks.two.handler' imports tasks._common at tasks/two.py:2, which fails on Lambda when it runs: No module named 'tasks'"
+    )
+
+
 # --- 7.3: a handler path that does not exist is a definition problem -----------------------------
 
 
@@ -263,3 +284,21 @@ def test_check_and_run_report_every_bad_path_and_exit_1(project: Path, monkeypat
     # run reports them too, although the compensation would not be called by this run
     assert main(["run", "workflows/trip.py", "--input", '{"trip": "t1"}']) == 1
     assert capsys.readouterr().err.splitlines() == expected
+
+
+def test_imports_that_never_run_or_have_a_fallback_are_no_problem(project: Path) -> None:
+    (project / "tasks" / "charge_card.py").write_text(textwrap.dedent('''
+        from typing import TYPE_CHECKING
+
+        if TYPE_CHECKING:
+            from tasks._common import WHO
+        try:
+            from tasks._common import WHO
+        except ImportError:
+            from _common import WHO
+
+
+        def handler(event, context):
+            return WHO
+    '''))
+    assert handler_problems(trip_saga(), project) == []
