@@ -1,7 +1,8 @@
 """The ``stepsaga`` command line.
 
-Exit codes: 0 ok; 1 a definition (or committed output) was rejected; 2 a bad call or an
-unreadable file; 3 an internal error. The compile path imports neither boto3 nor moto.
+Exit codes: 0 ok; 1 a definition (or committed output, or a handler path) was rejected; 2 a bad
+call or an unreadable file; 3 only for a bug of ours (see ``loader.blame``). The compile path
+imports neither boto3 nor moto.
 """
 
 from __future__ import annotations
