@@ -434,10 +434,12 @@ def lambda_environment(saga: Saga, state: str, physical: Callable[[str], str]) -
     https://docs.aws.amazon.com/lambda/latest/dg/configuration-envvars.html: the region and the
     credentials are reserved variables; the rest are the function's, as in template.yaml.
     """
-    env = {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION}
-    env.update({key.upper(): value for key, value in CREDENTIALS.items()})
-    env.update(variables(saga, state, physical))
-    return env
+    return {**aws_environment(), **variables(saga, state, physical)}
+
+
+def aws_environment() -> dict[str, str]:
+    """The region and the (fake) credentials, as environment variables."""
+    return {"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, **{key.upper(): value for key, value in CREDENTIALS.items()}}
 
 
 def functions_for(saga: Saga, root: str | Path, name: Callable[[str], str], physical: Callable[[str], str]) -> dict[str, LocalFunction]:

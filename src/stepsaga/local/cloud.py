@@ -22,8 +22,8 @@ from stepsaga.local.dispatch import Dispatcher
 from stepsaga.local.faults import Fault, normalise
 from stepsaga.local.result import SagaResult, build_result
 from stepsaga.model import Saga
-from stepsaga.sandbox import LocalFunction
 from stepsaga.orchestration import DLQ_PLACEHOLDER, function_placeholder, to_asl
+from stepsaga.sandbox import LocalFunction
 
 ACCOUNT = "123456789012"
 REGION = sandbox.REGION
@@ -167,7 +167,7 @@ class EmbeddedCloud:
         self.queue_url = ""
         self._started = False
         self._functions: dict[str, LocalFunction] = {}
-        self._scope = sandbox.Scope({"AWS_DEFAULT_REGION": REGION, "AWS_REGION": REGION, **{k.upper(): v for k, v in _CREDENTIALS.items()}})
+        self._scope = sandbox.Scope(sandbox.aws_environment())
         self._runs = 0
 
     # --- lifecycle -------------------------------------------------------------------------
