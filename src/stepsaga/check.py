@@ -12,16 +12,21 @@ from pathlib import Path
 from typing import TextIO
 
 from stepsaga.asl.lint import lint_text
-from stepsaga.errors import DefinitionError, LintError, LoadError
-from stepsaga.loader import import_target, sagas_in, snake_case, workflow_files
+from stepsaga.errors import DefinitionError, LintError, LoadError, Problem
+from stepsaga.loader import blame, import_target, sagas_in, snake_case, workflow_files
 from stepsaga.model import Saga
 from stepsaga.orchestration import to_asl
 
 DEFAULT_TEMPLATE = Path("template.yaml")
 
 
-def check(workflows: Path, asl: Path, out: TextIO, err: TextIO, template: Path | None = DEFAULT_TEMPLATE) -> int:
-    """Compare every compiled saga with its committed ASL and template; 0 when all match, 1 on drift."""
+def check(workflows: Path, asl: Path, out: TextIO, err: TextIO, template: Path | None = DEFAULT_TEMPLATE, root: Path | None = None) -> int:
+    """Compare every compiled saga with its committed ASL and template; 0 when all match, 1 on drift.
+
+    Every handler is also imported the way Lambda imports it, from its code folder under ``root``
+    (default: the current folder, as for ``stepsaga run`` and ``stepsaga template``); each one that
+    fails is reported with its saga, step and field.
+    """
     if not workflows.is_dir():
         print(f"{workflows}: no such folder", file=err)
         return 2
@@ -38,8 +43,19 @@ def check(workflows: Path, asl: Path, out: TextIO, err: TextIO, template: Path |
             failures += 1
             loaded = False
             continue
+        except Exception as exc:  # the workflow module itself crashed: report it, check the others
+            at, users = blame(exc)
+            if not users:
+                raise
+            print(f"{path}: {at}: {type(exc).__name__}: {exc}", file=err)
+            failures += 1
+            loaded = False
+            continue
         all_sagas.extend(sagas)
         for saga in sagas:
+            for problem in handler_problems(saga, root or Path.cwd()):
+                print(f"{path}: {problem}", file=err)
+                failures += 1
             dest = asl / f"{snake_case(saga.name)}.asl.json"
             expected.add(dest.name)
             try:
@@ -74,8 +90,21 @@ def check(workflows: Path, asl: Path, out: TextIO, err: TextIO, template: Path |
     if failures:
         return 1
     also = f" and {template}" if checked_template else ""
-    print(f"ok: {len(expected)} saga(s) in {workflows}/ match {asl}/{also}", file=out)
+    handlers = len({a for s in all_sagas for a in s.handlers().values()})
+    print(f"ok: {len(expected)} saga(s) in {workflows}/ match {asl}/{also}; their {handlers} handler(s) import as on Lambda", file=out)
     return 0
+
+
+def handler_problems(saga: Saga, root: Path) -> list[Problem]:
+    """Every handler path of the saga that does not import as Lambda imports it (see stepsaga.sandbox)."""
+    from stepsaga import sandbox
+
+    functions = sandbox.functions_for(saga, root, lambda state: f"{saga.name}-{state}", lambda table: f"{saga.name}-{table}")
+    try:
+        sandbox.load_all(saga, functions)
+    except sandbox.HandlerPathError as exc:
+        return list(exc.problems)
+    return []
 
 
 def _check_template(template: Path, asl: Path, sagas: list[Saga], workflows: Path, out: TextIO, err: TextIO) -> int:

@@ -1,7 +1,8 @@
 """The ``stepsaga`` command line.
 
-Exit codes: 0 ok; 1 a definition (or committed output) was rejected; 2 a bad call or an
-unreadable file; 3 an internal error. The compile path imports neither boto3 nor moto.
+Exit codes: 0 ok; 1 a definition (or committed output, or a handler path) was rejected; 2 a bad
+call or an unreadable file; 3 only for a bug of ours (see ``loader.blame``). The compile path
+imports neither boto3 nor moto.
 """
 
 from __future__ import annotations
@@ -82,10 +83,22 @@ def _cmd_compile(args: argparse.Namespace) -> int:
             with open(dest, "w", encoding="utf-8", newline="\n") as fh:
                 fh.write(text)
         except OSError as exc:
-            _err(f"{dest}: cannot write: {exc.strerror}")
+            _err(f"{dest}: cannot write: {_why_not_written(dest, exc)}")
             return BAD_CALL
         print(f"wrote {dest}", file=sys.stderr)
     return OK
+
+
+def _why_not_written(dest: str, exc: OSError) -> str:
+    """The reason a file cannot be written, naming a parent that is a file rather than a folder."""
+    parent = os.path.dirname(os.path.abspath(dest))
+    while parent and not os.path.exists(parent):
+        parent = os.path.dirname(parent)
+    if parent and not os.path.isdir(parent):
+        return f"{parent} is a file, not a folder; write -o to a folder or a file path in one"
+    if os.path.isdir(dest):
+        return f"{dest} is a folder; end -o with / to write <saga>.asl.json into it"
+    return exc.strerror or str(exc)
 
 
 def _cmd_graph(args: argparse.Namespace) -> int:
@@ -108,16 +121,30 @@ def _cmd_graph(args: argparse.Namespace) -> int:
 
 
 def _read_json_arg(value: str, what: str) -> object:
+    """JSON text, or ``@FILE``; ValueError names the option and says what to write."""
     import json
 
     text = value
     if value.startswith("@"):
-        with open(value[1:], encoding="utf-8") as fh:
-            text = fh.read()
+        try:
+            with open(value[1:], encoding="utf-8") as fh:
+                text = fh.read()
+        except OSError as exc:
+            raise ValueError(f"{what} {value}: cannot read {value[1:]}: {exc.strerror}") from None
+        except UnicodeDecodeError as exc:
+            raise ValueError(f"{what} {value}: {value[1:]} is not UTF-8 text ({exc.reason})") from None
     try:
         return json.loads(text)
     except json.JSONDecodeError as exc:
         raise ValueError(f"{what} {value!r} is not JSON ({exc.msg} at line {exc.lineno}); write JSON or @FILE") from exc
+
+
+def _seed_arg(item: str) -> tuple[str, object]:
+    """``TABLE=JSON`` or ``TABLE=@FILE`` from ``--seed``; ValueError when it is neither."""
+    table, sep, value = item.partition("=")
+    if not sep or not table.strip() or not value:
+        raise ValueError(f"--seed {item!r} is not TABLE=JSON or TABLE=@FILE; write for example --seed 'inventory=[{{\"pk\": \"SKU#1\"}}]'")
+    return table.strip(), (value[1:] if value.startswith("@") else _read_json_arg(value, f"--seed {table.strip()}"))
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
@@ -131,16 +158,16 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _err(f"{where}: defines {len(sagas)} sagas; name one with {where}:ATTR")
         return BAD_CALL
     saga = sagas[0]
-    from stepsaga.local import EmbeddedCloud, FaultError, default_seed, parse_fault
+    from stepsaga.local import EmbeddedCloud, FaultError, SeedError, default_seed, parse_fault, seed_items
+    from stepsaga.local.faults import normalise
 
     try:
         payload = _read_json_arg(args.input, "--input")
-        faults = dict(parse_fault(f) for f in args.fail)
+        faults = normalise(dict(parse_fault(f) for f in args.fail), list(saga.handlers()))
         seed: dict[str, object] = {} if args.no_seed else dict(default_seed(saga, os.path.join(os.path.dirname(where) or ".", "inputs")))
-        for item in args.seed:
-            table, _, value = item.partition("=")
-            seed[table] = value[1:] if value.startswith("@") else _read_json_arg(value, "--seed")
-    except (OSError, ValueError, FaultError) as exc:
+        seed.update(_seed_arg(item) for item in args.seed)
+        seed_items(saga, seed)  # every bad seed is a bad call, found before anything starts
+    except (ValueError, FaultError) as exc:  # SeedError is a ValueError
         _err(str(exc))
         return BAD_CALL
     if not args.logs:
@@ -152,7 +179,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         with EmbeddedCloud(saga, seed=seed) as cloud:
             result = cloud.run(payload, faults, name=args.name)
-    except FaultError as exc:
+    except DefinitionError as exc:  # handler paths that do not load as Lambda loads them
+        return _rejected(where, exc)
+    except (FaultError, SeedError) as exc:
         _err(str(exc))
         return BAD_CALL
     finally:
@@ -177,6 +206,13 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     from stepsaga.check import check
 
+    for option, path in (("--asl", args.asl), ("--template", args.template)):
+        if option == "--asl" and os.path.exists(path) and not os.path.isdir(path):
+            _err(f"{option} {path}: is a file; name the folder of the compiled ASL")
+            return BAD_CALL
+        if option == "--template" and os.path.isdir(path):
+            _err(f"{option} {path}: is a folder; name the SAM template file, for example template.yaml")
+            return BAD_CALL
     return check(Path(args.workflows), Path(args.asl), out=sys.stdout, err=sys.stderr, template=Path(args.template))
 
 
@@ -293,12 +329,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         return BAD_CALL
     except Exception as exc:  # a crash in a user's workflow module is still a rejected definition
-        import traceback
+        from stepsaga.loader import blame
 
-        tb = traceback.extract_tb(exc.__traceback__)
-        user = [f for f in tb if "stepsaga" not in f.filename.replace("\\", "/").split("/src/")[-1]]
-        frame = (user or tb)[-1]
-        _err(f"{frame.filename}:{frame.lineno}: {type(exc).__name__}: {exc}")
+        frame, user = blame(exc)
+        _err(f"{frame}: {type(exc).__name__}: {exc}")
         return REJECTED if user else INTERNAL
 
 

@@ -32,8 +32,12 @@ def split_target(target: str) -> tuple[str, str | None]:
 def import_target(where: str) -> ModuleType:
     """Import a workflow module from a file path or a dotted module name."""
     if where.endswith(".py") or os.path.exists(where):
+        if os.path.isdir(where):
+            files = workflow_files_in(where)
+            example = f"; for example {files[0]}" if files else ""
+            raise LoadError(f"{where}: is a folder; name a workflow file{example}")
         if not os.path.isfile(where):
-            raise LoadError(f"{where}: no such file")
+            raise LoadError(f"{where}: {'no such file' if not os.path.exists(where) else 'not a regular file'}")
         try:
             with open(where, "rb"):
                 pass
@@ -89,3 +93,37 @@ def load(target: str) -> list[Saga]:
 def workflow_files(directory: Path) -> list[Path]:
     """The workflow modules in a folder, sorted, skipping private and package files."""
     return sorted(p for p in directory.glob("*.py") if not p.name.startswith("_"))
+
+
+def workflow_files_in(directory: str) -> list[str]:
+    """``workflow_files`` without pathlib (kept off the compile path), as strings."""
+    names = sorted(n for n in os.listdir(directory) if n.endswith(".py") and not n.startswith("_"))
+    return [os.path.join(directory, n) for n in names]
+
+
+def blame(exc: BaseException) -> tuple[str, bool]:
+    """Where an unexpected exception comes from, as ``file:line``, and whether that is the user's code.
+
+    The innermost frame that is neither a library's (the standard library, installed packages,
+    importlib's frozen modules) nor stepsaga's own decides: a user's file means a rejected
+    definition; none means a bug of ours. stepsaga is recognised by its installed package folder,
+    not by a name in the path, so a project in ``/tmp/mystepsaga_app`` is the user's.
+    """
+    import sysconfig
+    import traceback
+
+    import stepsaga
+
+    ours = os.path.dirname(os.path.abspath(stepsaga.__file__)) + os.sep
+    libraries = tuple({os.path.abspath(p) + os.sep for k in ("stdlib", "platstdlib", "purelib", "platlib") if (p := sysconfig.get_paths().get(k))})
+    if isinstance(exc, SyntaxError) and exc.filename and not os.path.abspath(exc.filename).startswith((ours, *libraries)):
+        return f"{exc.filename}:{exc.lineno}", True
+    for frame in reversed(traceback.extract_tb(exc.__traceback__)):
+        path = os.path.abspath(frame.filename)
+        if path.startswith(ours):
+            return f"{frame.filename}:{frame.lineno}", False
+        if frame.filename.startswith("<") or path.startswith(libraries):
+            continue
+        return f"{frame.filename}:{frame.lineno}", True
+    tb = traceback.extract_tb(exc.__traceback__)
+    return (f"{tb[-1].filename}:{tb[-1].lineno}" if tb else "stepsaga"), False

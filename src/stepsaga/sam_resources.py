@@ -27,6 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stepsaga.lambda_timeout import function_timeout
+from stepsaga.functions import LambdaHandler, variables as function_variables
 from stepsaga.model import Compensation, EventTrigger, HttpTrigger, Saga, Step
 from stepsaga.orchestration import DLQ_PLACEHOLDER, function_placeholder, placeholders
 from stepsaga.table_access import INDEX_ACTIONS, actions
@@ -335,13 +336,12 @@ def _state_machine(saga: Saga, n: Names, definition_uri: str, handlers: list[_Ha
 
 
 def _function(saga: Saga, n: Names, h: _Handler, code_uri: Callable[[str], str], runtime: str) -> Json:
-    package, handler = h.action.split(".", 1)
-    variables: Json = {saga.table(t).env_var: ref(n.table(t)) for t in h.tables}
-    variables["POWERTOOLS_SERVICE_NAME"] = saga.name
+    path = LambdaHandler(h.action)
+    variables: Json = function_variables(saga, h.state, lambda t: ref(n.table(t)))
     props: Json = {
         "Description": f"{saga.name} {h.kind} {h.state}: {h.action}",
-        "CodeUri": code_uri(package),
-        "Handler": handler,
+        "CodeUri": code_uri(path.code_dir),
+        "Handler": path.handler,
         "Runtime": runtime,
         "Architectures": ["x86_64"],
         "MemorySize": LAMBDA_MEMORY_MB,

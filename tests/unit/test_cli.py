@@ -125,3 +125,83 @@ def test_compile_path_imports_neither_boto3_nor_moto():
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
     assert proc.stderr.strip().splitlines()[-1] == "0 []"
     assert json.loads(proc.stdout)["StartAt"] == "BeginSaga"
+
+
+# --- every user mistake: 2 for a bad call, 1 for a rejected definition, 3 only for a bug of ours ---
+
+ORDER = f"@{ROOT / 'workflows' / 'inputs' / 'order.json'}"
+
+
+@pytest.mark.parametrize(
+    ("extra", "message"),
+    [
+        (["--seed", "invntory=[]"], "seed for table 'invntory': saga OrderSaga declares no table 'invntory'; did you mean inventory?"),
+        (["--seed", 'inventory=[{"sku": "PEN-003", "available": 3}]'],
+         "seed for table inventory: item 0 has no key 'pk' ({'sku': 'PEN-003', 'available': 3}); every item needs the key 'pk' as a non-empty string"),
+        (["--seed", 'inventory=[{"pk": 7}]'], "seed for table inventory: item 0 has 'pk' = 7 ({'pk': 7}); every item needs the key 'pk' as a non-empty string"),
+        (["--seed", "inventory"], "--seed 'inventory' is not TABLE=JSON or TABLE=@FILE; write for example --seed 'inventory=[{\"pk\": \"SKU#1\"}]'"),
+        (["--seed", "inventory=@/no/such/seed.json"], "seed file /no/such/seed.json: cannot read: No such file or directory"),
+        (["--seed", "inventory={not json"], "--seed inventory '{not json' is not JSON (Expecting property name enclosed in double quotes at line 1); write JSON or @FILE"),
+        (["--fail", "ProcesPayment=PaymentDeclined"], "fault on 'ProcesPayment': the saga has no such step or compensation; did you mean ProcessPayment?"),
+        (["--fail", "ProcessPayment"], "'ProcessPayment' is not STATE=ERROR[@N]; write for example ProcessPayment=PaymentDeclined or ProcessPayment=PaymentGatewayTimeout@2"),
+    ],
+)
+def test_run_bad_calls_exit_2_before_anything_starts(extra, message, capsys):
+    assert main(["run", str(GOOD), "--input", ORDER, *extra]) == 2
+    assert capsys.readouterr().err.strip() == message
+
+
+@pytest.mark.parametrize(
+    ("value", "message"),
+    [
+        ("@/no/such/order.json", "--input @/no/such/order.json: cannot read /no/such/order.json: No such file or directory"),
+        ("{'order_id': 1}", "--input \"{'order_id': 1}\" is not JSON (Expecting property name enclosed in double quotes at line 1); write JSON or @FILE"),
+    ],
+)
+def test_run_bad_input_exits_2(value, message, capsys):
+    assert main(["run", str(GOOD), "--input", value]) == 2
+    assert capsys.readouterr().err.strip() == message
+
+
+def test_writing_into_a_file_as_if_it_were_a_folder_exits_2(tmp_path, capsys):
+    (tmp_path / "afile").write_text("")
+    assert main(["compile", str(GOOD), "-o", str(tmp_path / "afile" / "x.json")]) == 2
+    assert capsys.readouterr().err.strip() == (
+        f"{tmp_path}/afile/x.json: cannot write: {tmp_path}/afile is a file, not a folder; write -o to a folder or a file path in one"
+    )
+
+
+def test_a_folder_as_a_workflow_file_exits_2(capsys):
+    assert main(["compile", str(ROOT / "workflows")]) == 2
+    assert capsys.readouterr().err.strip() == f"{ROOT / 'workflows'}: is a folder; name a workflow file; for example {ROOT / 'workflows' / 'order_saga.py'}"
+
+
+def test_check_with_a_file_for_the_asl_folder_exits_2(tmp_path, capsys):
+    (tmp_path / "asl").write_text("")
+    assert main(["check", "--asl", str(tmp_path / "asl")]) == 2
+    assert capsys.readouterr().err.strip() == f"--asl {tmp_path / 'asl'}: is a file; name the folder of the compiled ASL"
+
+
+def test_a_crash_in_a_users_project_named_like_stepsaga_is_located_in_the_users_file(tmp_path, capsys):
+    # the old helper dropped every frame whose path contained "stepsaga" and blamed <frozen importlib._bootstrap>
+    app = tmp_path / "mystepsaga_app"
+    app.mkdir()
+    (app / "wf.py").write_text("import stepsaga\n\nsettings = {}\nregion = settings['region']\n")
+    assert main(["compile", str(app / "wf.py")]) == 1
+    assert capsys.readouterr().err.strip() == f"{app / 'wf.py'}:4: KeyError: 'region'"
+
+
+def test_a_syntax_error_in_a_workflow_is_located_at_its_line(tmp_path, capsys):
+    (tmp_path / "wf.py").write_text("from stepsaga import Saga\n\nsaga = Saga(\n")
+    assert main(["compile", str(tmp_path / "wf.py")]) == 1
+    assert capsys.readouterr().err.startswith(f"{tmp_path / 'wf.py'}:3: SyntaxError: ")
+
+
+def test_a_crash_inside_stepsaga_is_a_bug_of_ours_exit_3(monkeypatch, capsys):
+    import stepsaga.loader
+    import stepsaga.orchestration
+
+    monkeypatch.setattr(stepsaga.orchestration, "to_asl", stepsaga.loader.snake_case)  # a Saga is no str: TypeError in re
+    assert main(["compile", str(GOOD)]) == 3
+    err = capsys.readouterr().err.strip()
+    assert err.startswith(f"{Path(stepsaga.loader.__file__)}:") and "TypeError" in err

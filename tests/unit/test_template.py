@@ -7,6 +7,7 @@ import io
 import json
 import os
 import re
+import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -673,9 +674,11 @@ def test_the_state_machine_can_write_to_its_encrypted_queue_and_api_gateway_can_
 
 @pytest.fixture()
 def project(tmp_path, monkeypatch):
-    """A copy of the repository's workflows, asl and template in a temporary project root."""
+    """A copy of the repository's workflows, asl and handlers in a temporary project root."""
     for name in ("workflows", "asl"):
         (tmp_path / name).mkdir()
+    for code in ("tasks", "compensations"):  # stepsaga check imports every handler from its code folder
+        shutil.copytree(ROOT / code, tmp_path / code, ignore=shutil.ignore_patterns("__pycache__"))
     (tmp_path / "workflows" / "order_saga.py").write_text((ROOT / "workflows/order_saga.py").read_text())
     (tmp_path / "asl" / "order_saga.asl.json").write_text((ROOT / "asl/order_saga.asl.json").read_text())
     monkeypatch.chdir(tmp_path)

@@ -3,7 +3,7 @@
 Importing this package loads boto3 and moto; the compile path never does.
 """
 
-from stepsaga.local.cloud import EmbeddedCloud, default_seed, load_seed
+from stepsaga.local.cloud import EmbeddedCloud, SeedError, default_seed, load_seed, seed_items
 from stepsaga.local.contract import Change, ContractViolation, ContractViolationError
 from stepsaga.local.faults import CrashAfter, Fail, Fault, FaultError, Timeout, parse_fault
 from stepsaga.local.result import Attempt, SagaFailedError, SagaResult, StateRun
@@ -20,9 +20,11 @@ __all__ = [
     "FaultError",
     "SagaFailedError",
     "SagaResult",
+    "SeedError",
     "StateRun",
     "Timeout",
     "default_seed",
     "load_seed",
     "parse_fault",
+    "seed_items",
 ]

@@ -107,6 +107,7 @@ try:  # moto internals; a different moto may not have them, which check_version(
     from jsonpath_ng import jsonpath as _jsonpath_ng
     from moto.core.models import botocore_stubber
     from moto.stepfunctions.exceptions import ExecutionAlreadyExists
+    from moto.stepfunctions.parser import models as _parser_models
     from moto.stepfunctions.parser import utils as _parser_utils
     from moto.stepfunctions.parser.api import (
         ExecutionStatus,
@@ -1123,6 +1124,10 @@ def install() -> None:
         for dotted in _EXTRACT_JSON_MODULES:
             mod = _module(dotted)
             _patch(mod, "extract_json", _gated(mod.extract_json, _extract_json, pass_original=True))
+        # Ungated: CreateStateMachine parses the definition only to validate it (parser/models.py:64-76),
+        # and the inline run parses it again; each embedded cloud's definition is new (its queue URL).
+        validate = _parser_models.StepFunctionsParserBackend.__dict__["_validate_definition"].__func__
+        _patch(_parser_models.StepFunctionsParserBackend, "_validate_definition", staticmethod(functools.partial(_validate_definition, validate)))
         for dotted in _COPY_MODULES:
             _patch(_module(dotted), "copy", _CopyModule())
         global _PROGRAM_STATES, _STOCK_QUOTA_CHECKS
@@ -1167,6 +1172,14 @@ def _parse_program(definition: str) -> Program:
     # ~25 ms). A Program keeps no per-execution state: that lives in the Environment (stack, heap, states),
     # and env.heap is cleared after every state (program.py:95-96).
     return cast(Program, AmazonStateLanguageParser.parse(definition)[0])
+
+
+def _validate_definition(original: Callable[..., None], definition: str) -> None:
+    try:
+        _parse_program(definition)
+    except Exception:
+        original(definition=definition)  # raises moto's own InvalidDefinition
+        raise
 
 
 class _InlineWorker(ExecutionWorker):

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+import difflib
+import functools
 import json
 import os
 import sys
+import threading
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from decimal import Decimal
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar, cast
 
+from stepsaga import sandbox
 from stepsaga.errors import StepsagaError
 from stepsaga.local import _moto
 from stepsaga.local.contract import ContractCheck, ContractViolationError
@@ -20,14 +24,14 @@ from stepsaga.local.faults import Fault, normalise
 from stepsaga.local.result import SagaResult, build_result
 from stepsaga.model import Saga
 from stepsaga.orchestration import DLQ_PLACEHOLDER, function_placeholder, to_asl
+from stepsaga.sandbox import LocalFunction
 
 ACCOUNT = "123456789012"
-REGION = "us-east-1"
+REGION = sandbox.REGION
 ROLE_ARN = f"arn:aws:iam::{ACCOUNT}:role/stepsaga-local"
-
-class CloudBusyError(StepsagaError):
-    """Another EmbeddedCloud of the same saga is running in this process."""
-
+# The clouds' own clients never read the process environment, which other threads' clouds (and
+# moto's start/stop) change.
+_CREDENTIALS = sandbox.CREDENTIALS
 
 Seed = Mapping[str, "list[dict[str, Any]] | str | Path"]
 
@@ -37,21 +41,103 @@ def function_name(saga: Saga, state: str) -> str:
     return f"{saga.name}-{state}"
 
 
-def table_name(saga: Saga, table: str) -> str:
-    """The physical DynamoDB table name of a declared table."""
-    return f"{saga.name}-{table}"
+def table_name(saga: Saga, table: str, cloud_id: str) -> str:
+    """The physical DynamoDB table name of a declared table in one cloud."""
+    return f"{saga.name}-{cloud_id}-{table}"
+
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def _scoped(method: F) -> F:
+    """Run a cloud method with the cloud's own environment: moto's region and keys, no AWS_PROFILE."""
+
+    @functools.wraps(method)
+    def wrapper(self: EmbeddedCloud, *args: Any, **kwargs: Any) -> Any:
+        with self._scope.active():
+            return method(self, *args, **kwargs)
+
+    return cast(F, wrapper)
+
+
+class _SharedMock:
+    """One moto mock for every cloud of the process, started by the first and stopped by the last.
+
+    moto's backends are process-wide and its ``mock_aws`` start/stop (environment, config, boto3's
+    default session) are not meant to interleave across threads; sharing one keeps the clouds apart
+    only by their names. Inside a user's own ``mock_aws()`` it nests, and leaves the user's data alone.
+    """
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._users = 0
+        self._mock: Any = None
+
+    def acquire(self) -> None:
+        with self._lock:
+            if self._users == 0:
+                from moto import mock_aws
+
+                mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+                mock.start()
+                self._mock = mock
+            self._users += 1
+
+    def release(self) -> None:
+        with self._lock:
+            self._users -= 1
+            if self._users == 0:
+                self._mock.stop()
+                self._mock = None
+
+
+_MOCK = _SharedMock()
+
+
+class SeedError(StepsagaError, ValueError):
+    """Seed items that cannot go into their table: an undeclared table, unreadable JSON, a missing key."""
 
 
 def load_seed(value: list[dict[str, Any]] | str | Path) -> list[dict[str, Any]]:
-    """Seed items from a list or a JSON file; numbers become Decimal as DynamoDB requires."""
-    if isinstance(value, (str, Path)):
-        text = Path(value).read_text(encoding="utf-8")
-    else:
-        text = json.dumps(value)
-    items = json.loads(text, parse_float=Decimal)
+    """Seed items from a list or a JSON file; numbers become Decimal as DynamoDB requires.
+
+    Raises ``SeedError`` when the file cannot be read or is not a JSON list of objects.
+    """
+    where = f"seed file {value}" if isinstance(value, (str, Path)) else "seed"
+    try:
+        text = Path(value).read_text(encoding="utf-8") if isinstance(value, (str, Path)) else json.dumps(value)
+        items = json.loads(text, parse_float=Decimal)
+    except OSError as exc:
+        raise SeedError(f"{where}: cannot read: {exc.strerror}") from None
+    except (TypeError, ValueError) as exc:
+        raise SeedError(f"{where}: not JSON ({exc})") from None
     if not isinstance(items, list) or not all(isinstance(i, dict) for i in items):
-        raise ValueError(f"seed {value!r} must be a JSON list of items")
+        raise SeedError(f"{where} must be a JSON list of items (objects), for example [{{\"pk\": \"SKU#1\"}}]")
     return items
+
+
+def seed_items(saga: Saga, seed: Seed) -> dict[str, list[dict[str, Any]]]:
+    """Every seed's items by table, checked against the declared tables and their key schema.
+
+    Raises ``SeedError`` naming the table (with the closest declared name when it is not one) or the
+    item and the key it lacks: DynamoDB would reject it with a ValidationException.
+    """
+    declared = [t.name for t in saga.tables]
+    out: dict[str, list[dict[str, Any]]] = {}
+    for name, value in seed.items():
+        if name not in declared:
+            close = difflib.get_close_matches(name, declared, n=1)
+            hint = f"did you mean {close[0]}?" if close else f"its tables are: {', '.join(declared) or 'none'}"
+            raise SeedError(f"seed for table {name!r}: saga {saga.name} declares no table {name!r}; {hint}")
+        table = saga.table(name)
+        items = load_seed(value)
+        for index, item in enumerate(items):
+            for key in filter(None, (table.partition_key, table.sort_key)):
+                if not isinstance(item.get(key), str) or not item[key]:
+                    got = f"has no key {key!r}" if key not in item else f"has {key!r} = {item[key]!r}"
+                    raise SeedError(f"seed for table {name}: item {index} {got} ({item}); every item needs the key {key!r} as a non-empty string")
+        out[name] = items
+    return out
 
 
 def default_seed(saga: Saga, inputs_dir: str | Path) -> dict[str, Path]:
@@ -82,93 +168,100 @@ class EmbeddedCloud:
         self.seed = dict(seed or {})
         self.root = str(Path(root or os.getcwd()).resolve())
         self.asl = to_asl(saga)
+        # Names in moto are per process: each cloud's resources carry its own id.
+        self.id = uuid.uuid4().hex[:6]
         self.state_machine_arn = ""
         self.queue_url = ""
-        self._mock: Any = None
-        self._saved_env: dict[str, str | None] = {}
-        self._functions = {function_name(saga, state): (state, path) for state, path in saga.handlers().items()}
+        self._started = False
+        self._functions: dict[str, LocalFunction] = {}
+        self._scope = sandbox.Scope(sandbox.aws_environment())
         self._runs = 0
 
     # --- lifecycle -------------------------------------------------------------------------
 
-    def env(self) -> dict[str, str]:
-        """The environment handlers see: region, fake credentials, and one variable per table."""
-        env = {
-            "AWS_DEFAULT_REGION": REGION,
-            "AWS_REGION": REGION,
-            "AWS_ACCESS_KEY_ID": "testing",
-            "AWS_SECRET_ACCESS_KEY": "testing",
-            "AWS_SECURITY_TOKEN": "testing",
-            "AWS_SESSION_TOKEN": "testing",
-            "POWERTOOLS_SERVICE_NAME": self.saga.name,
-        }
-        env.update({t.env_var: table_name(self.saga, t.name) for t in self.saga.tables})
-        return env
+    def env(self, state: str) -> dict[str, str]:
+        """The environment one function sees, as Lambda sets it: region, credentials, its own tables."""
+        return sandbox.lambda_environment(self.saga, state, self.table_name)
+
+    def table_name(self, table: str) -> str:
+        """The physical name of a declared table (by logical name) in this cloud."""
+        self.saga.table(table)  # a KeyError names an undeclared table
+        return table_name(self.saga, table, self.id)
 
     def __enter__(self) -> EmbeddedCloud:
         _moto.check_version()
         _moto.install()
-        from moto import mock_aws
-
-        for key, value in self.env().items():
-            self._saved_env[key] = os.environ.get(key)
-            os.environ[key] = value
-        if self.root not in sys.path:
-            sys.path.insert(0, self.root)
-        self._mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
-        self._mock.start()
+        sandbox.install()
+        seed_items(self.saga, self.seed)  # a bad seed fails before anything starts
+        self._functions = sandbox.functions_for(self.saga, self.root, lambda state: function_name(self.saga, state), self.table_name)
+        _MOCK.acquire()
+        self._started = True
         try:
             self._deploy()
+            # Lambda imports a handler at its cold start; all of them here, so a bad path fails now.
+            sandbox.load_all(self.saga, self._functions)
+            self.reseed()
         except BaseException:
             self.__exit__(*sys.exc_info())
             raise
         return self
 
     def __exit__(self, *exc: object) -> None:
-        if self._mock is not None:
-            self._mock.stop()
-            self._mock = None
-        for key, value in self._saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
-        self._saved_env.clear()
+        if not self._started:
+            return
+        try:
+            self._undeploy()
+        finally:
+            self._started = False
+            _MOCK.release()
 
+    @_scoped
     def client(self, service: str) -> Any:
         """A boto3 client into the embedded cloud."""
         import boto3
 
-        return boto3.client(service, region_name=REGION)
+        return boto3.client(service, region_name=REGION, **_CREDENTIALS)
 
+    @_scoped
     def table(self, name: str) -> Any:
         """The boto3 Table resource of a declared table, by logical name."""
         import boto3
 
-        return boto3.resource("dynamodb", region_name=REGION).Table(table_name(self.saga, name))
+        return boto3.resource("dynamodb", region_name=REGION, **_CREDENTIALS).Table(self.table_name(name))
 
+    @_scoped
     def _deploy(self) -> None:
         ddb = self.client("dynamodb")
-        existing = set(ddb.list_tables()["TableNames"])
-        if any(table_name(self.saga, t.name) in existing for t in self.saga.tables):
-            # moto's backends are per process: two live clouds of one saga would share its tables
-            raise CloudBusyError(f"an EmbeddedCloud for saga {self.saga.name} is already running in this process; reuse it, or leave its `with` block first")
         for t in self.saga.tables:
             keys = [(t.partition_key, "HASH")] + ([(t.sort_key, "RANGE")] if t.sort_key else [])
             ddb.create_table(
-                TableName=table_name(self.saga, t.name),
+                TableName=self.table_name(t.name),
                 KeySchema=[{"AttributeName": k, "KeyType": kind} for k, kind in keys],
                 AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys],
                 BillingMode="PAY_PER_REQUEST",
             )
-        self.reseed()
-        self.queue_url = self.client("sqs").create_queue(QueueName=f"{self.saga.name}-dlq")["QueueUrl"]
+        self.queue_url = self.client("sqs").create_queue(QueueName=f"{self.saga.name}-{self.id}-dlq")["QueueUrl"]
         self.state_machine_arn = self.client("stepfunctions").create_state_machine(
-            name=self.saga.name,
+            name=f"{self.saga.name}-{self.id}",
             definition=self.substitute(self.asl),
             roleArn=ROLE_ARN,
             type=self.saga.workflow_type,
         )["stateMachineArn"]
+
+    @_scoped
+    def _undeploy(self) -> None:
+        """Delete what this cloud created: moto keeps it while another cloud or the user's mock runs."""
+        from botocore.exceptions import ClientError
+
+        for delete in (
+            lambda: self.state_machine_arn and self.client("stepfunctions").delete_state_machine(stateMachineArn=self.state_machine_arn),
+            lambda: self.queue_url and self.client("sqs").delete_queue(QueueUrl=self.queue_url),
+            *[lambda t=t: self.client("dynamodb").delete_table(TableName=self.table_name(t.name)) for t in self.saga.tables],
+        ):
+            try:
+                delete()
+            except ClientError:
+                pass  # never created: __enter__ failed before it
 
     def substitutions(self) -> dict[str, str]:
         """What SAM's DefinitionSubstitutions would fill in, pointing into the embedded cloud."""
@@ -185,14 +278,15 @@ class EmbeddedCloud:
             asl = asl.replace("${" + key + "}", value)
         return asl
 
+    @_scoped
     def reseed(self) -> None:
-        """Write the seed items into their tables (replacing rows with the same key)."""
-        for name, value in self.seed.items():
-            self.saga.table(name)  # a KeyError names an undeclared table
+        """Write the seed items into their tables (replacing rows with the same key); ``SeedError`` if bad."""
+        for name, items in seed_items(self.saga, self.seed).items():
             with self.table(name).batch_writer() as batch:
-                for item in load_seed(value):
+                for item in items:
                     batch.put_item(Item=item)
 
+    @_scoped
     def items(self, table: str) -> list[dict[str, Any]]:
         """Every item of a declared table (a scan), for assertions."""
         tbl, out, kwargs = self.table(table), [], {}
@@ -205,6 +299,7 @@ class EmbeddedCloud:
 
     # --- runs ------------------------------------------------------------------------------
 
+    @_scoped
     def run(
         self,
         input: Any,
@@ -225,13 +320,16 @@ class EmbeddedCloud:
         saga's tables by an attempt that raised one is in ``result.contract_violations``. The
         ``stepsaga.testing`` helpers fail on it unless ``allow_contract_violations=True``.
         """
-        if self._mock is None:
+        if not self._started:
             raise RuntimeError("EmbeddedCloud.run() needs the cloud started: use `with EmbeddedCloud(saga) as cloud:`")
         if engine not in ("inline", "stock"):
             raise ValueError(f"engine is {engine!r}; write 'inline' or 'stock'")
         self._runs += 1
         name = name or f"{self.saga.name.lower()}-{self._runs:04d}-{uuid.uuid4().hex[:8]}"
-        dispatcher = Dispatcher(self._functions, normalise(faults, list(self.saga.handlers())))
+        dispatcher = Dispatcher(
+            {function_name(self.saga, state): (state, fn.invoke) for state, fn in self._functions.items()},
+            normalise(faults, list(self.saga.handlers())),
+        )
         contract = self._contract_check()
         observed: Any = contract.wrap(dispatcher)
         started = time.perf_counter()
@@ -250,8 +348,8 @@ class EmbeddedCloud:
         return result
 
     def _contract_check(self) -> ContractCheck:
-        functions = {fn: state for fn, (state, _) in self._functions.items()}
-        tables = {table_name(self.saga, t.name): t.name for t in self.saga.tables}
+        functions = {function_name(self.saga, state): state for state in self._functions}
+        tables = {self.table_name(t.name): t.name for t in self.saga.tables}
         return ContractCheck(self.saga, functions, tables, ACCOUNT, REGION)
 
     def _run_stock(self, input_json: str, name: str, dispatcher: Dispatcher, timeout: float = 300.0) -> StockExecution:

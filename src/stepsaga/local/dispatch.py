@@ -1,19 +1,16 @@
-"""Lambda invokes, dispatched in-process to the handler each state names, with faults applied."""
+"""Lambda invokes, dispatched in-process to the handler each state names, with faults applied.
+
+The handlers come loaded, each in its own sandbox (``stepsaga.sandbox``): the dispatcher only routes.
+"""
 
 from __future__ import annotations
 
-import importlib
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from stepsaga._record import Record
-from stepsaga.errors import StepsagaError
 from stepsaga.local import _moto
 from stepsaga.local.faults import CrashAfter, Fail, Fault, Timeout
-
-
-class HandlerImportError(StepsagaError):
-    """A handler path named in the saga cannot be imported."""
 
 
 class Call(Record):
@@ -32,25 +29,12 @@ class Call(Record):
         self._init(state=state, attempt=attempt, function=function, outcome=outcome, error=error, injected=injected, event=event)
 
 
-def resolve(path: str) -> Callable[..., Any]:
-    """Import ``package.module.function`` and return the function."""
-    module_name, _, attr = path.rpartition(".")
-    try:
-        module = importlib.import_module(module_name)
-    except ImportError as exc:
-        raise HandlerImportError(f"cannot import {module_name} for handler {path}: {exc}") from exc
-    handler = getattr(module, attr, None)
-    if not callable(handler):
-        raise HandlerImportError(f"{module_name} has no function {attr} (handler {path})")
-    return handler
-
-
 class Dispatcher:
     """Routes a run's Lambda invokes to Python handlers, counts attempts, fires faults, logs calls."""
 
-    def __init__(self, functions: dict[str, tuple[str, str]], faults: dict[str, Fault]) -> None:
-        # function name -> (state name, handler path); handlers are imported once, up front
-        self._handlers = {fn: (state, resolve(path)) for fn, (state, path) in functions.items()}
+    def __init__(self, handlers: Mapping[str, tuple[str, Callable[[Any, Any], Any]]], faults: dict[str, Fault]) -> None:
+        # function name -> (state name, the handler as its Lambda calls it: in its own sandbox)
+        self._handlers = dict(handlers)
         self.faults = faults
         self.calls: list[Call] = []
         self._attempts: dict[str, int] = {}
