@@ -120,7 +120,7 @@ def test_status_helpers_fail_on_the_wrong_outcome(order_cloud):
     assert (ok.succeeded, declined.succeeded) == (True, False)
     assert ok.steps == ["ValidateOrder", "ProcessPayment", "ReserveInventory", "SendNotification"]
     assert declined.steps == ["ValidateOrder", "ProcessPayment"]
-    assert declined.entered == ["BeginSaga", "ValidateOrder", "ProcessPayment", "CancelOrder", "SagaFailed"]
+    assert declined.entered == ["BeginSaga", "CheckSagaInput", "ValidateOrder", "ProcessPayment", "CancelOrder", "SagaFailed"]
     assert (declined.state("ProcessPayment").succeeded, declined.state("ProcessPayment").error) == (False, "PaymentDeclined")
     assert (declined.state("ValidateOrder").succeeded, declined.state("ValidateOrder").error) == (True, None)
     assert (declined.state("SagaFailed").succeeded, declined.state("SagaFailed").error) == (False, None)  # a Fail state
