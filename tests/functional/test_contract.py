@@ -123,7 +123,7 @@ def test_only_a_change_left_behind_is_flagged_in_any_declared_table(saga_cloud, 
     cloud = saga_cloud(LEDGER_SAGA, root=APP)
     if mode == "rewrite":  # the row is already there, as the handler writes it: an idempotent rewrite
         cloud.table("ledger").put_item(Item={"id": "charge-1", "amount": "10.00"})
-    result = cloud.run({"mode": mode}, allow_contract_violations=True)
+    result = cloud.run({"mode": mode, "audit_table": cloud.table_name("audit")}, allow_contract_violations=True)
     assert result.error == "Declined"
     found = [(c.table, c.kind) for v in result.contract_violations for c in v.changes]
     assert found == flagged

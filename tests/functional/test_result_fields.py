@@ -166,7 +166,7 @@ def test_json_attempts_pin_every_field(order_saga):
     ]
     [reserve] = [s for s in out["states"] if s["name"] == "ReserveInventory"]
     assert (reserve["kind"], reserve["at"]) == ("step", 60.0)
-    assert [(s["name"], s["kind"]) for s in out["states"]][:2] == [("BeginSaga", "control"), ("ValidateOrder", "step")]
+    assert [(s["name"], s["kind"]) for s in out["states"]][:3] == [("BeginSaga", "control"), ("CheckSagaInput", "control"), ("ValidateOrder", "step")]
     assert out["output"]["results"]["ProcessPayment"]["output"]["amount"] == "33.00"
     # the timeline rows show the same times
     lines = result.timeline_text(width=400).splitlines()

@@ -18,7 +18,6 @@ import pytest
 from botocore.client import BaseClient
 
 from stepsaga.local import CrashAfter, EmbeddedCloud, Fail, default_seed
-from stepsaga.local.cloud import table_name
 from stepsaga.sam_resources import table_actions
 from workflows.order_saga import saga as order_saga
 
@@ -81,7 +80,7 @@ def test_every_dynamodb_call_of_every_handler_is_granted_by_its_role(calls):
         ]
         for payload, faults, name in runs:
             cloud.run(payload, faults, name=name)
-    physical = {table_name(order_saga, t.name): t.name for t in order_saga.tables}
+    physical = {cloud.table_name(t.name): t.name for t in order_saga.tables}
     granted = {}
     for state in order_saga.handlers():
         decl = next((s for s in order_saga.steps if s.name == state), None) or next(

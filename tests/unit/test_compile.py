@@ -138,7 +138,7 @@ def test_idempotency_key_comes_from_the_execution_and_differs_per_step():
 def test_an_express_saga_takes_its_id_and_keys_from_the_execution_arn_not_the_reusable_name():
     # Express execution names may repeat; the ARN ends in a UUID per execution (docs/decisions.md, Issue 7.6).
     comp = Compensation("UndoA", "compensations.a.handler", retry=[Retry(["States.ALL"], max_attempts=1)])
-    saga = Saga("Quick", [Step("A", "tasks.a.handler", timeout_seconds=10, compensation=comp), Step("B", "tasks.b.handler", retriable=True, timeout_seconds=5)], workflow_type="EXPRESS", task_timeout_seconds=10)
+    saga = Saga("Quick", [Step("A", "tasks.a.handler", timeout_seconds=12, compensation=comp), Step("B", "tasks.b.handler", retriable=True, timeout_seconds=12)], workflow_type="EXPRESS", task_timeout_seconds=12)
     text = to_asl(saga)
     assert "$$.Execution.Name" not in text
     s = json.loads(text)["States"]

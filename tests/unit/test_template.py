@@ -553,6 +553,9 @@ def shipment_saga() -> Saga:
     return Saga(
         "ShipmentSaga",
         workflow_type="EXPRESS",
+        # short timeouts and few compensation retries: the worst case must fit Express's 300 s
+        task_timeout_seconds=20,
+        compensation_retry=Retry(["States.ALL"], interval_seconds=1, max_attempts=2),
         tables=[Table("shipments", partition_key="shipment_id")],
         steps=[
             Step("BookCarrier", "handlers.book.handler", tables={"shipments": ["GetItem", "PutItem"]},
