@@ -132,6 +132,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         return BAD_CALL
     saga = sagas[0]
     from stepsaga.local import EmbeddedCloud, FaultError, default_seed, parse_fault
+    from stepsaga.local.quotas import StartExecutionError
 
     try:
         payload = _read_json_arg(args.input, "--input")
@@ -152,7 +153,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     try:
         with EmbeddedCloud(saga, seed=seed) as cloud:
             result = cloud.run(payload, faults, name=args.name)
-    except FaultError as exc:
+    except (FaultError, StartExecutionError) as exc:
         _err(str(exc))
         return BAD_CALL
     finally:

@@ -552,7 +552,8 @@ def test_differential_paths_and_size_checks(cloud: Cloud, case: str) -> None:
         # "," and ":" inside strings get no space: under 256 KiB, though the compact length plus every "," and
         # ":" is over, so the size check is made exactly
         "commas": {"big": ",:" * 35000},
-        # 180 KB compact, 270 KB with ", " separators: the first state's output is over the limit
+        # 180 KB compact, 270 KB with ", " separators: the first state's output fits (stock moto's own measure
+        # would fail it), the next one, twice as large, does not
         "separators": {"big": [1] * 90000},
         "too_big": {"big": "x" * 140000},  # a state output over 256 KiB: States.DataLimitExceeded
         "big_task": {"big": "x" * 130800},  # the Pass output fits, the Task output (with the invoke metadata) does not
@@ -630,3 +631,45 @@ def test_history_timestamps_across_a_dst_change(monkeypatch: pytest.MonkeyPatch)
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+# ---------------------------------------------------------------------------------------------------
+# The 256 KiB quota: UTF-8 bytes of the compact JSON, 262,144 included (both engines)
+# ---------------------------------------------------------------------------------------------------
+def _padded(total_bytes: int) -> dict[str, str]:
+    """{"s": text} whose compact JSON is exactly ``total_bytes`` of UTF-8, mostly 2-byte characters."""
+    room = total_bytes - len('{"s":""}')
+    return {"s": "é" * (room // 2) + "x" * (room % 2)}
+
+
+@pytest.mark.parametrize("which", ["inline", "stock"])
+@pytest.mark.parametrize(("size", "status"), [(262_144, "SUCCEEDED"), (262_145, "FAILED")])
+def test_state_output_quota_at_the_boundary(cloud: Cloud, which: str, size: int, status: str) -> None:
+    arn = cloud.machine(f"quota-{which}-{size}", {"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Parameters": {"s.$": "$.s"}, "End": True}}})
+    payload = _padded(size)
+    if which == "inline":
+        raw = run_inline(arn, json.dumps(payload, ensure_ascii=False), "quota", Payments())
+        outcome = (raw.status, raw.error)
+    else:
+        with engine.lambda_only(Payments()):
+            described = start_and_wait(cloud, arn, "quota", payload)
+        outcome = (described["status"], described.get("error"))
+    assert outcome == (status, None if status == "SUCCEEDED" else "States.DataLimitExceeded")
+
+
+def test_patched_quota_is_inert_outside_runs(cloud: Cloud) -> None:
+    # stock moto, no run and no lambda_only: its own measure (", " separators, \u escapes) stays
+    arn = cloud.machine("quota-stock-moto", {"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Parameters": {"s.$": "$.s"}, "End": True}}})
+    described = start_and_wait(cloud, arn, "quota", _padded(100_000))  # 100 KB of UTF-8, 300 KB escaped
+    assert described["status"] == "FAILED" and described["error"] == "States.DataLimitExceeded"
+
+
+def test_a_lambda_result_is_measured_compact(cloud: Cloud) -> None:
+    # The issue's example: [0] * 100000 is 200 KB compact (300 KB with ", "): it fits on AWS
+    raw = cloud.run("ok", dispatcher=lambda invocation, context: [0] * 100_000)
+    assert raw.status == "SUCCEEDED", raw.cause
+    assert json.loads(raw.output or "")["results"]["ProcessPayment"]["output"] == [0] * 100_000
+    raw = cloud.run("ok", dispatcher=lambda invocation, context: ["é" * 140_000])  # 280 KB of UTF-8
+    assert raw.error == "States.DataLimitExceeded"

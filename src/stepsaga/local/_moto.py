@@ -98,6 +98,7 @@ from types import ModuleType
 from typing import Any, Final, cast
 
 from stepsaga.errors import StepsagaError
+from stepsaga.local.quotas import MAX_PAYLOAD_BYTES, within_payload_quota
 
 MOTO_VERSION: Final = "5.2.5"
 
@@ -166,7 +167,6 @@ try:  # moto internals; a different moto may not have them, which check_version(
     from moto.stepfunctions.parser.backend.execution import Execution
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
-    from moto.stepfunctions.parser.quotas import MAX_STATE_SIZE_UTF8_BYTES
 except ImportError as _exc:  # pragma: no cover - only with the wrong moto
     _IMPORT_ERROR: ImportError | None = _exc
 else:
@@ -833,15 +833,19 @@ def _set_input(states: States, value: Any) -> None:
 
 def _input_within_quota(state: Any, states: States) -> bool:
     # True only if the state's _verify_size_quota(get_input()) is sure to pass. It is a stock one, which
-    # checks is_within_size_quota (quotas.py:10-14): len(to_json_str(value).encode()) < 256 KiB, with ", "
-    # and ": " separators and ensure_ascii. That text is the compact one plus one space per separator outside
-    # strings, so at most the compact length plus every "," and ":".
+    # checks is_within_size_quota, here _within_size_quota: the UTF-8 bytes of the compact JSON with
+    # non-ASCII text as is. _input_json is that text with every non-ASCII character escaped (6 or 12 ASCII
+    # bytes for 2 to 4 UTF-8 bytes), so its length is never below the measured size.
     if type(state)._verify_size_quota not in _STOCK_QUOTA_CHECKS:
         return False
-    if isinstance(states._states_data["input"], str):  # checked as is, not as JSON
-        return False
-    text = _input_json(states)
-    return len(text) + text.count(",") + text.count(":") < MAX_STATE_SIZE_UTF8_BYTES
+    return len(_input_json(states)) <= MAX_PAYLOAD_BYTES
+
+
+def _within_size_quota(value: Any) -> bool:
+    # quotas.is_within_size_quota (parser/quotas.py:10-14) measures len(to_json_str(value).encode()) <
+    # 256 KiB: ", " and ": " separators, non-ASCII as \u escapes (6 bytes for 2), a string value raw and
+    # 262,144 bytes already failing. AWS counts the UTF-8 bytes of the compact JSON, 262,144 included.
+    return within_payload_quota(value)
 
 
 def _state_entered_details(self: CommonStateField, env: Environment) -> StateEnteredEventDetails:
@@ -927,13 +931,13 @@ def _task_after_eval_execution(
     self: Any, env: Environment, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any
 ) -> None:
     # Copy of StateTaskService._after_eval_execution (state_task_service.py:307-327): the size check and the
-    # TaskSucceeded event both encode the output with to_json_str(output); encode it once (ASCII: its length
-    # is is_within_size_quota's byte count).
+    # TaskSucceeded event both encode the output; encode it once. The event's text (", " separators, ASCII
+    # escapes) is never shorter than the measured size (compact, UTF-8), so only a longer one is measured.
     output = env.stack[-1]
     text: str | None = None
-    if type(self)._verify_size_quota in _STOCK_QUOTA_CHECKS and not isinstance(output, str):
+    if type(self)._verify_size_quota in _STOCK_QUOTA_CHECKS:
         text = to_json_str(output)
-        if len(text) >= MAX_STATE_SIZE_UTF8_BYTES:
+        if len(text) > MAX_PAYLOAD_BYTES:
             self._verify_size_quota(env=env, value=output)
     else:
         self._verify_size_quota(env=env, value=output)
@@ -1034,6 +1038,24 @@ def _gated(original: Callable[..., Any], replacement: Callable[..., Any], pass_o
     return patched
 
 
+def _gated_runtime(original: Callable[..., Any], replacement: Callable[..., Any]) -> Any:
+    """Call ``replacement`` during an inline run and while lambda_only is active (both engines), else ``original``."""
+
+    @functools.wraps(original)
+    def patched(*args: Any, **kwargs: Any) -> Any:
+        if _ACTIVE.get() is None and not _LAMBDA_ONLY:
+            return original(*args, **kwargs)
+        return replacement(*args, **kwargs)
+
+    return patched
+
+
+# Modules that bound quotas.is_within_size_quota by name; their _verify_size_quota methods call it.
+_QUOTA_MODULES: Final = (
+    "asl.component.state.state",
+    "asl.component.state.exec.state_task.service.state_task_service",
+    "asl.component.state.exec.state_task.state_task_lambda",
+)
 _BOTO_CLIENT_MODULES: Final = (
     "asl.component.state.exec.state_task.lambda_eval_utils",
     "asl.component.state.exec.state_task.service.state_task_service_sqs",
@@ -1114,6 +1136,9 @@ def install() -> None:
         )
         for cls, name, replacement in wrapping:
             _patch(cls, name, _gated(cls.__dict__[name], replacement, pass_original=True))
+        for dotted in _QUOTA_MODULES:
+            mod = _module(dotted)
+            _patch(mod, "is_within_size_quota", _gated_runtime(mod.is_within_size_quota, _within_size_quota))
         _patch(_json_path_mod, "parse", _gated(_json_path_mod.parse, _cached_parse(_json_path_mod.parse)))
         original_parse = _result_path_mod.parse
         _patch(_result_path_mod, "parse", _gated(original_parse, functools.partial(_result_path_parse, original_parse)))
