@@ -11,13 +11,15 @@ from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
-from stepsaga.local import CrashAfter, EmbeddedCloud, Fail, Fault, SagaFailedError, SagaResult, Timeout
+from stepsaga.local import CrashAfter, EmbeddedCloud, Exit, Fail, Fault, FunctionTimeout, SagaFailedError, SagaResult, Timeout
 from stepsaga.model import Saga
 
 __all__ = [
     "CrashAfter",
     "EmbeddedCloud",
+    "Exit",
     "Fail",
+    "FunctionTimeout",
     "SagaFailedError",
     "SagaResult",
     "Timeout",

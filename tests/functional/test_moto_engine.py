@@ -219,7 +219,8 @@ def test_business_error_is_caught_and_reported_like_lambda(cloud: Cloud) -> None
     payments = Payments()
     raw = cloud.run("declined", dispatcher=payments)
     assert raw.status == "FAILED" and raw.error == "PaymentDeclined" and raw.output is None
-    assert raw.cause is not None and ", " not in raw.cause[:60]  # compact JSON, like the AWS Python runtime
+    # the AWS Python runtime's text: ", " and ": " separators (awslambdaric to_json)
+    assert raw.cause is not None and raw.cause.startswith(f'{{"errorMessage": "card declined for {raw.name}", "errorType": ')
     cause = json.loads(raw.cause)
     assert list(cause) == ["errorMessage", "errorType", "requestId", "stackTrace"]
     assert cause["errorType"] == "PaymentDeclined" and cause["errorMessage"] == f"card declined for {raw.name}"
@@ -673,3 +674,89 @@ def test_a_lambda_result_is_measured_compact(cloud: Cloud) -> None:
     assert json.loads(raw.output or "")["results"]["ProcessPayment"]["output"] == [0] * 100_000
     raw = cloud.run("ok", dispatcher=lambda invocation, context: ["é" * 140_000])  # 280 KB of UTF-8
     assert raw.error == "States.DataLimitExceeded"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Errors as the Lambda Python runtime and Lambda itself write them
+# ---------------------------------------------------------------------------------------------------
+def _failed_cause(raw: Any) -> str:
+    return [e for e in raw.history if e["type"] == "TaskFailed"][0]["taskFailedEventDetails"]["cause"]
+
+
+def test_runtime_error_text_is_byte_for_byte_the_python_runtimes(cloud: Cloud) -> None:
+    payments = Payments()
+
+    def raises(invocation: Invocation, context: LambdaContext) -> Any:
+        result = payments(invocation, context)
+        if invocation.function_name == "refund-payment":
+            return result
+        raise FunctionError("Reservé.Échec", "stock épuisé: «3» → 0", ["  File \"/var/task/h.py\", line 1, in h\n"])
+
+    raw = cloud.run("ok", dispatcher=raises)
+    request_id = payments.calls[0][1].aws_request_id
+    assert raw.error == "Reservé.Échec"
+    assert raw.cause == _failed_cause(raw) == (
+        '{"errorMessage": "stock épuisé: «3» → 0", "errorType": "Reservé.Échec", '
+        f'"requestId": "{request_id}", "stackTrace": ["  File \\"/var/task/h.py\\", line 1, in h\\n"]}}'
+    )
+
+
+def test_runtime_json_writes_decimal_as_its_own_text() -> None:
+    # awslambdaric: RawJSON(str(d)) for a Decimal, NaN for a NaN one; ", " separators; non-ASCII as is
+    value = {"a": decimal.Decimal("1.50"), "b": [decimal.Decimal("42"), decimal.Decimal("1E+2")], "c": "é",
+             "d": decimal.Decimal("NaN"), "e": decimal.Decimal("-0.000001")}
+    assert engine._runtime_json(value) == '{"a": 1.50, "b": [42, 1E+2], "c": "é", "d": NaN, "e": -0.000001}'
+    with pytest.raises(TypeError, match="Object of type set is not JSON serializable"):
+        engine._runtime_json({"s": {1}})
+
+
+def test_a_decimal_result_reaches_the_state_as_the_runtime_wrote_it(cloud: Cloud) -> None:
+    raw = cloud.run("ok", dispatcher=lambda i, c: {"total": decimal.Decimal("12345678901234567"), "rate": decimal.Decimal("0.10")})
+    assert json.loads(raw.output or "")["results"]["ProcessPayment"]["output"] == {"total": 12345678901234567, "rate": 0.1}
+
+
+def test_the_template_runtime_is_one_whose_errors_are_modelled() -> None:
+    # _runtime_json follows python3.12/3.13 (non-ASCII unescaped); older runtimes escape it
+    from stepsaga.sam_resources import LAMBDA_RUNTIME
+
+    assert LAMBDA_RUNTIME in ("python3.12", "python3.13")
+
+
+def test_function_timeout_is_sandbox_timedout(cloud: Cloud) -> None:
+    payments = Payments()
+
+    def times_out(invocation: Invocation, context: LambdaContext) -> Any:
+        result = payments(invocation, context)
+        if invocation.function_name == "refund-payment":
+            return result
+        raise engine.FunctionTimedOut(25)
+
+    raw = cloud.run("ok", dispatcher=times_out)
+    request_id = payments.calls[0][1].aws_request_id
+    cause = _failed_cause(raw)
+    assert cause == ('{"errorMessage":"RequestId: ' + request_id + ' Error: Task timed out after 25.00 seconds",'
+                     '"errorType":"Sandbox.Timedout"}')
+    # a function error: the catcher saw it (States.ALL), the refund ran, the Fail state re-raised it
+    assert raw.error == "Sandbox.Timedout" and "TaskTimedOut" not in events(raw)
+    assert ("ProcessPayment", "function_timeout", 25) in raw.clock.waits
+    def default_timeout(invocation: Invocation, context: LambdaContext) -> Any:
+        raise engine.FunctionTimedOut()
+
+    raw = cloud.run("ok", dispatcher=default_timeout)
+    assert "Task timed out after 30.00 seconds" in _failed_cause(raw)  # the context's: the Task's TimeoutSeconds
+
+
+def test_process_exit_is_runtime_exit_error_without_stack_trace(cloud: Cloud) -> None:
+    payments = Payments()
+
+    def exits(invocation: Invocation, context: LambdaContext) -> Any:
+        result = payments(invocation, context)
+        if invocation.function_name == "refund-payment":
+            return result
+        raise engine.RuntimeExited(137)
+
+    raw = cloud.run("ok", dispatcher=exits)
+    request_id = payments.calls[0][1].aws_request_id
+    assert _failed_cause(raw) == ('{"errorMessage":"RequestId: ' + request_id + ' Error: Runtime exited with error: '
+                                  'exit status 137","errorType":"Runtime.ExitError"}')
+    assert raw.error == "Runtime.ExitError"

@@ -4,16 +4,18 @@ Importing this package loads boto3 and moto; the compile path never does.
 """
 
 from stepsaga.local.cloud import EmbeddedCloud, default_seed, load_seed
-from stepsaga.local.faults import CrashAfter, Fail, Fault, FaultError, Timeout, parse_fault
+from stepsaga.local.faults import CrashAfter, Exit, Fail, Fault, FaultError, FunctionTimeout, Timeout, parse_fault
 from stepsaga.local.result import Attempt, SagaFailedError, SagaResult, StateRun
 
 __all__ = [
     "Attempt",
     "CrashAfter",
     "EmbeddedCloud",
+    "Exit",
     "Fail",
     "Fault",
     "FaultError",
+    "FunctionTimeout",
     "SagaFailedError",
     "SagaResult",
     "StateRun",

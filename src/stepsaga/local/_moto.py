@@ -86,6 +86,7 @@ import importlib.metadata
 import json
 import marshal
 import os
+import re
 import threading
 import time
 import traceback
@@ -241,6 +242,27 @@ class FunctionError(Exception):
         super().__init__(error_type, message)
 
 
+class FunctionTimedOut(Exception):
+    """Raise from a dispatcher: the function's own timeout fired (``Sandbox.Timedout``, a function error).
+
+    ``seconds`` is the function's timeout (default: the context's, the Task's TimeoutSeconds capped at 900);
+    the virtual clock advances by it. Unlike TaskTimedOut, this is what Lambda reports when the function's
+    Timeout is shorter than the Task's, as stepsaga's template makes it.
+    """
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = seconds
+        super().__init__(seconds)
+
+
+class RuntimeExited(Exception):
+    """Raise from a dispatcher: the function's process exited (``Runtime.ExitError``, no stack trace)."""
+
+    def __init__(self, status: int = 1) -> None:
+        self.status = status
+        super().__init__(status)
+
+
 class VirtualClock:
     """The virtual time of one run: every Retry, Wait and simulated task timeout advances it."""
 
@@ -248,10 +270,11 @@ class VirtualClock:
 
     def __init__(self) -> None:
         self.now: float = 0.0  # seconds of virtual time elapsed since the start
-        self.waits: list[tuple[str | None, str, float]] = []  # (state name, "retry"|"wait"|"timeout", seconds)
+        # (state name, "retry" | "wait" | "timeout" (the Task's) | "function_timeout" (the Lambda's), seconds)
+        self.waits: list[tuple[str | None, str, float]] = []
 
     def advance(self, seconds: float, kind: str, state: str | None) -> None:
-        """Record a delay of ``seconds`` of kind "retry", "wait" or "timeout" spent in ``state``."""
+        """Record a delay of ``seconds`` of kind "retry", "wait", "timeout" or "function_timeout" spent in ``state``."""
         self.now += seconds
         self.waits.append((state, kind, seconds))
 
@@ -289,6 +312,7 @@ class LambdaContext:
         self.identity = None
         self.client_context = None
         self.tenant_id = None
+        self._timeout_seconds = timeout_seconds
         self._deadline = time.monotonic() + timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:
@@ -445,11 +469,27 @@ def _parse_function_name(function_name: str) -> tuple[str, str | None]:
     return name, qualifier or None
 
 
-def _lambda_json_default(value: Any) -> Any:
-    # The AWS Python runtime serialises Decimal as a JSON number (awslambdaric lambda_runtime_marshaller)
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value.as_tuple().exponent >= 0 else float(value)  # type: ignore[operator]
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+def _runtime_json(value: Any) -> str:
+    """JSON text as the AWS Python runtime (python3.12, stepsaga's LAMBDA_RUNTIME) writes a result or an error.
+
+    awslambdaric's lambda_runtime_marshaller.to_json: simplejson with its default ", " and ": " separators,
+    ensure_ascii=False on python3.12 and 3.13 (3.11 and older escape non-ASCII), and a Decimal written as its
+    own text (``RawJSON(str(d))``: Decimal("1.50") is 1.50, Decimal("1E+2") is 1E+2), NaN as NaN. Raises
+    TypeError ("Object of type X is not JSON serializable") like simplejson.
+    """
+    raws: list[str] = []
+    token = uuid.uuid4().hex  # a placeholder no real string can collide with
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, decimal.Decimal):
+            raws.append("NaN" if obj.is_nan() else str(obj))
+            return f"{token}{len(raws) - 1}"
+        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+    text = json.dumps(value, ensure_ascii=False, default=default)
+    if raws:
+        text = re.sub(f'"{token}(\\d+)"', lambda m: raws[int(m.group(1))], text)
+    return text
 
 
 def _stack_trace(exc: BaseException) -> list[str]:
@@ -460,10 +500,21 @@ def _stack_trace(exc: BaseException) -> list[str]:
 
 
 def _function_error(error_type: str, message: str, request_id: str, stack: list[str]) -> Exception:
+    # What the Python runtime posts for an exception (awslambdaric bootstrap.make_error + to_json): these four
+    # keys in this order, ", " separators, non-ASCII as is. Lambda returns it as the invoke's Payload and Step
+    # Functions uses that text as the Cause. moto's own error path raises the same exception
+    # (lambda_eval_utils.py:101-105); the states' _from_error turn it into Error=errorType, Cause=payload
+    # (state_task_service_lambda.py:72-101).
     payload = {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": stack}
-    # moto's own error path raises this with the compact payload (lambda_eval_utils.py:101-105); the
-    # states' _from_error turn it into Error=errorType, Cause=payload (state_task_service_lambda.py:72-101)
-    return lambda_eval_utils.LambdaFunctionErrorException("Unhandled", json.dumps(payload, separators=(",", ":")))
+    return lambda_eval_utils.LambdaFunctionErrorException("Unhandled", _runtime_json(payload))
+
+
+def _platform_error(error_type: str, message: str) -> Exception:
+    # What Lambda itself writes when the runtime cannot answer (the process exited, the function timed out):
+    # compact, errorMessage then errorType, no requestId nor stackTrace (observed payloads; docs/local-runtime.md)
+    payload = {"errorMessage": message, "errorType": error_type}
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return lambda_eval_utils.LambdaFunctionErrorException("Unhandled", text)
 
 
 def _service_error(exc: LambdaServiceError, request_id: str) -> ClientError:
@@ -556,6 +607,15 @@ def _dispatch_lambda(
         # a TimeoutError is what the stock per-attempt wait raises (execute_state.py:211-212); the task
         # states turn it into States.Timeout with a TaskTimedOut event (state_task.py:93-96)
         raise EvalTimeoutError() from None
+    except FunctionTimedOut as exc:
+        seconds = exc.seconds if exc.seconds is not None else context._timeout_seconds
+        if inline:
+            _advance(env, seconds, "function_timeout")
+        message = f"RequestId: {request_id} Error: Task timed out after {seconds:.2f} seconds"
+        raise _platform_error("Sandbox.Timedout", message) from None
+    except RuntimeExited as exc:
+        message = f"RequestId: {request_id} Error: Runtime exited with error: exit status {exc.status}"
+        raise _platform_error("Runtime.ExitError", message) from None
     except LambdaServiceError as exc:
         raise _service_error(exc, request_id) from None
     except FunctionError as exc:
@@ -563,7 +623,7 @@ def _dispatch_lambda(
     except Exception as exc:  # noqa: BLE001 - every handler exception is a Lambda function error
         raise _function_error(type(exc).__name__, str(exc), request_id, _stack_trace(exc)) from None
     try:  # Lambda returns the JSON the runtime serialised
-        payload_text = json.dumps(result, default=_lambda_json_default)
+        payload_text = _runtime_json(result)
     except (TypeError, ValueError) as exc:
         raise _function_error("Runtime.MarshalError", f"Unable to marshal response: {exc}", request_id, []) from None
     env.stack.append(_invoke_response(json.loads(payload_text), payload_text, request_id, version))

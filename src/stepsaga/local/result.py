@@ -198,8 +198,8 @@ def build_result(saga: Saga, raw: Any, calls: list[Any], dlq: list[dict[str, Any
             last = current.attempts[-1]
             last.outcome = "timeout" if kind == "TaskTimedOut" else "error"
             last.error, last.cause = details.get("error"), details.get("cause")
-            if kind == "TaskTimedOut":
-                now += take(current.name, "timeout")
+            # a Task timeout, or the function's own (Sandbox.Timedout, a TaskFailed)
+            now += take(current.name, "timeout" if kind == "TaskTimedOut" else "function_timeout")
     return SagaResult(
         saga=saga.name,
         execution=raw.name,
