@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from stepsaga.local import CrashAfter, EmbeddedCloud, Exit, Fail, FaultError, FunctionTimeout, Timeout, default_seed, parse_fault
+from stepsaga.local import CrashAfter, Exit, Fail, FaultError, FunctionTimeout, Timeout, parse_fault
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = ROOT / "workflows" / "inputs"
@@ -20,19 +20,14 @@ _IDS = itertools.count(3001)
 def order() -> dict:
     """The reference order under a new id: ValidateOrder rejects an id it has seen."""
     return {**_ORDER, "order_id": f"ord-{next(_IDS)}"}
+
+
 UUID = "[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
-def _saga():
-    from workflows.order_saga import saga
-
-    return saga
-
-
-@pytest.fixture(scope="module")
-def cloud():
-    with EmbeddedCloud(_saga(), seed=default_seed(_saga(), INPUTS), root=ROOT) as c:
-        yield c
+@pytest.fixture
+def cloud(order_cloud):
+    return order_cloud
 
 
 def first_failure(result, state: str) -> dict:

@@ -683,16 +683,22 @@ def _failed_cause(raw: Any) -> str:
     return [e for e in raw.history if e["type"] == "TaskFailed"][0]["taskFailedEventDetails"]["cause"]
 
 
-def test_runtime_error_text_is_byte_for_byte_the_python_runtimes(cloud: Cloud) -> None:
-    payments = Payments()
+def payment_raising(payments: Payments, error: Exception) -> Any:
+    """A dispatcher: ProcessPayment raises ``error``, the refund succeeds; every call is recorded."""
 
-    def raises(invocation: Invocation, context: LambdaContext) -> Any:
+    def dispatch(invocation: Invocation, context: LambdaContext) -> Any:
         result = payments(invocation, context)
         if invocation.function_name == "refund-payment":
             return result
-        raise FunctionError("Reservé.Échec", "stock épuisé: «3» → 0", ["  File \"/var/task/h.py\", line 1, in h\n"])
+        raise error
 
-    raw = cloud.run("ok", dispatcher=raises)
+    return dispatch
+
+
+def test_runtime_error_text_is_byte_for_byte_the_python_runtimes(cloud: Cloud) -> None:
+    payments = Payments()
+    error = FunctionError("Reservé.Échec", "stock épuisé: «3» → 0", ["  File \"/var/task/h.py\", line 1, in h\n"])
+    raw = cloud.run("ok", dispatcher=payment_raising(payments, error))
     request_id = payments.calls[0][1].aws_request_id
     assert raw.error == "Reservé.Échec"
     assert raw.cause == _failed_cause(raw) == (
@@ -724,14 +730,7 @@ def test_the_template_runtime_is_one_whose_errors_are_modelled() -> None:
 
 def test_function_timeout_is_sandbox_timedout(cloud: Cloud) -> None:
     payments = Payments()
-
-    def times_out(invocation: Invocation, context: LambdaContext) -> Any:
-        result = payments(invocation, context)
-        if invocation.function_name == "refund-payment":
-            return result
-        raise engine.FunctionTimedOut(25)
-
-    raw = cloud.run("ok", dispatcher=times_out)
+    raw = cloud.run("ok", dispatcher=payment_raising(payments, engine.FunctionTimedOut(25)))
     request_id = payments.calls[0][1].aws_request_id
     cause = _failed_cause(raw)
     assert cause == ('{"errorMessage":"RequestId: ' + request_id + ' Error: Task timed out after 25.00 seconds",'
@@ -748,14 +747,7 @@ def test_function_timeout_is_sandbox_timedout(cloud: Cloud) -> None:
 
 def test_process_exit_is_runtime_exit_error_without_stack_trace(cloud: Cloud) -> None:
     payments = Payments()
-
-    def exits(invocation: Invocation, context: LambdaContext) -> Any:
-        result = payments(invocation, context)
-        if invocation.function_name == "refund-payment":
-            return result
-        raise engine.RuntimeExited(137)
-
-    raw = cloud.run("ok", dispatcher=exits)
+    raw = cloud.run("ok", dispatcher=payment_raising(payments, engine.RuntimeExited(137)))
     request_id = payments.calls[0][1].aws_request_id
     assert _failed_cause(raw) == ('{"errorMessage":"RequestId: ' + request_id + ' Error: Runtime exited with error: '
                                   'exit status 137","errorType":"Runtime.ExitError"}')
