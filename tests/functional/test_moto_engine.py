@@ -148,9 +148,9 @@ class Cloud:
         self.saga = self.machine("saga", saga_definition(self.queue_url))
         self.count = 0
 
-    def machine(self, name: str, definition: str | dict) -> str:
+    def machine(self, name: str, definition: str | dict, type: str = "STANDARD") -> str:
         text = definition if isinstance(definition, str) else json.dumps(definition)
-        return self.sfn.create_state_machine(name=name, definition=text, roleArn=ROLE)["stateMachineArn"]
+        return self.sfn.create_state_machine(name=name, definition=text, roleArn=ROLE, type=type)["stateMachineArn"]
 
     def run(self, mode: str = "ok", arn: str | None = None, dispatcher: Any = None, **extra: Any) -> Any:
         self.count += 1
@@ -752,3 +752,86 @@ def test_process_exit_is_runtime_exit_error_without_stack_trace(cloud: Cloud) ->
     assert _failed_cause(raw) == ('{"errorMessage":"RequestId: ' + request_id + ' Error: Runtime exited with error: '
                                   'exit status 137","errorType":"Runtime.ExitError"}')
     assert raw.error == "Runtime.ExitError"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Express executions and execution-level limits on the virtual clock
+# ---------------------------------------------------------------------------------------------------
+def compensating_machine(queue_url: str, timeout_seconds: int | None = None, attempts: int = 10) -> dict:
+    """Charge fails; Refund fails on every attempt with a long backoff; then a repair record and a Fail."""
+    definition: dict[str, Any] = {
+        "StartAt": "Charge",
+        "States": {
+            "Charge": {"Type": "Task", "Resource": LAMBDA, "Parameters": {"FunctionName": "charge", "Payload.$": "$"},
+                       "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Refund"}], "End": True},
+            "Refund": {"Type": "Task", "Resource": LAMBDA, "Parameters": {"FunctionName": "refund", "Payload.$": "$"},
+                       "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "MaxAttempts": attempts,
+                                  "BackoffRate": 2.0, "JitterStrategy": "NONE"}],
+                       "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.refund_error", "Next": "DeadLetter"}],
+                       "End": True},
+            "DeadLetter": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                           "Parameters": {"QueueUrl": queue_url, "MessageBody.$": "$"}, "Next": "CompensationFailed"},
+            "CompensationFailed": {"Type": "Fail", "Error": "SagaCompensationFailed"},
+        },
+    }
+    if timeout_seconds is not None:
+        definition["TimeoutSeconds"] = timeout_seconds
+    return definition
+
+
+def always_failing(invocation: Invocation, context: LambdaContext) -> Any:
+    raise ValueError(f"{invocation.function_name} is down")
+
+
+def test_express_times_out_at_300_virtual_seconds_with_no_repair_record(cloud: Cloud) -> None:
+    queue = cloud.sqs.create_queue(QueueName="express-dlq")["QueueUrl"]
+    arn = cloud.machine("express-compensation", compensating_machine(queue), type="EXPRESS")
+    raw = run_inline(arn, "{}", "express-1", always_failing)
+    # 10, 20, 40, 80 s of retries (150), then the 160 s wait reaches 300: the execution ends there
+    assert (raw.status, raw.error, raw.clock.now) == ("TIMED_OUT", "States.Timeout", 300)
+    assert [w[2] for w in raw.clock.waits] == [10, 20, 40, 80, 150]
+    assert events(raw)[-1] == "ExecutionTimedOut" and "FailStateEntered" not in events(raw)
+    assert "Messages" not in cloud.sqs.receive_message(QueueUrl=queue)  # no repair record, as on AWS
+    # the same machine as STANDARD runs to its end: 310 s of retries, the record, SagaCompensationFailed
+    standard = cloud.machine("standard-compensation", compensating_machine(queue))
+    raw = run_inline(standard, "{}", "standard-1", always_failing)
+    assert (raw.status, raw.error) == ("FAILED", "SagaCompensationFailed") and raw.clock.now > 300
+    assert len(cloud.sqs.receive_message(QueueUrl=queue)["Messages"]) == 1
+
+
+def test_state_machine_timeout_seconds_is_applied_on_the_virtual_clock(cloud: Cloud) -> None:
+    queue = cloud.sqs.create_queue(QueueName="timeout-dlq")["QueueUrl"]
+    arn = cloud.machine("standard-timeout", compensating_machine(queue, timeout_seconds=45))
+    raw = run_inline(arn, "{}", "standard-timeout-1", always_failing)
+    assert (raw.status, raw.error, raw.clock.now) == ("TIMED_OUT", "States.Timeout", 45)
+    assert raw.history == cloud.sfn.get_execution_history(executionArn=raw.arn)["events"]
+    assert cloud.sfn.describe_execution(executionArn=raw.arn)["status"] == "TIMED_OUT"
+    # Express: the smaller of TimeoutSeconds and 300
+    express = cloud.machine("express-timeout", compensating_machine(queue, timeout_seconds=100), type="EXPRESS")
+    assert run_inline(express, "{}", "express-timeout-1", always_failing).clock.now == 100
+    # a Task timeout crossing the limit ends the execution too
+    raw = run_inline(express, "{}", "express-timeout-2", lambda i, c: (_ for _ in ()).throw(TaskTimedOut()))
+    assert (raw.status, raw.clock.now) == ("TIMED_OUT", 100)
+
+
+def test_an_execution_within_its_limit_is_unaffected(cloud: Cloud) -> None:
+    queue = cloud.sqs.create_queue(QueueName="within-dlq")["QueueUrl"]
+    arn = cloud.machine("express-short", compensating_machine(queue, attempts=3), type="EXPRESS")
+    raw = run_inline(arn, "{}", "express-short-1", always_failing)  # 10 + 20 + 40 s of retries
+    assert (raw.status, raw.error, raw.clock.now) == ("FAILED", "SagaCompensationFailed", 70)
+    assert len(cloud.sqs.receive_message(QueueUrl=queue)["Messages"]) == 1
+
+
+def test_express_names_may_be_reused_and_arns_have_the_express_form(cloud: Cloud) -> None:
+    arn = cloud.machine("express-names", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, type="EXPRESS")
+    first = run_inline(arn, "{}", "same-name", Payments())
+    second = run_inline(arn, "{}", "same-name", Payments())
+    assert first.status == second.status == "SUCCEEDED" and first.arn != second.arn
+    for raw in (first, second):
+        assert re.fullmatch(r"arn:aws:states:us-east-1:123456789012:express:express-names:same-name:"
+                            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", raw.arn), raw.arn
+
+
+def test_a_function_timeout_longer_than_the_task_is_a_task_timeout(cloud: Cloud) -> None:
+    raw = cloud.run("ok", dispatcher=payment_raising(Payments(), engine.FunctionTimedOut(31)))
+    assert "TaskTimedOut" in events(raw) and ("ProcessPayment", "timeout", 30) in raw.clock.waits

@@ -54,9 +54,18 @@ Deviations from stock moto during ``run_inline`` (stock moto is unchanged outsid
   timestamps and ``$$.State.EnteredTime`` stay wall-clock, so they do not show the waits.
 * Task ``TimeoutSeconds`` is not enforced in wall time (stock waits for it in a thread,
   ``asl/component/state/exec/execute_state.py:203``); a dispatcher raises ``TaskTimedOut`` to simulate it,
-  which advances the virtual clock by TimeoutSeconds (99999999 when not set, like AWS's default).
-  State-machine ``TimeoutSeconds`` is not enforced either (stock: ``asl/component/program/program.py:84``);
-  compare ``clock.now`` with it if needed. ``.waitForTaskToken`` and ``.sync`` keep moto's wall-time waits:
+  which advances the virtual clock by TimeoutSeconds (99999999 when not set, like AWS's default);
+  ``FunctionTimedOut`` simulates the function's own timeout (``Sandbox.Timedout``, a function error).
+* Execution limits are applied on the virtual clock (stock: a wall-time join, ``asl/component/program/program.py:84``):
+  the state machine's ``TimeoutSeconds`` and, for Express, 300 s. The delay that reaches the limit is cut there
+  and the execution ends TIMED_OUT with an ExecutionTimedOut event; ``RawExecution.error`` is States.Timeout.
+* Express executions get the ``express:<sm>:<name>:<uuid>`` ARN and may reuse a name (stock moto: the
+  Standard ARN and ExecutionAlreadyExists).
+* The 256 KiB quota is measured on the UTF-8 bytes of the compact JSON, 262,144 bytes passing, as on AWS
+  (stock ``parser/quotas.py:10-14``: ", " separators, ASCII escapes, ``<``); also under ``lambda_only``.
+* Function errors are the Python runtime's text (", " separators, non-ASCII as is), Runtime.ExitError and
+  Sandbox.Timedout Lambda's own compact one (stock: compact JSON of the parsed payload).
+* ``.waitForTaskToken`` and ``.sync`` keep moto's wall-time waits:
   a callback works inline only if the token is sent during the dispatch (the handler calls
   SendTaskSuccess/Failure), otherwise the task waits TimeoutSeconds for real.
 * A successful Lambda task returns the full ``lambda:invoke`` response (ExecutedVersion, Payload,
@@ -112,6 +121,7 @@ try:  # moto internals; a different moto may not have them, which check_version(
     from moto.stepfunctions.parser import utils as _parser_utils
     from moto.stepfunctions.parser.api import (
         ExecutionStatus,
+        ExecutionTimedOutEventDetails,
         HistoryEventExecutionDataDetails,
         HistoryEventType,
         StateEnteredEventDetails,
@@ -340,7 +350,8 @@ class RawExecution:
         # (parser/backend/execution.py:186; moto's describe_execution response uses ", " separators instead,
         # moto/stepfunctions/responses.py:340)
         self.output: str | None = _output_json(execution) if self.status == "SUCCEEDED" else None
-        self.error: str | None = execution.error
+        # a timed-out execution has no error in DescribeExecution; its error name is States.Timeout
+        self.error: str | None = "States.Timeout" if self.status == "TIMED_OUT" else execution.error
         self.cause: str | None = execution.cause
         self.clock = clock
         self._execution = execution
@@ -376,6 +387,14 @@ class _Run:
     dispatcher: Dispatcher
     clock: VirtualClock = field(default_factory=VirtualClock)
     lock: threading.Lock = field(default_factory=threading.Lock)  # Parallel/Map threads share the clock
+    deadline: float | None = None  # virtual seconds the execution may run (TimeoutSeconds, Express's 300)
+    thread: int = 0  # the run_inline thread, the one that may end the execution
+    timed_out: bool = False
+
+
+class _ExecutionTimedOut(BaseException):
+    """The virtual clock reached the execution's limit. A BaseException: no state's ``except Exception`` may
+    catch it (States.ALL does not catch an execution timeout); _program_eval ends the execution with it."""
 
 
 # Set by run_inline for the duration of one execution; every patch is inert while it is None.
@@ -396,10 +415,25 @@ def _state_name(env: Environment) -> str | None:
 
 
 def _advance(env: Environment, seconds: float, kind: str) -> None:
+    # Records a delay; a delay that reaches the execution's limit is cut there and ends the execution. Only the
+    # run's own thread raises: a Parallel branch or Map iteration marks the run, and the next state entered in
+    # the run's thread (_check_deadline) ends it.
     run = _ACTIVE.get()
-    if run is not None:
-        with run.lock:
-            run.clock.advance(seconds, kind, _state_name(env))
+    if run is None:
+        return
+    with run.lock:
+        if run.timed_out:
+            seconds = 0.0
+        elif run.deadline is not None and run.clock.now + seconds >= run.deadline:
+            seconds = max(run.deadline - run.clock.now, 0.0)
+            run.timed_out = True
+        run.clock.advance(seconds, kind, _state_name(env))
+    _check_deadline(run)
+
+
+def _check_deadline(run: _Run | None) -> None:
+    if run is not None and run.timed_out and threading.get_ident() == run.thread:
+        raise _ExecutionTimedOut()
 
 
 # =====================================================================================================
@@ -609,6 +643,10 @@ def _dispatch_lambda(
         raise EvalTimeoutError() from None
     except FunctionTimedOut as exc:
         seconds = exc.seconds if exc.seconds is not None else context._timeout_seconds
+        if timeout is not None and seconds > timeout:  # the Task gives up first: States.Timeout
+            if inline:
+                _advance(env, timeout, "timeout")
+            raise EvalTimeoutError() from None
         if inline:
             _advance(env, seconds, "function_timeout")
         message = f"RequestId: {request_id} Error: Task timed out after {seconds:.2f} seconds"
@@ -647,9 +685,19 @@ def _lambda_integration(
 
 def _program_eval(self: Program, env: Environment) -> None:
     # Program.eval (asl/component/program/program.py:78-87) runs the state loop in a new thread and joins
-    # it with the state machine's TimeoutSeconds; run the loop (EvalComponent.eval -> _eval_body) here.
+    # it with the state machine's TimeoutSeconds; run the loop (EvalComponent.eval -> _eval_body) here, and
+    # end it when the virtual clock reaches the execution's limit (_advance), as stock does at the join's
+    # timeout: ProgramTimedOut, status TIMED_OUT, an ExecutionTimedOut event (program.py:85-87,138-145).
     env.next_state_name = self.start_at.start_at_name
-    EvalComponent.eval(self, env)
+    try:
+        EvalComponent.eval(self, env)
+    except _ExecutionTimedOut:
+        env.set_timed_out()
+        env.event_manager.add_event(
+            context=env.event_history_context,
+            event_type=HistoryEventType.ExecutionTimedOut,
+            event_details=EventDetails(executionTimedOutEventDetails=ExecutionTimedOutEventDetails()),
+        )
 
 
 def _evaluate_inline(self: ExecutionState, env: Environment) -> None:
@@ -937,6 +985,7 @@ def _state_eval_body(self: CommonStateField, env: Environment) -> None:
     # Copy of CommonStateField._eval_body (asl/component/state/state.py:218-275) with the size check of the
     # output (:257, a copy and a JSON encoding) decided from the StateExited event's text when it surely
     # passes, and the program state read in place (:253 deep-copies it for an isinstance).
+    _check_deadline(_ACTIVE.get())  # a Parallel branch or Map iteration reached the limit
     env.event_manager.add_event(
         context=env.event_history_context,
         event_type=self.state_entered_event_type,
@@ -1296,18 +1345,26 @@ def run_inline(
     # mock_aws(config={"stepfunctions": {"execute_state_machine": True}}). Lambda tasks call
     # dispatcher(invocation, context): the return value, JSON round-tripped, is the invoke's Payload; an
     # exception is a function error (Error = class name or FunctionError.error_type, Cause = the AWS Python
-    # runtime's JSON); LambdaServiceError(code) is Error "Lambda.<code>"; TaskTimedOut is States.Timeout.
-    # Names are unique per state machine, as in stock moto (ExecutionAlreadyExists otherwise).
+    # runtime's JSON); LambdaServiceError(code) is Error "Lambda.<code>"; TaskTimedOut is States.Timeout;
+    # FunctionTimedOut is Sandbox.Timedout and RuntimeExited Runtime.ExitError, with Lambda's own payloads.
+    # Standard names are unique per state machine (ExecutionAlreadyExists otherwise); Express ones may repeat.
+    # StartExecution's own rules (name characters, input size) are stepsaga.local.quotas.check_start_execution.
     if not _ORIGINALS:
         install()
     backend = stepfunctions_parser_backends[account_id][region]
     state_machine: Any = backend.describe_state_machine(state_machine_arn)
-    _check_name_unused(state_machine, name)
+    express = state_machine.type == "EXPRESS"  # .sm_type is always "STANDARD" (moto/stepfunctions/models.py:62)
+    if express:
+        # An Express name may be reused; the ARN is unique through its uuid (API_StartExecution, executionArn)
+        exec_arn = f"arn:{backend.partition}:states:{region}:{account_id}:express:{state_machine.name}:{name}:{uuid.uuid4()}"
+    else:
+        _check_name_unused(state_machine, name)
+        exec_arn = f"arn:{backend.partition}:states:{region}:{account_id}:execution:{state_machine.name}:{name}"
     execution = _InlineExecution(
         name=name,
         sm_type=state_machine.sm_type,
         role_arn=state_machine.roleArn,
-        exec_arn=f"arn:{backend.partition}:states:{region}:{account_id}:execution:{state_machine.name}:{name}",
+        exec_arn=exec_arn,
         account_id=account_id,
         region_name=region,
         # stock deep-copies the state machine as a snapshot (parser/models.py:184); its attributes are only
@@ -1320,7 +1377,7 @@ def run_inline(
     )
     execution.exec_status = ExecutionStatus.RUNNING  # before it is visible: .status reads it
     state_machine.executions.append(execution)  # what describe_execution/get_execution_history search
-    run = _Run(dispatcher=dispatcher)
+    run = _Run(dispatcher=dispatcher, deadline=execution_limit(state_machine.definition, express), thread=threading.get_ident())
     token = _ACTIVE.set(run)
     try:
         execution.start()
@@ -1328,6 +1385,19 @@ def run_inline(
         _ACTIVE.reset(token)
         _prune_threads()
     return RawExecution(execution, run.clock)
+
+
+#: An Express execution runs for at most five minutes (https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html)
+EXPRESS_LIMIT_SECONDS: Final = 300
+
+
+def execution_limit(definition: str, express: bool) -> float | None:
+    """The virtual seconds an execution may run: the definition's TimeoutSeconds, at most 300 for Express."""
+    timeout = _parse_program(definition).timeout_seconds
+    limit = float(timeout.timeout_seconds) if timeout is not None and not timeout.is_default_value() else None
+    if express:
+        limit = min(limit, EXPRESS_LIMIT_SECONDS) if limit is not None else EXPRESS_LIMIT_SECONDS
+    return limit
 
 
 # state machine -> [its executions list, how many of them are indexed, {name: execution}]

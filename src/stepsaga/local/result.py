@@ -210,7 +210,7 @@ def build_result(saga: Saga, raw: Any, calls: list[Any], dlq: list[dict[str, Any
         states=states,
         dlq=dlq,
         history=raw.history,
-        virtual_seconds=now,
+        virtual_seconds=max(now, raw.clock.now),  # an execution timeout cuts a wait no event records
         wall_seconds=wall,
         calls=calls,
     )
