@@ -835,3 +835,98 @@ def test_express_names_may_be_reused_and_arns_have_the_express_form(cloud: Cloud
 def test_a_function_timeout_longer_than_the_task_is_a_task_timeout(cloud: Cloud) -> None:
     raw = cloud.run("ok", dispatcher=payment_raising(Payments(), engine.FunctionTimedOut(31)))
     assert "TaskTimedOut" in events(raw) and ("ProcessPayment", "timeout", 30) in raw.clock.waits
+
+
+# ---------------------------------------------------------------------------------------------------
+# A run's cost does not grow with the runs before it
+# ---------------------------------------------------------------------------------------------------
+def test_runs_do_not_track_moto_model_instances(cloud: Cloud) -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.sqs.models import Message
+
+    cloud.run("ok")
+    before = (len(Item.instances_tracked), len(Message.instances_tracked))
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    ddb.create_table(TableName="tracked", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+
+    def writes(invocation: Invocation, context: LambdaContext) -> Any:
+        ddb.put_item(TableName="tracked", Item={"pk": {"S": invocation.payload["saga_id"]}})
+        return {"ok": True}
+
+    for _ in range(20):
+        cloud.run("ok", dispatcher=writes)  # 20 Items and 20 SQS messages, none tracked
+    assert (len(Item.instances_tracked), len(Message.instances_tracked)) == before
+    ddb.put_item(TableName="tracked", Item={"pk": {"S": "outside"}})  # outside runs: stock moto
+    assert len(Item.instances_tracked) == before[0] + 1
+
+
+TRANSACTIONS: list[list[dict[str, Any]]] = [
+    # a put, an update and a delete that all apply
+    [{"Put": {"TableName": "T", "Item": {"pk": {"S": "new"}, "sk": {"S": "1"}, "v": {"N": "1"}}}},
+     {"Update": {"TableName": "T", "Key": {"pk": {"S": "a"}, "sk": {"S": "1"}}, "UpdateExpression": "SET v = v + :one",
+                 "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+     {"Delete": {"TableName": "T", "Key": {"pk": {"S": "b"}, "sk": {"S": "1"}}}}],
+    # the update and the put apply, then a condition fails: both are rolled back
+    [{"Update": {"TableName": "T", "Key": {"pk": {"S": "a"}, "sk": {"S": "1"}}, "UpdateExpression": "SET v = :x",
+                 "ExpressionAttributeValues": {":x": {"N": "99"}}}},
+     {"Put": {"TableName": "T", "Item": {"pk": {"S": "c"}, "sk": {"S": "2"}}}},
+     {"Delete": {"TableName": "T", "Key": {"pk": {"S": "b"}, "sk": {"S": "1"}}}},
+     {"ConditionCheck": {"TableName": "T", "Key": {"pk": {"S": "zz"}, "sk": {"S": "9"}},
+                         "ConditionExpression": "attribute_exists(pk)"}}],
+    # an update that creates an item, then a put into a second table, then a bad update: all rolled back
+    [{"Update": {"TableName": "T", "Key": {"pk": {"S": "fresh"}, "sk": {"S": "1"}}, "UpdateExpression": "SET v = :x",
+                 "ExpressionAttributeValues": {":x": {"N": "5"}}}},
+     {"Put": {"TableName": "H", "Item": {"pk": {"S": "h1"}}}},
+     {"Update": {"TableName": "H", "Key": {"pk": {"S": "h0"}}, "UpdateExpression": "SET v = v + :one",
+                 "ExpressionAttributeValues": {":one": {"N": "1"}}}}],
+    # the same item twice: a ValidationException, nothing applied
+    [{"Put": {"TableName": "H", "Item": {"pk": {"S": "h2"}}}},
+     {"Delete": {"TableName": "H", "Key": {"pk": {"S": "h2"}}}}],
+]
+
+
+def _transaction_tables(ddb: Any, suffix: str) -> None:
+    """Tables T<suffix> (hash and range key) and H<suffix> (hash key) with the rows TRANSACTIONS expect."""
+    for name, keys in ((f"T{suffix}", ["pk", "sk"]), (f"H{suffix}", ["pk"])):
+        ddb.create_table(TableName=name, KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ["HASH", "RANGE"])],
+                         AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
+                         BillingMode="PAY_PER_REQUEST")
+    ddb.put_item(TableName=f"T{suffix}", Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "v": {"N": "1"}})
+    ddb.put_item(TableName=f"T{suffix}", Item={"pk": {"S": "b"}, "sk": {"S": "1"}})
+    ddb.put_item(TableName=f"H{suffix}", Item={"pk": {"S": "h0"}, "v": {"S": "text"}})
+
+
+def _transaction_outcomes(ddb: Any, suffix: str) -> list[Any]:
+    """Apply TRANSACTIONS to the tables of _transaction_tables; the error and both tables' rows after each."""
+    outcomes = []
+    for transaction in TRANSACTIONS:
+        items = json.loads(json.dumps(transaction).replace('"T"', f'"T{suffix}"').replace('"H"', f'"H{suffix}"'))
+        try:
+            ddb.transact_write_items(TransactItems=items)
+            error = None
+        except ddb.exceptions.ClientError as exc:
+            error = (exc.response["Error"]["Code"], exc.response.get("CancellationReasons"))
+        tables = [sorted(json.dumps(i, sort_keys=True) for i in ddb.scan(TableName=f"{t}{suffix}")["Items"]) for t in "TH"]
+        outcomes.append((error, tables))
+    return outcomes
+
+
+def test_transact_write_items_keeps_moto_semantics_without_copying_tables(cloud: Cloud) -> None:
+    from moto.dynamodb.models import dynamodb_backends
+
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    backend = dynamodb_backends["123456789012"][REGION]
+    _transaction_tables(ddb, "stock")
+    stock_tables = dict(backend.tables)
+    stock = _transaction_outcomes(ddb, "stock")
+    _transaction_tables(ddb, "fast")
+    fast_tables = dict(backend.tables)
+    with engine.lambda_only(Payments()):  # the patch is active during runs and under lambda_only
+        fast = _transaction_outcomes(ddb, "fast")
+    assert fast == stock
+    assert [e[0] if e else None for e, _ in fast] == [None, "TransactionCanceledException", "ValidationException",
+                                                      "ValidationException"]
+    # stock moto puts whole-table copies back after a failure; the patched one keeps the live tables
+    assert backend.tables["Tstock"] is not stock_tables["Tstock"]
+    assert backend.tables["Tfast"] is fast_tables["Tfast"] and backend.tables["Hfast"] is fast_tables["Hfast"]
