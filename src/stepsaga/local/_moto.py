@@ -34,6 +34,10 @@ During an inline run:
   and TaskSucceeded event; boto3 clients of service integrations are cached per (region, service);
   execution names are checked against an index instead of a scan of all executions; moto's never-emptied
   ``TMP_THREADS`` list is pruned after each run; history timestamps are converted once per second.
+* A run's cost does not grow with the runs before it: moto's model-instance tracking for its dashboard
+  (``BaseModel.__new__``, moto/core/common_models.py:8-15) is skipped, and DynamoDB ``TransactWriteItems``
+  saves only the items it targets instead of deep-copying every table it touches
+  (moto/dynamodb/models/__init__.py:604-716), with the same rollback. Both also apply under ``lambda_only``.
 * moto's ERROR log line for every expected ``FailureEventException`` (each Fail state, each caught or
   uncaught task error) is not emitted. Other interpreter errors still log.
 

@@ -25,7 +25,7 @@ class Call(Record):
     function: str
     outcome: str  # "ok" | "error" | "timeout"
     error: str | None
-    injected: str | None  # the fault kind that fired: "fail" | "timeout" | "crash"
+    injected: str | None  # the fault kind that fired: "fail" | "timeout" | "function_timeout" | "exit" | "crash"
     event: Any
 
     def __init__(self, state: str, attempt: int, function: str, outcome: str, error: str | None, injected: str | None, event: Any) -> None:
