@@ -1,6 +1,7 @@
 """Local runtime benchmark: order-saga executions per second, fast path vs stock moto vs sfnx.testing.
 
-Run from anywhere: ``.venv/bin/python bench/local_runtime.py`` (about a minute). Every column is
+Run from anywhere: ``.venv/bin/python bench/local_runtime.py`` (about three minutes; ``--no-long-session``
+leaves out the long session, about two of them). Every column is
 measured in the same run, in rounds: each round runs one batch of each column (in a rotating
 order, so no column always follows the slow stock one), and the figures are medians over rounds.
 All columns run the happy path of the order saga (4 steps; the compensations and dead letters are
@@ -31,9 +32,11 @@ sfnx.testing, stub tasks
 
 Also printed: stock moto with the Lambda invokes dispatched in-process (``EmbeddedCloud.run(...,
 engine="stock")``, for reference), a check that the sfnx definition and the stepsaga ASL take the
-same paths in 7 scenarios, and the time-skipping proof: 60 s of retry backoff run on the virtual
-clock, with its wall time. The last line is always ``speedup_vs_moto=<x>``: stepsaga fast path with
-stub handlers over stock moto with moto's stub Lambda, medians of the same run.
+same paths in 7 scenarios, the time-skipping proof: 60 s of retry backoff run on the virtual
+clock, with its wall time; and the long session: 2,000 runs of the real-handler saga in one cloud,
+runs 1-100 against runs 1,901-2,000 (CPU time per run, RSS after each window). The last line is
+always ``speedup_vs_moto=<x>``: stepsaga fast path with stub handlers over stock moto with moto's
+stub Lambda, medians of the same run.
 """
 
 from __future__ import annotations
@@ -62,6 +65,13 @@ BATCH = {  # executions per batch (one batch of each column per round)
 }
 POLL_SECONDS = 0.01  # describe_execution polling interval of the baseline (0.002 makes stock slower: GIL)
 GOAL_VS_STOCK = 50.0
+LONG_SESSION = "--no-long-session" not in sys.argv  # the long-session figure adds about two minutes
+LONG_SESSION_RUNS = 2000
+LONG_SESSION_WINDOW = 100
+# stock enough for every column and the long session (the seed in workflows/inputs runs out)
+SEED = {"inventory": [
+    {"pk": f"SKU#{sku}", "sku": sku, "available": 10**9} for sku in ("BOOK-001", "MUG-002", "PEN-003", "LAMP-004")
+]}
 STUB = "bench.local_runtime.stub"
 
 
@@ -425,9 +435,7 @@ def main() -> None:
     backoff_retry = Retry(["PaymentGatewayTimeout"], interval_seconds=20, max_attempts=2, backoff_rate=2.0)
     backoff_steps = [s.replace(retry=[backoff_retry]) if s.name == "ProcessPayment" else s for s in stub_saga.steps]
     backoff_saga = stub_saga.replace(name="OrderSagaBackoff", steps=backoff_steps)
-    seed = {"inventory": [
-        {"pk": f"SKU#{sku}", "sku": sku, "available": 10**9} for sku in ("BOOK-001", "MUG-002", "PEN-003", "LAMP-004")
-    ]}
+    seed = SEED
     sfnx = sfnx_runner()
 
     print(f"python {sys.version.split()[0]} on {sys.platform}, {os.cpu_count()} CPUs, moto {moto.__version__}"
@@ -516,6 +524,7 @@ def main() -> None:
             waits = retry_waits(skipped)
     finally:
         mock.stop()
+    session = long_session_in_a_new_process() if LONG_SESSION else []
 
     # --- report ---------------------------------------------------------------------------------
     labels = {
@@ -551,7 +560,78 @@ def main() -> None:
         print(f"fast path (stub) / sfnx.testing (stub): {vs:.2f}x; goal: beat sfnx.testing: {'met' if vs > 1 else 'NOT met'}")
     else:
         print("fast path (stub) / sfnx.testing: skipped (sfnx not installed)")
+    for line in session:
+        print(line)
     print(f"speedup_vs_moto={ratio:.2f}")
+
+
+def rss_mb() -> float:
+    """This process's resident set size in MB (Linux /proc; elsewhere the peak from getrusage)."""
+    try:
+        with open("/proc/self/status", encoding="ascii") as fh:
+            for line in fh:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    return peak / (1024 * 1024 if sys.platform == "darwin" else 1024)
+
+
+def long_session_in_a_new_process() -> list[str]:
+    """long_session's lines, measured in a fresh interpreter: RSS then owes nothing to the other columns."""
+    import subprocess
+
+    done = subprocess.run([sys.executable, os.path.abspath(__file__), "--long-session-only"],
+                          capture_output=True, text=True, check=True)
+    return done.stdout.rstrip("\n").split("\n")
+
+
+def long_session_main() -> None:
+    """Entry point of ``--long-session-only``: print long_session's lines."""
+    if REPO not in sys.path:
+        sys.path.insert(0, REPO)
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    from workflows.order_saga import saga
+
+    with open(os.path.join(REPO, "workflows", "inputs", "order.json"), encoding="utf-8") as fh:
+        order = json.load(fh)
+    for line in long_session(saga, order, SEED):
+        print(line)
+
+
+def long_session(saga: Any, order: dict[str, Any], seed: dict[str, Any], runs: int = LONG_SESSION_RUNS) -> list[str]:
+    """Runs 1-100 against the last 100 of ``runs`` in one cloud, real handlers: the cost of a run must not grow.
+
+    Each run is a new order (ValidateOrder rejects a seen id), so the tables grow as they would. CPU time
+    (time.process_time) is the figure, as other processes on a shared machine inflate wall time; wall time
+    is printed next to it.
+    """
+    from stepsaga.testing import EmbeddedCloud, run
+
+    windows: dict[int, tuple[float, float, float]] = {}  # first run of the window -> (cpu s, wall s, RSS MB after)
+    starts = (1, runs - LONG_SESSION_WINDOW + 1)
+    with EmbeddedCloud(saga, seed=seed, root=REPO) as cloud:
+        cpu = wall = 0.0
+        for i in range(1, runs + 1):
+            if i in starts:
+                cpu, wall = time.process_time(), time.perf_counter()
+            result = run(saga, dict(order, order_id=f"long-{i:06d}"), cloud=cloud)
+            assert result.succeeded, (i, result.error, result.cause)
+            first = i - LONG_SESSION_WINDOW + 1
+            if first in starts:
+                windows[first] = (time.process_time() - cpu, time.perf_counter() - wall, rss_mb())
+    (a_cpu, a_wall, a_rss), (b_cpu, b_wall, b_rss) = windows[starts[0]], windows[starts[1]]
+    per = 1000 / LONG_SESSION_WINDOW
+    return [
+        f"\nlong session, one cloud, real handlers, {runs} runs (CPU ms per run; wall in brackets; RSS after the window):",
+        f"  runs {starts[0]}-{LONG_SESSION_WINDOW}: {a_cpu * per:.1f} ms ({a_wall * per:.1f} ms), RSS {a_rss:.0f} MB",
+        f"  runs {starts[1]}-{runs}: {b_cpu * per:.1f} ms ({b_wall * per:.1f} ms), RSS {b_rss:.0f} MB",
+        f"  last/first CPU per run: {b_cpu / a_cpu:.2f} (goal: near 1); RSS +{(b_rss - a_rss) / (runs - LONG_SESSION_WINDOW) * 1024:.0f} KB per run"
+        " (each execution's history stays readable, as on AWS)",
+    ]
 
 
 def to_asl_text(saga: Any) -> str:
@@ -566,4 +646,7 @@ def retry_waits(result: Any) -> list[float]:
 
 
 if __name__ == "__main__":
-    main()
+    if "--long-session-only" in sys.argv:
+        long_session_main()
+    else:
+        main()

@@ -160,6 +160,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
     saga = sagas[0]
     from stepsaga.local import EmbeddedCloud, FaultError, SeedError, default_seed, parse_fault, seed_items
     from stepsaga.local.faults import normalise
+    from stepsaga.local.quotas import StartExecutionError
 
     try:
         payload = _read_json_arg(args.input, "--input")
@@ -181,7 +182,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             result = cloud.run(payload, faults, name=args.name)
     except DefinitionError as exc:  # handler paths that do not load as Lambda loads them
         return _rejected(where, exc)
-    except (FaultError, SeedError) as exc:
+    except (FaultError, SeedError, StartExecutionError) as exc:
         _err(str(exc))
         return BAD_CALL
     finally:

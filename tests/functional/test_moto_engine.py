@@ -148,9 +148,9 @@ class Cloud:
         self.saga = self.machine("saga", saga_definition(self.queue_url))
         self.count = 0
 
-    def machine(self, name: str, definition: str | dict) -> str:
+    def machine(self, name: str, definition: str | dict, type: str = "STANDARD") -> str:
         text = definition if isinstance(definition, str) else json.dumps(definition)
-        return self.sfn.create_state_machine(name=name, definition=text, roleArn=ROLE)["stateMachineArn"]
+        return self.sfn.create_state_machine(name=name, definition=text, roleArn=ROLE, type=type)["stateMachineArn"]
 
     def run(self, mode: str = "ok", arn: str | None = None, dispatcher: Any = None, **extra: Any) -> Any:
         self.count += 1
@@ -219,7 +219,8 @@ def test_business_error_is_caught_and_reported_like_lambda(cloud: Cloud) -> None
     payments = Payments()
     raw = cloud.run("declined", dispatcher=payments)
     assert raw.status == "FAILED" and raw.error == "PaymentDeclined" and raw.output is None
-    assert raw.cause is not None and ", " not in raw.cause[:60]  # compact JSON, like the AWS Python runtime
+    # the AWS Python runtime's text: ", " and ": " separators (awslambdaric to_json)
+    assert raw.cause is not None and raw.cause.startswith(f'{{"errorMessage": "card declined for {raw.name}", "errorType": ')
     cause = json.loads(raw.cause)
     assert list(cause) == ["errorMessage", "errorType", "requestId", "stackTrace"]
     assert cause["errorType"] == "PaymentDeclined" and cause["errorMessage"] == f"card declined for {raw.name}"
@@ -552,7 +553,8 @@ def test_differential_paths_and_size_checks(cloud: Cloud, case: str) -> None:
         # "," and ":" inside strings get no space: under 256 KiB, though the compact length plus every "," and
         # ":" is over, so the size check is made exactly
         "commas": {"big": ",:" * 35000},
-        # 180 KB compact, 270 KB with ", " separators: the first state's output is over the limit
+        # 180 KB compact, 270 KB with ", " separators: the first state's output fits (stock moto's own measure
+        # would fail it), the next one, twice as large, does not
         "separators": {"big": [1] * 90000},
         "too_big": {"big": "x" * 140000},  # a state output over 256 KiB: States.DataLimitExceeded
         "big_task": {"big": "x" * 130800},  # the Pass output fits, the Task output (with the invoke metadata) does not
@@ -630,3 +632,301 @@ def test_history_timestamps_across_a_dst_change(monkeypatch: pytest.MonkeyPatch)
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+# ---------------------------------------------------------------------------------------------------
+# The 256 KiB quota: UTF-8 bytes of the compact JSON, 262,144 included (both engines)
+# ---------------------------------------------------------------------------------------------------
+def _padded(total_bytes: int) -> dict[str, str]:
+    """{"s": text} whose compact JSON is exactly ``total_bytes`` of UTF-8, mostly 2-byte characters."""
+    room = total_bytes - len('{"s":""}')
+    return {"s": "é" * (room // 2) + "x" * (room % 2)}
+
+
+@pytest.mark.parametrize("which", ["inline", "stock"])
+@pytest.mark.parametrize(("size", "status"), [(262_144, "SUCCEEDED"), (262_145, "FAILED")])
+def test_state_output_quota_at_the_boundary(cloud: Cloud, which: str, size: int, status: str) -> None:
+    arn = cloud.machine(f"quota-{which}-{size}", {"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Parameters": {"s.$": "$.s"}, "End": True}}})
+    payload = _padded(size)
+    if which == "inline":
+        raw = run_inline(arn, json.dumps(payload, ensure_ascii=False), "quota", Payments())
+        outcome = (raw.status, raw.error)
+    else:
+        with engine.lambda_only(Payments()):
+            described = start_and_wait(cloud, arn, "quota", payload)
+        outcome = (described["status"], described.get("error"))
+    assert outcome == (status, None if status == "SUCCEEDED" else "States.DataLimitExceeded")
+
+
+def test_patched_quota_is_inert_outside_runs(cloud: Cloud) -> None:
+    # stock moto, no run and no lambda_only: its own measure (", " separators, \u escapes) stays
+    arn = cloud.machine("quota-stock-moto", {"StartAt": "P", "States": {
+        "P": {"Type": "Pass", "Parameters": {"s.$": "$.s"}, "End": True}}})
+    described = start_and_wait(cloud, arn, "quota", _padded(100_000))  # 100 KB of UTF-8, 300 KB escaped
+    assert described["status"] == "FAILED" and described["error"] == "States.DataLimitExceeded"
+
+
+def test_a_lambda_result_is_measured_compact(cloud: Cloud) -> None:
+    # The issue's example: [0] * 100000 is 200 KB compact (300 KB with ", "): it fits on AWS
+    raw = cloud.run("ok", dispatcher=lambda invocation, context: [0] * 100_000)
+    assert raw.status == "SUCCEEDED", raw.cause
+    assert json.loads(raw.output or "")["results"]["ProcessPayment"]["output"] == [0] * 100_000
+    raw = cloud.run("ok", dispatcher=lambda invocation, context: ["é" * 140_000])  # 280 KB of UTF-8
+    assert raw.error == "States.DataLimitExceeded"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Errors as the Lambda Python runtime and Lambda itself write them
+# ---------------------------------------------------------------------------------------------------
+def _failed_cause(raw: Any) -> str:
+    return [e for e in raw.history if e["type"] == "TaskFailed"][0]["taskFailedEventDetails"]["cause"]
+
+
+def payment_raising(payments: Payments, error: Exception) -> Any:
+    """A dispatcher: ProcessPayment raises ``error``, the refund succeeds; every call is recorded."""
+
+    def dispatch(invocation: Invocation, context: LambdaContext) -> Any:
+        result = payments(invocation, context)
+        if invocation.function_name == "refund-payment":
+            return result
+        raise error
+
+    return dispatch
+
+
+def test_runtime_error_text_is_byte_for_byte_the_python_runtimes(cloud: Cloud) -> None:
+    payments = Payments()
+    error = FunctionError("Reservé.Échec", "stock épuisé: «3» → 0", ["  File \"/var/task/h.py\", line 1, in h\n"])
+    raw = cloud.run("ok", dispatcher=payment_raising(payments, error))
+    request_id = payments.calls[0][1].aws_request_id
+    assert raw.error == "Reservé.Échec"
+    assert raw.cause == _failed_cause(raw) == (
+        '{"errorMessage": "stock épuisé: «3» → 0", "errorType": "Reservé.Échec", '
+        f'"requestId": "{request_id}", "stackTrace": ["  File \\"/var/task/h.py\\", line 1, in h\\n"]}}'
+    )
+
+
+def test_runtime_json_writes_decimal_as_its_own_text() -> None:
+    # awslambdaric: RawJSON(str(d)) for a Decimal, NaN for a NaN one; ", " separators; non-ASCII as is
+    value = {"a": decimal.Decimal("1.50"), "b": [decimal.Decimal("42"), decimal.Decimal("1E+2")], "c": "é",
+             "d": decimal.Decimal("NaN"), "e": decimal.Decimal("-0.000001")}
+    assert engine._runtime_json(value) == '{"a": 1.50, "b": [42, 1E+2], "c": "é", "d": NaN, "e": -0.000001}'
+    with pytest.raises(TypeError, match="Object of type set is not JSON serializable"):
+        engine._runtime_json({"s": {1}})
+
+
+def test_a_decimal_result_reaches_the_state_as_the_runtime_wrote_it(cloud: Cloud) -> None:
+    raw = cloud.run("ok", dispatcher=lambda i, c: {"total": decimal.Decimal("12345678901234567"), "rate": decimal.Decimal("0.10")})
+    assert json.loads(raw.output or "")["results"]["ProcessPayment"]["output"] == {"total": 12345678901234567, "rate": 0.1}
+
+
+def test_the_template_runtime_is_one_whose_errors_are_modelled() -> None:
+    # _runtime_json follows python3.12/3.13 (non-ASCII unescaped); older runtimes escape it
+    from stepsaga.sam_resources import LAMBDA_RUNTIME
+
+    assert LAMBDA_RUNTIME in ("python3.12", "python3.13")
+
+
+def test_function_timeout_is_sandbox_timedout(cloud: Cloud) -> None:
+    payments = Payments()
+    raw = cloud.run("ok", dispatcher=payment_raising(payments, engine.FunctionTimedOut(25)))
+    request_id = payments.calls[0][1].aws_request_id
+    cause = _failed_cause(raw)
+    assert cause == ('{"errorMessage":"RequestId: ' + request_id + ' Error: Task timed out after 25.00 seconds",'
+                     '"errorType":"Sandbox.Timedout"}')
+    # a function error: the catcher saw it (States.ALL), the refund ran, the Fail state re-raised it
+    assert raw.error == "Sandbox.Timedout" and "TaskTimedOut" not in events(raw)
+    assert ("ProcessPayment", "function_timeout", 25) in raw.clock.waits
+    def default_timeout(invocation: Invocation, context: LambdaContext) -> Any:
+        raise engine.FunctionTimedOut()
+
+    raw = cloud.run("ok", dispatcher=default_timeout)
+    assert "Task timed out after 30.00 seconds" in _failed_cause(raw)  # the context's: the Task's TimeoutSeconds
+
+
+def test_process_exit_is_runtime_exit_error_without_stack_trace(cloud: Cloud) -> None:
+    payments = Payments()
+    raw = cloud.run("ok", dispatcher=payment_raising(payments, engine.RuntimeExited(137)))
+    request_id = payments.calls[0][1].aws_request_id
+    assert _failed_cause(raw) == ('{"errorMessage":"RequestId: ' + request_id + ' Error: Runtime exited with error: '
+                                  'exit status 137","errorType":"Runtime.ExitError"}')
+    assert raw.error == "Runtime.ExitError"
+
+
+# ---------------------------------------------------------------------------------------------------
+# Express executions and execution-level limits on the virtual clock
+# ---------------------------------------------------------------------------------------------------
+def compensating_machine(queue_url: str, timeout_seconds: int | None = None, attempts: int = 10) -> dict:
+    """Charge fails; Refund fails on every attempt with a long backoff; then a repair record and a Fail."""
+    definition: dict[str, Any] = {
+        "StartAt": "Charge",
+        "States": {
+            "Charge": {"Type": "Task", "Resource": LAMBDA, "Parameters": {"FunctionName": "charge", "Payload.$": "$"},
+                       "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.error", "Next": "Refund"}], "End": True},
+            "Refund": {"Type": "Task", "Resource": LAMBDA, "Parameters": {"FunctionName": "refund", "Payload.$": "$"},
+                       "Retry": [{"ErrorEquals": ["States.ALL"], "IntervalSeconds": 10, "MaxAttempts": attempts,
+                                  "BackoffRate": 2.0, "JitterStrategy": "NONE"}],
+                       "Catch": [{"ErrorEquals": ["States.ALL"], "ResultPath": "$.refund_error", "Next": "DeadLetter"}],
+                       "End": True},
+            "DeadLetter": {"Type": "Task", "Resource": "arn:aws:states:::sqs:sendMessage",
+                           "Parameters": {"QueueUrl": queue_url, "MessageBody.$": "$"}, "Next": "CompensationFailed"},
+            "CompensationFailed": {"Type": "Fail", "Error": "SagaCompensationFailed"},
+        },
+    }
+    if timeout_seconds is not None:
+        definition["TimeoutSeconds"] = timeout_seconds
+    return definition
+
+
+def always_failing(invocation: Invocation, context: LambdaContext) -> Any:
+    raise ValueError(f"{invocation.function_name} is down")
+
+
+def test_express_times_out_at_300_virtual_seconds_with_no_repair_record(cloud: Cloud) -> None:
+    queue = cloud.sqs.create_queue(QueueName="express-dlq")["QueueUrl"]
+    arn = cloud.machine("express-compensation", compensating_machine(queue), type="EXPRESS")
+    raw = run_inline(arn, "{}", "express-1", always_failing)
+    # 10, 20, 40, 80 s of retries (150), then the 160 s wait reaches 300: the execution ends there
+    assert (raw.status, raw.error, raw.clock.now) == ("TIMED_OUT", "States.Timeout", 300)
+    assert [w[2] for w in raw.clock.waits] == [10, 20, 40, 80, 150]
+    assert events(raw)[-1] == "ExecutionTimedOut" and "FailStateEntered" not in events(raw)
+    assert "Messages" not in cloud.sqs.receive_message(QueueUrl=queue)  # no repair record, as on AWS
+    # the same machine as STANDARD runs to its end: 310 s of retries, the record, SagaCompensationFailed
+    standard = cloud.machine("standard-compensation", compensating_machine(queue))
+    raw = run_inline(standard, "{}", "standard-1", always_failing)
+    assert (raw.status, raw.error) == ("FAILED", "SagaCompensationFailed") and raw.clock.now > 300
+    assert len(cloud.sqs.receive_message(QueueUrl=queue)["Messages"]) == 1
+
+
+def test_state_machine_timeout_seconds_is_applied_on_the_virtual_clock(cloud: Cloud) -> None:
+    queue = cloud.sqs.create_queue(QueueName="timeout-dlq")["QueueUrl"]
+    arn = cloud.machine("standard-timeout", compensating_machine(queue, timeout_seconds=45))
+    raw = run_inline(arn, "{}", "standard-timeout-1", always_failing)
+    assert (raw.status, raw.error, raw.clock.now) == ("TIMED_OUT", "States.Timeout", 45)
+    assert raw.history == cloud.sfn.get_execution_history(executionArn=raw.arn)["events"]
+    assert cloud.sfn.describe_execution(executionArn=raw.arn)["status"] == "TIMED_OUT"
+    # Express: the smaller of TimeoutSeconds and 300
+    express = cloud.machine("express-timeout", compensating_machine(queue, timeout_seconds=100), type="EXPRESS")
+    assert run_inline(express, "{}", "express-timeout-1", always_failing).clock.now == 100
+    # a Task timeout crossing the limit ends the execution too
+    raw = run_inline(express, "{}", "express-timeout-2", lambda i, c: (_ for _ in ()).throw(TaskTimedOut()))
+    assert (raw.status, raw.clock.now) == ("TIMED_OUT", 100)
+
+
+def test_an_execution_within_its_limit_is_unaffected(cloud: Cloud) -> None:
+    queue = cloud.sqs.create_queue(QueueName="within-dlq")["QueueUrl"]
+    arn = cloud.machine("express-short", compensating_machine(queue, attempts=3), type="EXPRESS")
+    raw = run_inline(arn, "{}", "express-short-1", always_failing)  # 10 + 20 + 40 s of retries
+    assert (raw.status, raw.error, raw.clock.now) == ("FAILED", "SagaCompensationFailed", 70)
+    assert len(cloud.sqs.receive_message(QueueUrl=queue)["Messages"]) == 1
+
+
+def test_express_names_may_be_reused_and_arns_have_the_express_form(cloud: Cloud) -> None:
+    arn = cloud.machine("express-names", {"StartAt": "P", "States": {"P": {"Type": "Pass", "End": True}}}, type="EXPRESS")
+    first = run_inline(arn, "{}", "same-name", Payments())
+    second = run_inline(arn, "{}", "same-name", Payments())
+    assert first.status == second.status == "SUCCEEDED" and first.arn != second.arn
+    for raw in (first, second):
+        assert re.fullmatch(r"arn:aws:states:us-east-1:123456789012:express:express-names:same-name:"
+                            r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}", raw.arn), raw.arn
+
+
+def test_a_function_timeout_longer_than_the_task_is_a_task_timeout(cloud: Cloud) -> None:
+    raw = cloud.run("ok", dispatcher=payment_raising(Payments(), engine.FunctionTimedOut(31)))
+    assert "TaskTimedOut" in events(raw) and ("ProcessPayment", "timeout", 30) in raw.clock.waits
+
+
+# ---------------------------------------------------------------------------------------------------
+# A run's cost does not grow with the runs before it
+# ---------------------------------------------------------------------------------------------------
+def test_runs_do_not_track_moto_model_instances(cloud: Cloud) -> None:
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.sqs.models import Message
+
+    cloud.run("ok")
+    before = (len(Item.instances_tracked), len(Message.instances_tracked))
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    ddb.create_table(TableName="tracked", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+
+    def writes(invocation: Invocation, context: LambdaContext) -> Any:
+        ddb.put_item(TableName="tracked", Item={"pk": {"S": invocation.payload["saga_id"]}})
+        return {"ok": True}
+
+    for _ in range(20):
+        cloud.run("ok", dispatcher=writes)  # 20 Items and 20 SQS messages, none tracked
+    assert (len(Item.instances_tracked), len(Message.instances_tracked)) == before
+    ddb.put_item(TableName="tracked", Item={"pk": {"S": "outside"}})  # outside runs: stock moto
+    assert len(Item.instances_tracked) == before[0] + 1
+
+
+TRANSACTIONS: list[list[dict[str, Any]]] = [
+    # a put, an update and a delete that all apply
+    [{"Put": {"TableName": "T", "Item": {"pk": {"S": "new"}, "sk": {"S": "1"}, "v": {"N": "1"}}}},
+     {"Update": {"TableName": "T", "Key": {"pk": {"S": "a"}, "sk": {"S": "1"}}, "UpdateExpression": "SET v = v + :one",
+                 "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+     {"Delete": {"TableName": "T", "Key": {"pk": {"S": "b"}, "sk": {"S": "1"}}}}],
+    # the update and the put apply, then a condition fails: both are rolled back
+    [{"Update": {"TableName": "T", "Key": {"pk": {"S": "a"}, "sk": {"S": "1"}}, "UpdateExpression": "SET v = :x",
+                 "ExpressionAttributeValues": {":x": {"N": "99"}}}},
+     {"Put": {"TableName": "T", "Item": {"pk": {"S": "c"}, "sk": {"S": "2"}}}},
+     {"Delete": {"TableName": "T", "Key": {"pk": {"S": "b"}, "sk": {"S": "1"}}}},
+     {"ConditionCheck": {"TableName": "T", "Key": {"pk": {"S": "zz"}, "sk": {"S": "9"}},
+                         "ConditionExpression": "attribute_exists(pk)"}}],
+    # an update that creates an item, then a put into a second table, then a bad update: all rolled back
+    [{"Update": {"TableName": "T", "Key": {"pk": {"S": "fresh"}, "sk": {"S": "1"}}, "UpdateExpression": "SET v = :x",
+                 "ExpressionAttributeValues": {":x": {"N": "5"}}}},
+     {"Put": {"TableName": "H", "Item": {"pk": {"S": "h1"}}}},
+     {"Update": {"TableName": "H", "Key": {"pk": {"S": "h0"}}, "UpdateExpression": "SET v = v + :one",
+                 "ExpressionAttributeValues": {":one": {"N": "1"}}}}],
+    # the same item twice: a ValidationException, nothing applied
+    [{"Put": {"TableName": "H", "Item": {"pk": {"S": "h2"}}}},
+     {"Delete": {"TableName": "H", "Key": {"pk": {"S": "h2"}}}}],
+]
+
+
+def _transaction_tables(ddb: Any, suffix: str) -> None:
+    """Tables T<suffix> (hash and range key) and H<suffix> (hash key) with the rows TRANSACTIONS expect."""
+    for name, keys in ((f"T{suffix}", ["pk", "sk"]), (f"H{suffix}", ["pk"])):
+        ddb.create_table(TableName=name, KeySchema=[{"AttributeName": k, "KeyType": t} for k, t in zip(keys, ["HASH", "RANGE"])],
+                         AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k in keys],
+                         BillingMode="PAY_PER_REQUEST")
+    ddb.put_item(TableName=f"T{suffix}", Item={"pk": {"S": "a"}, "sk": {"S": "1"}, "v": {"N": "1"}})
+    ddb.put_item(TableName=f"T{suffix}", Item={"pk": {"S": "b"}, "sk": {"S": "1"}})
+    ddb.put_item(TableName=f"H{suffix}", Item={"pk": {"S": "h0"}, "v": {"S": "text"}})
+
+
+def _transaction_outcomes(ddb: Any, suffix: str) -> list[Any]:
+    """Apply TRANSACTIONS to the tables of _transaction_tables; the error and both tables' rows after each."""
+    outcomes = []
+    for transaction in TRANSACTIONS:
+        items = json.loads(json.dumps(transaction).replace('"T"', f'"T{suffix}"').replace('"H"', f'"H{suffix}"'))
+        try:
+            ddb.transact_write_items(TransactItems=items)
+            error = None
+        except ddb.exceptions.ClientError as exc:
+            error = (exc.response["Error"]["Code"], exc.response.get("CancellationReasons"))
+        tables = [sorted(json.dumps(i, sort_keys=True) for i in ddb.scan(TableName=f"{t}{suffix}")["Items"]) for t in "TH"]
+        outcomes.append((error, tables))
+    return outcomes
+
+
+def test_transact_write_items_keeps_moto_semantics_without_copying_tables(cloud: Cloud) -> None:
+    from moto.dynamodb.models import dynamodb_backends
+
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    backend = dynamodb_backends["123456789012"][REGION]
+    _transaction_tables(ddb, "stock")
+    stock_tables = dict(backend.tables)
+    stock = _transaction_outcomes(ddb, "stock")
+    _transaction_tables(ddb, "fast")
+    fast_tables = dict(backend.tables)
+    with engine.lambda_only(Payments()):  # the patch is active during runs and under lambda_only
+        fast = _transaction_outcomes(ddb, "fast")
+    assert fast == stock
+    assert [e[0] if e else None for e, _ in fast] == [None, "TransactionCanceledException", "ValidationException",
+                                                      "ValidationException"]
+    # stock moto puts whole-table copies back after a failure; the patched one keeps the live tables
+    assert backend.tables["Tstock"] is not stock_tables["Tstock"]
+    assert backend.tables["Tfast"] is fast_tables["Tfast"] and backend.tables["Hfast"] is fast_tables["Hfast"]

@@ -34,6 +34,10 @@ During an inline run:
   and TaskSucceeded event; boto3 clients of service integrations are cached per (region, service);
   execution names are checked against an index instead of a scan of all executions; moto's never-emptied
   ``TMP_THREADS`` list is pruned after each run; history timestamps are converted once per second.
+* A run's cost does not grow with the runs before it: moto's model-instance tracking for its dashboard
+  (``BaseModel.__new__``, moto/core/common_models.py:8-15) is skipped, and DynamoDB ``TransactWriteItems``
+  saves only the items it targets instead of deep-copying every table it touches
+  (moto/dynamodb/models/__init__.py:604-716), with the same rollback. Both also apply under ``lambda_only``.
 * moto's ERROR log line for every expected ``FailureEventException`` (each Fail state, each caught or
   uncaught task error) is not emitted. Other interpreter errors still log.
 
@@ -54,9 +58,18 @@ Deviations from stock moto during ``run_inline`` (stock moto is unchanged outsid
   timestamps and ``$$.State.EnteredTime`` stay wall-clock, so they do not show the waits.
 * Task ``TimeoutSeconds`` is not enforced in wall time (stock waits for it in a thread,
   ``asl/component/state/exec/execute_state.py:203``); a dispatcher raises ``TaskTimedOut`` to simulate it,
-  which advances the virtual clock by TimeoutSeconds (99999999 when not set, like AWS's default).
-  State-machine ``TimeoutSeconds`` is not enforced either (stock: ``asl/component/program/program.py:84``);
-  compare ``clock.now`` with it if needed. ``.waitForTaskToken`` and ``.sync`` keep moto's wall-time waits:
+  which advances the virtual clock by TimeoutSeconds (99999999 when not set, like AWS's default);
+  ``FunctionTimedOut`` simulates the function's own timeout (``Sandbox.Timedout``, a function error).
+* Execution limits are applied on the virtual clock (stock: a wall-time join, ``asl/component/program/program.py:84``):
+  the state machine's ``TimeoutSeconds`` and, for Express, 300 s. The delay that reaches the limit is cut there
+  and the execution ends TIMED_OUT with an ExecutionTimedOut event; ``RawExecution.error`` is States.Timeout.
+* Express executions get the ``express:<sm>:<name>:<uuid>`` ARN and may reuse a name (stock moto: the
+  Standard ARN and ExecutionAlreadyExists).
+* The 256 KiB quota is measured on the UTF-8 bytes of the compact JSON, 262,144 bytes passing, as on AWS
+  (stock ``parser/quotas.py:10-14``: ", " separators, ASCII escapes, ``<``); also under ``lambda_only``.
+* Function errors are the Python runtime's text (", " separators, non-ASCII as is), Runtime.ExitError and
+  Sandbox.Timedout Lambda's own compact one (stock: compact JSON of the parsed payload).
+* ``.waitForTaskToken`` and ``.sync`` keep moto's wall-time waits:
   a callback works inline only if the token is sent during the dispatch (the handler calls
   SendTaskSuccess/Failure), otherwise the task waits TimeoutSeconds for real.
 * A successful Lambda task returns the full ``lambda:invoke`` response (ExecutedVersion, Payload,
@@ -86,6 +99,7 @@ import importlib.metadata
 import json
 import marshal
 import os
+import re
 import threading
 import time
 import traceback
@@ -98,6 +112,7 @@ from types import ModuleType
 from typing import Any, Final, cast
 
 from stepsaga.errors import StepsagaError
+from stepsaga.local.quotas import MAX_PAYLOAD_BYTES, within_payload_quota
 
 MOTO_VERSION: Final = "5.2.5"
 
@@ -111,6 +126,7 @@ try:  # moto internals; a different moto may not have them, which check_version(
     from moto.stepfunctions.parser import utils as _parser_utils
     from moto.stepfunctions.parser.api import (
         ExecutionStatus,
+        ExecutionTimedOutEventDetails,
         HistoryEventExecutionDataDetails,
         HistoryEventType,
         StateEnteredEventDetails,
@@ -167,7 +183,10 @@ try:  # moto internals; a different moto may not have them, which check_version(
     from moto.stepfunctions.parser.backend.execution import Execution
     from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
     from moto.stepfunctions.parser.models import stepfunctions_parser_backends
-    from moto.stepfunctions.parser.quotas import MAX_STATE_SIZE_UTF8_BYTES
+    from moto.core.common_models import BaseModel
+    from moto.dynamodb import models as _dynamodb_models_mod
+    from moto.dynamodb.models.dynamo_type import DynamoType
+    from moto.dynamodb.models.table import Table as DynamoTable
 except ImportError as _exc:  # pragma: no cover - only with the wrong moto
     _IMPORT_ERROR: ImportError | None = _exc
 else:
@@ -242,6 +261,27 @@ class FunctionError(Exception):
         super().__init__(error_type, message)
 
 
+class FunctionTimedOut(Exception):
+    """Raise from a dispatcher: the function's own timeout fired (``Sandbox.Timedout``, a function error).
+
+    ``seconds`` is the function's timeout (default: the context's, the Task's TimeoutSeconds capped at 900);
+    the virtual clock advances by it. Unlike TaskTimedOut, this is what Lambda reports when the function's
+    Timeout is shorter than the Task's, as stepsaga's template makes it.
+    """
+
+    def __init__(self, seconds: float | None = None) -> None:
+        self.seconds = seconds
+        super().__init__(seconds)
+
+
+class RuntimeExited(Exception):
+    """Raise from a dispatcher: the function's process exited (``Runtime.ExitError``, no stack trace)."""
+
+    def __init__(self, status: int = 1) -> None:
+        self.status = status
+        super().__init__(status)
+
+
 class VirtualClock:
     """The virtual time of one run: every Retry, Wait and simulated task timeout advances it."""
 
@@ -249,10 +289,11 @@ class VirtualClock:
 
     def __init__(self) -> None:
         self.now: float = 0.0  # seconds of virtual time elapsed since the start
-        self.waits: list[tuple[str | None, str, float]] = []  # (state name, "retry"|"wait"|"timeout", seconds)
+        # (state name, "retry" | "wait" | "timeout" (the Task's) | "function_timeout" (the Lambda's), seconds)
+        self.waits: list[tuple[str | None, str, float]] = []
 
     def advance(self, seconds: float, kind: str, state: str | None) -> None:
-        """Record a delay of ``seconds`` of kind "retry", "wait" or "timeout" spent in ``state``."""
+        """Record a delay of ``seconds`` of kind "retry", "wait", "timeout" or "function_timeout" spent in ``state``."""
         self.now += seconds
         self.waits.append((state, kind, seconds))
 
@@ -290,6 +331,7 @@ class LambdaContext:
         self.identity = None
         self.client_context = None
         self.tenant_id = None
+        self._timeout_seconds = timeout_seconds
         self._deadline = time.monotonic() + timeout_seconds
 
     def get_remaining_time_in_millis(self) -> int:
@@ -317,7 +359,8 @@ class RawExecution:
         # (parser/backend/execution.py:186; moto's describe_execution response uses ", " separators instead,
         # moto/stepfunctions/responses.py:340)
         self.output: str | None = _output_json(execution) if self.status == "SUCCEEDED" else None
-        self.error: str | None = execution.error
+        # a timed-out execution has no error in DescribeExecution; its error name is States.Timeout
+        self.error: str | None = "States.Timeout" if self.status == "TIMED_OUT" else execution.error
         self.cause: str | None = execution.cause
         self.clock = clock
         self._execution = execution
@@ -353,6 +396,14 @@ class _Run:
     dispatcher: Dispatcher
     clock: VirtualClock = field(default_factory=VirtualClock)
     lock: threading.Lock = field(default_factory=threading.Lock)  # Parallel/Map threads share the clock
+    deadline: float | None = None  # virtual seconds the execution may run (TimeoutSeconds, Express's 300)
+    thread: int = 0  # the run_inline thread, the one that may end the execution
+    timed_out: bool = False
+
+
+class _ExecutionTimedOut(BaseException):
+    """The virtual clock reached the execution's limit. A BaseException: no state's ``except Exception`` may
+    catch it (States.ALL does not catch an execution timeout); _program_eval ends the execution with it."""
 
 
 # Set by run_inline for the duration of one execution; every patch is inert while it is None.
@@ -373,10 +424,25 @@ def _state_name(env: Environment) -> str | None:
 
 
 def _advance(env: Environment, seconds: float, kind: str) -> None:
+    # Records a delay; a delay that reaches the execution's limit is cut there and ends the execution. Only the
+    # run's own thread raises: a Parallel branch or Map iteration marks the run, and the next state entered in
+    # the run's thread (_check_deadline) ends it.
     run = _ACTIVE.get()
-    if run is not None:
-        with run.lock:
-            run.clock.advance(seconds, kind, _state_name(env))
+    if run is None:
+        return
+    with run.lock:
+        if run.timed_out:
+            seconds = 0.0
+        elif run.deadline is not None and run.clock.now + seconds >= run.deadline:
+            seconds = max(run.deadline - run.clock.now, 0.0)
+            run.timed_out = True
+        run.clock.advance(seconds, kind, _state_name(env))
+    _check_deadline(run)
+
+
+def _check_deadline(run: _Run | None) -> None:
+    if run is not None and run.timed_out and threading.get_ident() == run.thread:
+        raise _ExecutionTimedOut()
 
 
 # =====================================================================================================
@@ -446,11 +512,27 @@ def _parse_function_name(function_name: str) -> tuple[str, str | None]:
     return name, qualifier or None
 
 
-def _lambda_json_default(value: Any) -> Any:
-    # The AWS Python runtime serialises Decimal as a JSON number (awslambdaric lambda_runtime_marshaller)
-    if isinstance(value, decimal.Decimal):
-        return int(value) if value.as_tuple().exponent >= 0 else float(value)  # type: ignore[operator]
-    raise TypeError(f"Object of type {type(value).__name__} is not JSON serializable")
+def _runtime_json(value: Any) -> str:
+    """JSON text as the AWS Python runtime (python3.12, stepsaga's LAMBDA_RUNTIME) writes a result or an error.
+
+    awslambdaric's lambda_runtime_marshaller.to_json: simplejson with its default ", " and ": " separators,
+    ensure_ascii=False on python3.12 and 3.13 (3.11 and older escape non-ASCII), and a Decimal written as its
+    own text (``RawJSON(str(d))``: Decimal("1.50") is 1.50, Decimal("1E+2") is 1E+2), NaN as NaN. Raises
+    TypeError ("Object of type X is not JSON serializable") like simplejson.
+    """
+    raws: list[str] = []
+    token = uuid.uuid4().hex  # a placeholder no real string can collide with
+
+    def default(obj: Any) -> Any:
+        if isinstance(obj, decimal.Decimal):
+            raws.append("NaN" if obj.is_nan() else str(obj))
+            return f"{token}{len(raws) - 1}"
+        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
+
+    text = json.dumps(value, ensure_ascii=False, default=default)
+    if raws:
+        text = re.sub(f'"{token}(\\d+)"', lambda m: raws[int(m.group(1))], text)
+    return text
 
 
 def _stack_trace(exc: BaseException) -> list[str]:
@@ -461,10 +543,21 @@ def _stack_trace(exc: BaseException) -> list[str]:
 
 
 def _function_error(error_type: str, message: str, request_id: str, stack: list[str]) -> Exception:
+    # What the Python runtime posts for an exception (awslambdaric bootstrap.make_error + to_json): these four
+    # keys in this order, ", " separators, non-ASCII as is. Lambda returns it as the invoke's Payload and Step
+    # Functions uses that text as the Cause. moto's own error path raises the same exception
+    # (lambda_eval_utils.py:101-105); the states' _from_error turn it into Error=errorType, Cause=payload
+    # (state_task_service_lambda.py:72-101).
     payload = {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": stack}
-    # moto's own error path raises this with the compact payload (lambda_eval_utils.py:101-105); the
-    # states' _from_error turn it into Error=errorType, Cause=payload (state_task_service_lambda.py:72-101)
-    return lambda_eval_utils.LambdaFunctionErrorException("Unhandled", json.dumps(payload, separators=(",", ":")))
+    return lambda_eval_utils.LambdaFunctionErrorException("Unhandled", _runtime_json(payload))
+
+
+def _platform_error(error_type: str, message: str) -> Exception:
+    # What Lambda itself writes when the runtime cannot answer (the process exited, the function timed out):
+    # compact, errorMessage then errorType, no requestId nor stackTrace (observed payloads; docs/local-runtime.md)
+    payload = {"errorMessage": message, "errorType": error_type}
+    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
+    return lambda_eval_utils.LambdaFunctionErrorException("Unhandled", text)
 
 
 def _service_error(exc: LambdaServiceError, request_id: str) -> ClientError:
@@ -557,6 +650,19 @@ def _dispatch_lambda(
         # a TimeoutError is what the stock per-attempt wait raises (execute_state.py:211-212); the task
         # states turn it into States.Timeout with a TaskTimedOut event (state_task.py:93-96)
         raise EvalTimeoutError() from None
+    except FunctionTimedOut as exc:
+        seconds = exc.seconds if exc.seconds is not None else context._timeout_seconds
+        if timeout is not None and seconds > timeout:  # the Task gives up first: States.Timeout
+            if inline:
+                _advance(env, timeout, "timeout")
+            raise EvalTimeoutError() from None
+        if inline:
+            _advance(env, seconds, "function_timeout")
+        message = f"RequestId: {request_id} Error: Task timed out after {seconds:.2f} seconds"
+        raise _platform_error("Sandbox.Timedout", message) from None
+    except RuntimeExited as exc:
+        message = f"RequestId: {request_id} Error: Runtime exited with error: exit status {exc.status}"
+        raise _platform_error("Runtime.ExitError", message) from None
     except LambdaServiceError as exc:
         raise _service_error(exc, request_id) from None
     except FunctionError as exc:
@@ -564,7 +670,7 @@ def _dispatch_lambda(
     except Exception as exc:  # noqa: BLE001 - every handler exception is a Lambda function error
         raise _function_error(type(exc).__name__, str(exc), request_id, _stack_trace(exc)) from None
     try:  # Lambda returns the JSON the runtime serialised
-        payload_text = json.dumps(result, default=_lambda_json_default)
+        payload_text = _runtime_json(result)
     except (TypeError, ValueError) as exc:
         raise _function_error("Runtime.MarshalError", f"Unable to marshal response: {exc}", request_id, []) from None
     env.stack.append(_invoke_response(json.loads(payload_text), payload_text, request_id, version))
@@ -588,9 +694,19 @@ def _lambda_integration(
 
 def _program_eval(self: Program, env: Environment) -> None:
     # Program.eval (asl/component/program/program.py:78-87) runs the state loop in a new thread and joins
-    # it with the state machine's TimeoutSeconds; run the loop (EvalComponent.eval -> _eval_body) here.
+    # it with the state machine's TimeoutSeconds; run the loop (EvalComponent.eval -> _eval_body) here, and
+    # end it when the virtual clock reaches the execution's limit (_advance), as stock does at the join's
+    # timeout: ProgramTimedOut, status TIMED_OUT, an ExecutionTimedOut event (program.py:85-87,138-145).
     env.next_state_name = self.start_at.start_at_name
-    EvalComponent.eval(self, env)
+    try:
+        EvalComponent.eval(self, env)
+    except _ExecutionTimedOut:
+        env.set_timed_out()
+        env.event_manager.add_event(
+            context=env.event_history_context,
+            event_type=HistoryEventType.ExecutionTimedOut,
+            event_details=EventDetails(executionTimedOutEventDetails=ExecutionTimedOutEventDetails()),
+        )
 
 
 def _evaluate_inline(self: ExecutionState, env: Environment) -> None:
@@ -834,15 +950,19 @@ def _set_input(states: States, value: Any) -> None:
 
 def _input_within_quota(state: Any, states: States) -> bool:
     # True only if the state's _verify_size_quota(get_input()) is sure to pass. It is a stock one, which
-    # checks is_within_size_quota (quotas.py:10-14): len(to_json_str(value).encode()) < 256 KiB, with ", "
-    # and ": " separators and ensure_ascii. That text is the compact one plus one space per separator outside
-    # strings, so at most the compact length plus every "," and ":".
+    # checks is_within_size_quota, here _within_size_quota: the UTF-8 bytes of the compact JSON with
+    # non-ASCII text as is. _input_json is that text with every non-ASCII character escaped (6 or 12 ASCII
+    # bytes for 2 to 4 UTF-8 bytes), so its length is never below the measured size.
     if type(state)._verify_size_quota not in _STOCK_QUOTA_CHECKS:
         return False
-    if isinstance(states._states_data["input"], str):  # checked as is, not as JSON
-        return False
-    text = _input_json(states)
-    return len(text) + text.count(",") + text.count(":") < MAX_STATE_SIZE_UTF8_BYTES
+    return len(_input_json(states)) <= MAX_PAYLOAD_BYTES
+
+
+def _within_size_quota(value: Any) -> bool:
+    # quotas.is_within_size_quota (parser/quotas.py:10-14) measures len(to_json_str(value).encode()) <
+    # 256 KiB: ", " and ": " separators, non-ASCII as \u escapes (6 bytes for 2), a string value raw and
+    # 262,144 bytes already failing. AWS counts the UTF-8 bytes of the compact JSON, 262,144 included.
+    return within_payload_quota(value)
 
 
 def _state_entered_details(self: CommonStateField, env: Environment) -> StateEnteredEventDetails:
@@ -874,6 +994,7 @@ def _state_eval_body(self: CommonStateField, env: Environment) -> None:
     # Copy of CommonStateField._eval_body (asl/component/state/state.py:218-275) with the size check of the
     # output (:257, a copy and a JSON encoding) decided from the StateExited event's text when it surely
     # passes, and the program state read in place (:253 deep-copies it for an isinstance).
+    _check_deadline(_ACTIVE.get())  # a Parallel branch or Map iteration reached the limit
     env.event_manager.add_event(
         context=env.event_history_context,
         event_type=self.state_entered_event_type,
@@ -928,13 +1049,13 @@ def _task_after_eval_execution(
     self: Any, env: Environment, resource_runtime_part: Any, normalised_parameters: dict[str, Any], state_credentials: Any
 ) -> None:
     # Copy of StateTaskService._after_eval_execution (state_task_service.py:307-327): the size check and the
-    # TaskSucceeded event both encode the output with to_json_str(output); encode it once (ASCII: its length
-    # is is_within_size_quota's byte count).
+    # TaskSucceeded event both encode the output; encode it once. The event's text (", " separators, ASCII
+    # escapes) is never shorter than the measured size (compact, UTF-8), so only a longer one is measured.
     output = env.stack[-1]
     text: str | None = None
-    if type(self)._verify_size_quota in _STOCK_QUOTA_CHECKS and not isinstance(output, str):
+    if type(self)._verify_size_quota in _STOCK_QUOTA_CHECKS:
         text = to_json_str(output)
-        if len(text) >= MAX_STATE_SIZE_UTF8_BYTES:
+        if len(text) > MAX_PAYLOAD_BYTES:
             self._verify_size_quota(env=env, value=output)
     else:
         self._verify_size_quota(env=env, value=output)
@@ -1011,6 +1132,96 @@ def _launch_worker(self: Any, env: Environment, eval_input: Any, job_pool: Any) 
 
 
 # =====================================================================================================
+# A run's cost does not grow with the runs before it
+# =====================================================================================================
+def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
+    # BaseModel.__new__ (moto/core/common_models.py:8-15) appends every instance of every moto model to
+    # cls.instances_tracked, for the moto server's dashboard (/moto-api/data.json), until mock_aws stops:
+    # every DynamoDB Item written or copied, every SQS message. Nobody reads it here; skip it.
+    return super(BaseModel, cls).__new__(cls)
+
+
+class _TransactCopy:
+    """Stands in for ``copy`` in moto.dynamodb.models: within _transact_write_items a Table is not copied."""
+
+    @staticmethod
+    def deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+        if _IN_TRANSACT.get() and type(value) is DynamoTable:
+            return value
+        return _stdlib_copy.deepcopy(value, memo)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(_stdlib_copy, name)
+
+
+_IN_TRANSACT: contextvars.ContextVar[bool] = contextvars.ContextVar("stepsaga_in_transact", default=False)
+
+
+def _transact_write_items(original: Callable[..., None], self: Any, transact_items: list[dict[str, Any]]) -> None:
+    # DynamoDBBackend.transact_write_items (moto/dynamodb/models/__init__.py:604-716) deep-copies every table
+    # it touches before it starts (:608-615), so a transaction costs as much as the tables are large, and on
+    # a failure puts the copies back (:701-705, :712-716). Same semantics, copying only the items it targets:
+    # each (table, key) is saved before, and put back (or removed, with an empty hash bucket it created) if
+    # the original raises. The original's own table "copies" are the live tables (_TransactCopy), so its
+    # rollback assigns each table to itself. A table with a stream keeps the whole copy (its records too).
+    saved = _save_targets(self, transact_items)
+    if saved is None:
+        return original(self, transact_items)
+    token = _IN_TRANSACT.set(True)
+    try:
+        original(self, transact_items)
+    except BaseException:
+        for table, hash_key, range_key, existed, item in reversed(saved):
+            _put_back(table, hash_key, range_key, existed, item)
+        raise
+    finally:
+        _IN_TRANSACT.reset(token)
+
+
+def _save_targets(backend: Any, transact_items: list[dict[str, Any]]) -> list[tuple[Any, ...]] | None:
+    saved: list[tuple[Any, ...]] = []
+    for entry in transact_items:
+        if not isinstance(entry, dict) or len(entry) != 1:
+            continue  # the original rejects it before touching anything
+        op_type, op = next(iter(entry.items()))
+        table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
+        if table is None:
+            continue
+        if table.stream_shard is not None:
+            return None
+        attrs = op.get("Item") if op_type == "Put" else op.get("Key")
+        if not isinstance(attrs, dict) or table.hash_key_attr not in attrs:
+            continue
+        try:
+            hash_key = DynamoType(attrs[table.hash_key_attr])
+            range_key = DynamoType(attrs[table.range_key_attr]) if table.range_key_attr in attrs else None
+        except Exception:  # noqa: BLE001 - a malformed key: the original fails it before any write
+            continue
+        if table.range_key_attr is not None:
+            existed = hash_key in table.items  # Table.get_item creates the hash bucket of a range table
+            item = table.items[hash_key].get(range_key) if existed else None
+        else:
+            existed, item = hash_key in table.items, table.items.get(hash_key)
+        saved.append((table, hash_key, range_key, existed, _stdlib_copy.deepcopy(item)))
+    return saved
+
+
+def _put_back(table: Any, hash_key: Any, range_key: Any, existed: bool, item: Any) -> None:
+    if table.range_key_attr is None:
+        if item is None:
+            table.items.pop(hash_key, None)
+        else:
+            table.items[hash_key] = item
+        return
+    if not existed:
+        table.items.pop(hash_key, None)
+    elif item is None:
+        table.items[hash_key].pop(range_key, None)
+    else:
+        table.items[hash_key][range_key] = item
+
+
+# =====================================================================================================
 # install / uninstall
 # =====================================================================================================
 def _gated(original: Callable[..., Any], replacement: Callable[..., Any], pass_original: bool = False) -> Any:
@@ -1035,6 +1246,24 @@ def _gated(original: Callable[..., Any], replacement: Callable[..., Any], pass_o
     return patched
 
 
+def _gated_runtime(original: Callable[..., Any], replacement: Callable[..., Any]) -> Any:
+    """Call ``replacement`` during an inline run and while lambda_only is active (both engines), else ``original``."""
+
+    @functools.wraps(original)
+    def patched(*args: Any, **kwargs: Any) -> Any:
+        if _ACTIVE.get() is None and not _LAMBDA_ONLY:
+            return original(*args, **kwargs)
+        return replacement(*args, **kwargs)
+
+    return patched
+
+
+# Modules that bound quotas.is_within_size_quota by name; their _verify_size_quota methods call it.
+_QUOTA_MODULES: Final = (
+    "asl.component.state.state",
+    "asl.component.state.exec.state_task.service.state_task_service",
+    "asl.component.state.exec.state_task.state_task_lambda",
+)
 _BOTO_CLIENT_MODULES: Final = (
     "asl.component.state.exec.state_task.lambda_eval_utils",
     "asl.component.state.exec.state_task.service.state_task_service_sqs",
@@ -1115,6 +1344,15 @@ def install() -> None:
         )
         for cls, name, replacement in wrapping:
             _patch(cls, name, _gated(cls.__dict__[name], replacement, pass_original=True))
+        _patch(BaseModel, "__new__", staticmethod(_gated_runtime(BaseModel.__new__, _untracked_new)))
+        _patch(_dynamodb_models_mod.DynamoDBBackend, "transact_write_items", _gated_runtime(
+            _dynamodb_models_mod.DynamoDBBackend.transact_write_items,
+            functools.partial(_transact_write_items, _dynamodb_models_mod.DynamoDBBackend.transact_write_items),
+        ))
+        _patch(_dynamodb_models_mod, "copy", _TransactCopy())
+        for dotted in _QUOTA_MODULES:
+            mod = _module(dotted)
+            _patch(mod, "is_within_size_quota", _gated_runtime(mod.is_within_size_quota, _within_size_quota))
         _patch(_json_path_mod, "parse", _gated(_json_path_mod.parse, _cached_parse(_json_path_mod.parse)))
         original_parse = _result_path_mod.parse
         _patch(_result_path_mod, "parse", _gated(original_parse, functools.partial(_result_path_parse, original_parse)))
@@ -1224,18 +1462,26 @@ def run_inline(
     # mock_aws(config={"stepfunctions": {"execute_state_machine": True}}). Lambda tasks call
     # dispatcher(invocation, context): the return value, JSON round-tripped, is the invoke's Payload; an
     # exception is a function error (Error = class name or FunctionError.error_type, Cause = the AWS Python
-    # runtime's JSON); LambdaServiceError(code) is Error "Lambda.<code>"; TaskTimedOut is States.Timeout.
-    # Names are unique per state machine, as in stock moto (ExecutionAlreadyExists otherwise).
+    # runtime's JSON); LambdaServiceError(code) is Error "Lambda.<code>"; TaskTimedOut is States.Timeout;
+    # FunctionTimedOut is Sandbox.Timedout and RuntimeExited Runtime.ExitError, with Lambda's own payloads.
+    # Standard names are unique per state machine (ExecutionAlreadyExists otherwise); Express ones may repeat.
+    # StartExecution's own rules (name characters, input size) are stepsaga.local.quotas.check_start_execution.
     if not _ORIGINALS:
         install()
     backend = stepfunctions_parser_backends[account_id][region]
     state_machine: Any = backend.describe_state_machine(state_machine_arn)
-    _check_name_unused(state_machine, name)
+    express = state_machine.type == "EXPRESS"  # .sm_type is always "STANDARD" (moto/stepfunctions/models.py:62)
+    if express:
+        # An Express name may be reused; the ARN is unique through its uuid (API_StartExecution, executionArn)
+        exec_arn = f"arn:{backend.partition}:states:{region}:{account_id}:express:{state_machine.name}:{name}:{uuid.uuid4()}"
+    else:
+        _check_name_unused(state_machine, name)
+        exec_arn = f"arn:{backend.partition}:states:{region}:{account_id}:execution:{state_machine.name}:{name}"
     execution = _InlineExecution(
         name=name,
         sm_type=state_machine.sm_type,
         role_arn=state_machine.roleArn,
-        exec_arn=f"arn:{backend.partition}:states:{region}:{account_id}:execution:{state_machine.name}:{name}",
+        exec_arn=exec_arn,
         account_id=account_id,
         region_name=region,
         # stock deep-copies the state machine as a snapshot (parser/models.py:184); its attributes are only
@@ -1248,7 +1494,7 @@ def run_inline(
     )
     execution.exec_status = ExecutionStatus.RUNNING  # before it is visible: .status reads it
     state_machine.executions.append(execution)  # what describe_execution/get_execution_history search
-    run = _Run(dispatcher=dispatcher)
+    run = _Run(dispatcher=dispatcher, deadline=execution_limit(state_machine.definition, express), thread=threading.get_ident())
     token = _ACTIVE.set(run)
     try:
         execution.start()
@@ -1256,6 +1502,19 @@ def run_inline(
         _ACTIVE.reset(token)
         _prune_threads()
     return RawExecution(execution, run.clock)
+
+
+#: An Express execution runs for at most five minutes (https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html)
+EXPRESS_LIMIT_SECONDS: Final = 300
+
+
+def execution_limit(definition: str, express: bool) -> float | None:
+    """The virtual seconds an execution may run: the definition's TimeoutSeconds, at most 300 for Express."""
+    timeout = _parse_program(definition).timeout_seconds
+    limit = float(timeout.timeout_seconds) if timeout is not None and not timeout.is_default_value() else None
+    if express:
+        limit = min(limit, EXPRESS_LIMIT_SECONDS) if limit is not None else EXPRESS_LIMIT_SECONDS
+    return limit
 
 
 # state machine -> [its executions list, how many of them are indexed, {name: execution}]

@@ -21,6 +21,7 @@ from stepsaga.local import _moto
 from stepsaga.local.contract import ContractCheck, ContractViolationError
 from stepsaga.local.dispatch import Dispatcher
 from stepsaga.local.faults import Fault, normalise
+from stepsaga.local.quotas import check_start_execution, input_text
 from stepsaga.local.result import SagaResult, build_result
 from stepsaga.model import Saga
 from stepsaga.orchestration import DLQ_PLACEHOLDER, function_placeholder, to_asl
@@ -325,7 +326,9 @@ class EmbeddedCloud:
         if engine not in ("inline", "stock"):
             raise ValueError(f"engine is {engine!r}; write 'inline' or 'stock'")
         self._runs += 1
-        name = name or f"{self.saga.name.lower()}-{self._runs:04d}-{uuid.uuid4().hex[:8]}"
+        name = f"{self.saga.name.lower()}-{self._runs:04d}-{uuid.uuid4().hex[:8]}" if name is None else name
+        text = input_text(input)
+        check_start_execution(name, text)  # StartExecution's own rules, before anything runs (both engines)
         dispatcher = Dispatcher(
             {function_name(self.saga, state): (state, fn.invoke) for state, fn in self._functions.items()},
             normalise(faults, list(self.saga.handlers())),
@@ -334,9 +337,9 @@ class EmbeddedCloud:
         observed: Any = contract.wrap(dispatcher)
         started = time.perf_counter()
         if engine == "inline":
-            raw = _moto.run_inline(self.state_machine_arn, json.dumps(input), name, observed, account_id=ACCOUNT, region=REGION)
+            raw = _moto.run_inline(self.state_machine_arn, text, name, observed, account_id=ACCOUNT, region=REGION)
         else:
-            raw = self._run_stock(json.dumps(input), name, observed)
+            raw = self._run_stock(text, name, observed)
         wall = time.perf_counter() - started
         dead_lettered = any(
             ev.get("stateEnteredEventDetails", {}).get("name", "").endswith("DeadLetter") for ev in raw.history

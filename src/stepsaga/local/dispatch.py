@@ -10,7 +10,7 @@ from typing import Any
 
 from stepsaga._record import Record
 from stepsaga.local import _moto
-from stepsaga.local.faults import CrashAfter, Fail, Fault, Timeout
+from stepsaga.local.faults import CrashAfter, Exit, Fail, Fault, FunctionTimeout, Timeout
 
 
 class Call(Record):
@@ -22,7 +22,7 @@ class Call(Record):
     function: str
     outcome: str  # "ok" | "error" | "timeout"
     error: str | None
-    injected: str | None  # the fault kind that fired: "fail" | "timeout" | "crash"
+    injected: str | None  # the fault kind that fired: "fail" | "timeout" | "function_timeout" | "exit" | "crash"
     event: Any
 
     def __init__(self, state: str, attempt: int, function: str, outcome: str, error: str | None, injected: str | None, event: Any) -> None:
@@ -54,6 +54,12 @@ class Dispatcher:
         if isinstance(fault, Timeout):
             log("timeout", "States.Timeout", "timeout")
             raise _moto.TaskTimedOut(f"injected timeout of {state} attempt {attempt}")
+        if isinstance(fault, FunctionTimeout):
+            log("error", "Sandbox.Timedout", "function_timeout")
+            raise _moto.FunctionTimedOut(fault.seconds)
+        if isinstance(fault, Exit):
+            log("error", "Runtime.ExitError", "exit")
+            raise _moto.RuntimeExited(fault.status)
         if isinstance(fault, Fail):
             log("error", fault.error, "fail")
             raise _error(fault.error, fault.message)
@@ -70,6 +76,11 @@ class Dispatcher:
 
 
 def _error(name: str, message: str) -> Exception:
+    # each error as Lambda reports it: a service error, Lambda's own payload, or the runtime's
+    if name == "Runtime.ExitError":
+        return _moto.RuntimeExited(1)
+    if name == "Sandbox.Timedout":
+        return _moto.FunctionTimedOut()
     if name.startswith("Lambda.") and name.count(".") == 1:
         return _moto.LambdaServiceError(name.split(".", 1)[1], message)
     return _moto.FunctionError(name, message)

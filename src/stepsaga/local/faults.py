@@ -3,10 +3,14 @@
     {"ProcessPayment": Fail("PaymentDeclined")}          every attempt raises PaymentDeclined
     {"ProcessPayment": Fail("PaymentGatewayTimeout", attempts=2)}   the first 2 fail, then the real handler runs
     {"ReserveInventory": Timeout()}                      the task times out (States.Timeout)
+    {"ReserveInventory": FunctionTimeout()}              the Lambda function times out (Sandbox.Timedout)
+    {"ProcessPayment": Exit()}                           the function's process exits (Runtime.ExitError)
     {"ProcessPayment": CrashAfter()}                     the real handler runs, then the Lambda crashes
 
-The same faults are written on the command line as ``STATE=ERROR[@N]`` where ERROR is an error
-name, ``timeout``, or ``crash[:ERROR]``.
+The same faults are written on the command line as ``STATE=SPEC[@N]`` (see ``parse_spec``).
+Each is reported as Lambda reports it: an error name is the Python runtime's JSON (errorMessage,
+errorType, requestId, stackTrace); ``Lambda.<Code>`` a Lambda service error; ``Runtime.ExitError``
+and ``Sandbox.Timedout`` Lambda's own short JSON (errorMessage, errorType) with the request id.
 """
 
 from __future__ import annotations
@@ -63,6 +67,36 @@ class Timeout(Fault):
         self._check()
 
 
+class FunctionTimeout(Fault):
+    """The Lambda function times out (``Sandbox.Timedout``) instead of returning; the handler does not run.
+
+    ``seconds``: the function's timeout, advanced on the virtual clock (default: the Task's TimeoutSeconds,
+    at most 900). It is a function error, so the step's retriers and catchers see ``Sandbox.Timedout``.
+    """
+
+    __slots__ = ("seconds", "attempts")
+    seconds: float | None
+
+    def __init__(self, seconds: float | None = None, attempts: int | None = None) -> None:
+        if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 900):
+            raise FaultError(f"seconds is {seconds!r}; write a Lambda timeout from 1 to 900, or leave it out")
+        self._init(seconds=seconds, attempts=attempts)
+        self._check()
+
+
+class Exit(Fault):
+    """The function's process exits before the handler returns (``Runtime.ExitError``, exit ``status``)."""
+
+    __slots__ = ("status", "attempts")
+    status: int
+
+    def __init__(self, status: int = 1, attempts: int | None = None) -> None:
+        if isinstance(status, bool) or not isinstance(status, int) or not 0 <= status <= 255:
+            raise FaultError(f"status is {status!r}; write a process exit status from 0 to 255")
+        self._init(status=status, attempts=attempts)
+        self._check()
+
+
 class CrashAfter(Fault):
     """Run the real handler, side effects and all, then fail as if the Lambda crashed."""
 
@@ -75,7 +109,7 @@ class CrashAfter(Fault):
 
 
 def parse_fault(text: str) -> tuple[str, Fault]:
-    """Parse ``STATE=ERROR[@N]`` (ERROR: a name, ``timeout`` or ``crash[:NAME]``)."""
+    """Parse ``STATE=SPEC[@N]``; SPEC is described in ``parse_spec``."""
     state, sep, spec = text.partition("=")
     if not sep or not state or not spec:
         raise FaultError(f"{text!r} is not STATE=ERROR[@N]; write for example ProcessPayment=PaymentDeclined or ProcessPayment=PaymentGatewayTimeout@2")
@@ -83,15 +117,35 @@ def parse_fault(text: str) -> tuple[str, Fault]:
 
 
 def parse_spec(spec: str) -> Fault:
-    """Parse the part after ``=``: ``PaymentDeclined``, ``PaymentGatewayTimeout@2``, ``timeout``, ``crash:Boom@1``."""
+    """Parse the part after ``=``, optionally followed by ``@N`` (only the first N attempts):
+
+    ``ERROR``                          Fail(ERROR): e.g. ``PaymentDeclined``, ``Lambda.ServiceException``
+    ``timeout``                        Timeout(): the Task times out (States.Timeout)
+    ``function-timeout[:SECONDS]``     FunctionTimeout(): the function times out (``Sandbox.Timedout`` too)
+    ``exit[:STATUS]``                  Exit(): the process exits, the handler never returns (``Runtime.ExitError`` too)
+    ``crash[:ERROR]``                  CrashAfter(): the handler runs, then the process exits (or raises ERROR)
+
+    Examples: ``PaymentGatewayTimeout@2``, ``function-timeout:30``, ``exit:137@1``, ``crash:Boom``.
+    """
     body, at, count = spec.partition("@")
     attempts: int | None = None
     if at:
         if not count.isdigit() or int(count) < 1:
             raise FaultError(f"{spec!r}: @{count} is not an attempt count; write @1, @2, ...")
         attempts = int(count)
+    kind, _, arg = body.partition(":")
     if body.lower() in ("timeout", "states.timeout"):
         return Timeout(attempts)
+    if kind.lower() in ("function-timeout", "sandbox.timedout"):
+        try:
+            seconds = float(arg) if arg else None
+        except ValueError:
+            raise FaultError(f"{spec!r}: {arg!r} is not a number of seconds; write for example function-timeout:30") from None
+        return FunctionTimeout(seconds, attempts)
+    if kind.lower() in ("exit", "runtime.exiterror"):
+        if arg and not arg.isdigit():
+            raise FaultError(f"{spec!r}: {arg!r} is not an exit status; write for example exit:1")
+        return Exit(int(arg) if arg else 1, attempts)
     if body.lower() == "crash" or body.lower().startswith("crash:"):
         error = body.partition(":")[2] or CRASH_ERROR
         return CrashAfter(error, attempts if at else 1)
@@ -111,6 +165,6 @@ def normalise(faults: Mapping[str, Fault | str] | None, known_states: list[str])
         if isinstance(fault, str):
             fault = parse_spec(fault)
         if not isinstance(fault, Fault):
-            raise FaultError(f"fault on {state!r} is {type(fault).__name__}; write Fail('Error'), Timeout() or CrashAfter()")
+            raise FaultError(f"fault on {state!r} is {type(fault).__name__}; write Fail('Error'), Timeout(), FunctionTimeout(), Exit() or CrashAfter()")
         out[state] = fault
     return out

@@ -238,8 +238,8 @@ def build_result(
             last = current.attempts[-1]
             last.outcome = "timeout" if kind == "TaskTimedOut" else "error"
             last.error, last.cause = details.get("error"), details.get("cause")
-            if kind == "TaskTimedOut":
-                now += take(current.name, "timeout")
+            # a Task timeout, or the function's own (Sandbox.Timedout, a TaskFailed)
+            now += take(current.name, "timeout" if kind == "TaskTimedOut" else "function_timeout")
     return SagaResult(
         saga=saga.name,
         execution=raw.name,
@@ -250,7 +250,7 @@ def build_result(
         states=states,
         dlq=dlq,
         history=raw.history,
-        virtual_seconds=now,
+        virtual_seconds=max(now, raw.clock.now),  # an execution timeout cuts a wait no event records
         wall_seconds=wall,
         calls=calls,
         compensation_order=[s.compensation.name for s in reversed(saga.compensatable)],  # type: ignore[union-attr]
