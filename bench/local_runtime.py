@@ -265,8 +265,7 @@ SCENARIOS: list[tuple[str, dict[str, str]]] = [
 def with_stub_handlers(saga: Any, name: str, **changes: Any) -> Any:
     """The saga with every action and compensation calling ``stub``, under another name, without tables.
 
-    Tables are left out because EmbeddedCloud exports each table's name in an environment variable
-    for the handlers (ORDERS_TABLE, ...), and the real-handler cloud started next to it needs its own.
+    Tables are left out because the stub touches none: the stub cloud then creates no tables to fill.
     """
     steps = [
         s.replace(
@@ -451,7 +450,6 @@ def main() -> None:
     mock.start()
     try:
         stock = Stock(committed_asl)
-        # the real-handler cloud last: its environment (table names, service name) is the one in force
         with EmbeddedCloud(stub_saga, root=REPO) as stub_cloud, EmbeddedCloud(backoff_saga, root=REPO) as backoff_cloud, \
                 EmbeddedCloud(saga, seed=seed, root=REPO) as real_cloud:
             # --- one execution of each, checked --------------------------------------------------
