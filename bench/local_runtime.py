@@ -52,7 +52,8 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
-REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BENCH = os.path.dirname(os.path.abspath(__file__))
+REPO = os.path.dirname(BENCH)
 REGION = "us-east-1"
 
 ROUNDS = 9
@@ -72,12 +73,8 @@ LONG_SESSION_WINDOW = 100
 SEED = {"inventory": [
     {"pk": f"SKU#{sku}", "sku": sku, "available": 10**9} for sku in ("BOOK-001", "MUG-002", "PEN-003", "LAMP-004")
 ]}
-STUB = "bench.local_runtime.stub"
-
-
-def stub(event: Any, context: Any) -> Any:
-    """A Lambda handler that returns its event, as moto's Docker-less Lambda backend does."""
-    return event
+# A code folder of its own under bench/ (the clouds below use root=bench/), imported as Lambda imports it.
+STUB = "stub_lambda.echo.handler"
 
 
 # The order saga in sfnx's DSL (compiled by sfnx.compiler.compile_source, never imported).
@@ -450,7 +447,7 @@ def main() -> None:
     mock.start()
     try:
         stock = Stock(committed_asl)
-        with EmbeddedCloud(stub_saga, root=REPO) as stub_cloud, EmbeddedCloud(backoff_saga, root=REPO) as backoff_cloud, \
+        with EmbeddedCloud(stub_saga, root=BENCH) as stub_cloud, EmbeddedCloud(backoff_saga, root=BENCH) as backoff_cloud, \
                 EmbeddedCloud(saga, seed=seed, root=REPO) as real_cloud:
             # --- one execution of each, checked --------------------------------------------------
             described, events = stock.run(order_json)

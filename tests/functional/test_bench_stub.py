@@ -1,0 +1,23 @@
+"""The benchmark's stub saga loads and runs as the benchmark runs it (a broken bench would go unnoticed)."""
+
+from __future__ import annotations
+
+import types
+from importlib.machinery import SourceFileLoader
+from pathlib import Path
+
+from stepsaga.local import EmbeddedCloud
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_the_benchmark_stub_saga_runs_with_handlers_loaded_as_on_lambda(order_saga):
+    bench = types.ModuleType("stepsaga_bench_local_runtime")
+    SourceFileLoader(bench.__name__, str(ROOT / "bench" / "local_runtime.py")).exec_module(bench)
+    stub_saga = bench.with_stub_handlers(order_saga, "OrderSagaStub")
+    order = {"order_id": "ord-1", "anything": [1, 2]}
+    with EmbeddedCloud(stub_saga, root=bench.BENCH) as cloud:
+        result = cloud.run(order)
+    assert result.status == "SUCCEEDED", (result.error, result.cause)
+    # each stub returns its event: the step saw the saga input the compiler sends it
+    assert result.output["results"]["ValidateOrder"]["output"]["input"] == order
