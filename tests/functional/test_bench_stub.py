@@ -12,8 +12,10 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_the_benchmark_stub_saga_runs_with_handlers_loaded_as_on_lambda(order_saga):
+    path = str(ROOT / "bench" / "local_runtime.py")
     bench = types.ModuleType("stepsaga_bench_local_runtime")
-    SourceFileLoader(bench.__name__, str(ROOT / "bench" / "local_runtime.py")).exec_module(bench)
+    bench.__file__ = path
+    SourceFileLoader(bench.__name__, path).exec_module(bench)
     stub_saga = bench.with_stub_handlers(order_saga, "OrderSagaStub")
     order = {"order_id": "ord-1", "anything": [1, 2]}
     with EmbeddedCloud(stub_saga, root=bench.BENCH) as cloud:
