@@ -63,3 +63,7 @@ class LintError(StepsagaError):
 
 class LoadError(StepsagaError):
     """A workflow file could not be read, or named no saga."""
+
+
+class EvaluationError(StepsagaError):
+    """A payload template uses a construct ``stepsaga.asl.evaluate`` does not know, or a path selects nothing."""

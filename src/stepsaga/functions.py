@@ -1,6 +1,6 @@
 """Each Lambda of a saga as SAM deploys it: its code folder, its Handler, its environment variables.
 
-The template (``sam_resources``) and the local runtime (``stepsaga.sandbox``) both read these, so the
+The template (``stepsaga.sam.resources``) and the local runtime (``stepsaga.sandbox``) both read these, so the
 function that runs locally is the one that deploys. Standard library only: on the compile path.
 """
 

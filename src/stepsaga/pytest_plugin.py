@@ -1,9 +1,10 @@
-"""pytest plugin (entry point ``pytest11``): fixtures for the embedded cloud and the reference saga.
+"""pytest plugin (entry point ``pytest11``): a fixture for the embedded cloud.
 
 Fixtures:
     saga_cloud   a factory: ``saga_cloud(saga, seed=...)`` starts an EmbeddedCloud, stopped after the test
-    order_saga   the saga in ``<rootdir>/workflows/order_saga.py`` (skips if the project has none)
-    order_cloud  an EmbeddedCloud for it, seeded from ``workflows/inputs/<table>_seed.json``
+
+A project's own fixtures build on it, as the reference application's ``tests/conftest.py`` does
+(``order_saga``, ``order_cloud``).
 
 The fixtures' clouds are strict about the business-error contract: ``cloud.run(...)`` raises
 ``ContractViolationError`` when a step raised a declared business error after changing a table,
@@ -36,24 +37,3 @@ def saga_cloud(request: pytest.FixtureRequest) -> Iterator[Any]:
     yield start
     for cloud in reversed(started):
         cloud.__exit__(None, None, None)
-
-
-@pytest.fixture
-def order_saga(request: pytest.FixtureRequest) -> Any:
-    """The project's reference order saga (workflows/order_saga.py)."""
-    from stepsaga.loader import load
-
-    path = Path(request.config.rootpath) / "workflows" / "order_saga.py"
-    if not path.is_file():
-        pytest.skip(f"no reference saga at {path}")
-    [saga] = load(str(path))
-    return saga
-
-
-@pytest.fixture
-def order_cloud(order_saga: Any, saga_cloud: Any, request: pytest.FixtureRequest) -> Any:
-    """An embedded cloud running the order saga, with its tables seeded by convention."""
-    from stepsaga.local import default_seed
-
-    inputs = Path(request.config.rootpath) / "workflows" / "inputs"
-    return saga_cloud(order_saga, seed=default_seed(order_saga, inputs))

@@ -8,6 +8,10 @@ Every helper that reads a result first checks the business-error contract (``ste
 a step that raised a declared business error must not have changed the saga's tables. ``run()`` raises
 ``ContractViolationError`` for such a run. To test one on purpose, run with
 ``allow_contract_violations=True`` and check it with ``assert_contract_violated``.
+
+``HandlerEnvironment(saga, cloud)`` calls one handler with the event the compiled ASL would send it
+(``stepsaga.local.harness``). The helpers speak of sagas, states and tables only: assertions in an
+application's own vocabulary belong to its tests (the reference application's: ``tests/order_helpers.py``).
 """
 
 from __future__ import annotations
@@ -28,6 +32,7 @@ from stepsaga.local import (
     SagaResult,
     Timeout,
 )
+from stepsaga.local.harness import HandlerEnvironment
 from stepsaga.model import Saga
 
 __all__ = [
@@ -37,6 +42,7 @@ __all__ = [
     "Exit",
     "Fail",
     "FunctionTimeout",
+    "HandlerEnvironment",
     "SagaFailedError",
     "SagaResult",
     "Timeout",
@@ -45,8 +51,8 @@ __all__ = [
     "assert_contract_kept",
     "assert_contract_violated",
     "assert_failed_with",
+    "assert_items",
     "assert_no_items",
-    "assert_nothing_charged",
     "assert_succeeded",
     "run",
 ]
@@ -143,15 +149,21 @@ def assert_compensation_failed(result: SagaResult, name: str, *, done: Sequence[
 
 
 def assert_no_items(cloud: EmbeddedCloud, table: str, where: Callable[[dict[str, Any]], bool] = lambda item: True) -> None:
-    """No item of a declared table matches ``where`` (for example: nothing charged)."""
+    """No item of a declared table matches ``where`` (for example: no payment left charged)."""
     found = [item for item in cloud.items(table) if where(item)]
     assert not found, f"{len(found)} item(s) in {table} should not exist: {found[:3]}"
 
 
-def assert_nothing_charged(
-    cloud: EmbeddedCloud,
-    table: str = "payments",
-    charged: Callable[[dict[str, Any]], bool] = lambda item: item.get("status") == "CHARGED",
-) -> None:
-    """No payment is left charged (none taken, or every one refunded): a compensated order's promise."""
-    assert_no_items(cloud, table, charged)
+def assert_items(
+    cloud: EmbeddedCloud, table: str, where: Callable[[dict[str, Any]], bool] = lambda item: True, *, count: int | None = None
+) -> list[dict[str, Any]]:
+    """Items of a declared table match ``where``: exactly ``count`` of them, or at least one; returns them.
+
+        [payment] = assert_items(cloud, "payments", lambda item: item["status"] == "REFUNDED", count=1)
+    """
+    found = [item for item in cloud.items(table) if where(item)]
+    if count is None:
+        assert found, f"no item in {table} matches"
+    else:
+        assert len(found) == count, f"expected {count} matching item(s) in {table}, found {len(found)}: {found[:3]}"
+    return found

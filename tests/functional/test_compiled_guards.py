@@ -14,7 +14,8 @@ import pytest
 
 from stepsaga import Compensation, Retry, Saga, Step
 from stepsaga.local import EmbeddedCloud, Fail, default_seed
-from stepsaga.testing import assert_compensated, assert_failed_with, assert_no_items, assert_nothing_charged, run
+from stepsaga.testing import assert_compensated, assert_failed_with, assert_no_items, run
+from tests.order_helpers import assert_nothing_charged
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = ROOT / "workflows" / "inputs"

@@ -34,10 +34,8 @@ from samtranslator.parser.parser import Parser
 from samtranslator.translator.translator import Translator
 
 from stepsaga import Compensation, EventTrigger, Retry, Saga, Step, Table
-from stepsaga.sam import Layout, render
 from stepsaga.lambda_timeout import TIMEOUT_MARGIN_SECONDS
-from stepsaga.sam_resources import COMPENSATION_RESERVED_CONCURRENCY, Names, table_actions
-from stepsaga.sam_sync import load, plain
+from stepsaga.sam import COMPENSATION_RESERVED_CONCURRENCY, Layout, Names, load, plain, render, table_actions
 from workflows.order_saga import saga as order_saga
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -723,7 +723,7 @@ def test_a_decimal_result_reaches_the_state_as_the_runtime_wrote_it(cloud: Cloud
 
 def test_the_template_runtime_is_one_whose_errors_are_modelled() -> None:
     # _runtime_json follows python3.12/3.13 (non-ASCII unescaped); older runtimes escape it
-    from stepsaga.sam_resources import LAMBDA_RUNTIME
+    from stepsaga.sam import LAMBDA_RUNTIME
 
     assert LAMBDA_RUNTIME in ("python3.12", "python3.13")
 

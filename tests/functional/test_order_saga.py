@@ -137,7 +137,7 @@ def test_cli_run_rejects_a_bad_fault():
 
 
 def test_assertion_helpers_fail_when_they_should(order_cloud):
-    from stepsaga.testing import assert_nothing_charged
+    from tests.order_helpers import assert_nothing_charged
 
     result = order_cloud.run(load("order.json"))
     with pytest.raises(AssertionError, match="1 item"):

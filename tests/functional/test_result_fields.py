@@ -21,10 +21,11 @@ from stepsaga.testing import (
     assert_compensated,
     assert_compensation_failed,
     assert_failed_with,
+    assert_items,
     assert_no_items,
-    assert_nothing_charged,
     assert_succeeded,
 )
+from tests.order_helpers import assert_nothing_charged
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = ROOT / "workflows" / "inputs"
@@ -116,6 +117,13 @@ def test_status_helpers_fail_on_the_wrong_outcome(order_cloud):
         assert_no_items(order_cloud, "payments", lambda item: item["order_id"] == "ord-1001")
     with pytest.raises(AssertionError, match="1 item"):
         assert_nothing_charged(order_cloud)
+    [charged] = assert_items(order_cloud, "payments", lambda item: item["status"] == "CHARGED", count=1)
+    assert charged["order_id"] == "ord-1001"
+    assert len(assert_items(order_cloud, "orders")) == 2
+    with pytest.raises(AssertionError, match="no item in payments matches"):
+        assert_items(order_cloud, "payments", lambda item: item["order_id"] == "ord-2")
+    with pytest.raises(AssertionError, match="expected 2 matching item.s. in orders, found 1"):
+        assert_items(order_cloud, "orders", lambda item: item["status"] == "CANCELLED", count=2)
     # the result's own fields
     assert (ok.succeeded, declined.succeeded) == (True, False)
     assert ok.steps == ["ValidateOrder", "ProcessPayment", "ReserveInventory", "SendNotification"]

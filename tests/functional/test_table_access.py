@@ -18,7 +18,7 @@ import pytest
 from botocore.client import BaseClient
 
 from stepsaga.local import CrashAfter, EmbeddedCloud, Fail, default_seed
-from stepsaga.sam_resources import table_actions
+from stepsaga.sam import table_actions
 from workflows.order_saga import saga as order_saga
 
 ROOT = Path(__file__).resolve().parents[2]

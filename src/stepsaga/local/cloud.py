@@ -216,6 +216,12 @@ class EmbeddedCloud:
             self._started = False
             _MOCK.release()
 
+    def function(self, state: str) -> LocalFunction:
+        """The Lambda function of a step or compensation, its handler loaded (the cloud must be started)."""
+        if not self._started:
+            raise RuntimeError("EmbeddedCloud.function() needs the cloud started: use `with EmbeddedCloud(saga) as cloud:`")
+        return self._functions[state]
+
     @_scoped
     def client(self, service: str) -> Any:
         """A boto3 client into the embedded cloud."""

@@ -1,7 +1,7 @@
 """Saga -> the AWS SAM resources that deploy it, as plain data (no YAML library here).
 
 Intrinsic functions are written in their long JSON form (``{"Ref": ...}``, ``{"Fn::GetAtt": [...]}``,
-``{"Fn::Sub": ...}``); ``stepsaga.sam_sync`` renders them in the short YAML form people write.
+``{"Fn::Sub": ...}``); ``stepsaga.sam.sync`` renders them in the short YAML form people write.
 
 Security posture, so that a reviewer can check it against the code:
 

@@ -2,7 +2,7 @@
 
 Generated resources carry ``Metadata: {stepsaga: {saga: <Saga>}}``; the state machine's also lists
 the generated Outputs. Regenerating replaces exactly those entries and keeps everything else in the
-file (see ``stepsaga.sam_sync``), so running it twice changes nothing.
+file (see ``stepsaga.sam.sync``), so running it twice changes nothing.
 
 Imported only by ``stepsaga template`` and ``stepsaga check``: it needs ruamel.yaml (the ``deploy`` extra).
 """
@@ -16,9 +16,10 @@ from pathlib import Path
 from typing import Any
 
 from stepsaga.loader import snake_case
-from stepsaga.model import Saga
-from stepsaga.sam_resources import MARKER, GeneratedSaga, generate
-from stepsaga.sam_sync import TemplateError, emit, ensure_transform, load, plain, update_section
+from stepsaga.model import HttpTrigger, Saga
+from stepsaga.sam.resources import MARKER, GeneratedSaga, generate
+from stepsaga.sam.schema_bounds import unbounded
+from stepsaga.sam.sync import TemplateError, emit, ensure_transform, load, plain, update_section
 
 __all__ = ["TemplateError", "Layout", "render", "sync_file", "sync_asl", "substitution_problems", "generated_owners", "schema_warnings"]
 
@@ -148,10 +149,7 @@ def sync_asl(layout: Layout, sagas: Sequence[Saga]) -> list[tuple[Path, bool]]:
 
 
 def schema_warnings(saga: Saga) -> list[str]:
-    """One line per way an HTTP trigger lets a request body grow without bound (``stepsaga.schema_bounds``)."""
-    from stepsaga.model import HttpTrigger
-    from stepsaga.schema_bounds import unbounded
-
+    """One line per way an HTTP trigger lets a request body grow without bound (``stepsaga.sam.schema_bounds``)."""
     out: list[str] = []
     for i, trigger in enumerate(saga.triggers):
         if not isinstance(trigger, HttpTrigger):

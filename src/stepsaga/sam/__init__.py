@@ -1,0 +1,64 @@
+"""Deployment with AWS SAM: the one entry point of ``stepsaga template`` and of the template checks.
+
+Import from here, not from the modules below; each owns one reason to change:
+
+* ``stepsaga.sam.resources``: saga -> the SAM resources and outputs that deploy it, as plain data
+  (functions, roles, tables, queue, key, alarms, API). Later deployment concerns (an event bus, its
+  rules and schemas) get modules of their own beside it, each returning plain data the same way;
+* ``stepsaga.sam.sync``: merging generated entries into a user's template.yaml with ruamel.yaml,
+  keeping every other line byte for byte (``TemplateError``);
+* ``stepsaga.sam.template``: where things are (``Layout``), rendering and writing template.yaml and the
+  ASL it names, and the checks on a template (placeholders against ``DefinitionSubstitutions``);
+* ``stepsaga.sam.schema_bounds``: where an HTTP trigger's JSON schema lets a request grow without bound.
+
+Importing this package imports ruamel.yaml (the ``deploy`` extra): only ``stepsaga template`` and
+``stepsaga check`` do, never the compile path. The model-level rules the template applies, a step's
+table access (``stepsaga.table_access``) and its function timeout (``stepsaga.lambda_timeout``), stay
+outside this package because the model validates them on the compile path.
+"""
+
+from __future__ import annotations
+
+from stepsaga.sam.resources import (
+    COMPENSATION_RESERVED_CONCURRENCY,
+    LAMBDA_RUNTIME,
+    LOG_DELIVERY_ACTIONS,
+    MARKER,
+    GeneratedSaga,
+    Names,
+    generate,
+    table_actions,
+)
+from stepsaga.sam.schema_bounds import unbounded
+from stepsaga.sam.sync import TemplateError, load, plain
+from stepsaga.sam.template import (
+    Layout,
+    generated_owners,
+    render,
+    schema_warnings,
+    substitution_problems,
+    sync_asl,
+    sync_file,
+)
+
+__all__ = [
+    "COMPENSATION_RESERVED_CONCURRENCY",
+    "LAMBDA_RUNTIME",
+    "LOG_DELIVERY_ACTIONS",
+    "MARKER",
+    "GeneratedSaga",
+    "Layout",
+    "Names",
+    "TemplateError",
+    "generate",
+    "generated_owners",
+    "load",
+    "plain",
+    "render",
+    "schema_warnings",
+    "substitution_problems",
+    "sync_asl",
+    "sync_file",
+    "table_actions",
+    "unbounded",
+]
