@@ -37,3 +37,11 @@ def test_placeholders_round_trip_through_names():
 def test_the_asl_file_name_is_the_snake_case_saga_name():
     assert names.asl_file_name("OrderSaga") == "order_saga.asl.json"
     assert names.asl_file_name("HTTPOrderSaga") == "http_order_saga.asl.json"
+
+
+def test_a_step_name_leaves_room_for_its_derived_states_within_asls_name_limit():
+    from stepsaga.asl.limits import MAX_NAME_LENGTH
+    from stepsaga.model import _MAX_NAME
+
+    longest = max(len(names.dead_letter_state("")), len(names.repair_record_state("")))
+    assert _MAX_NAME + longest <= MAX_NAME_LENGTH
