@@ -52,6 +52,15 @@ import zipfile
 from collections.abc import Callable
 from typing import Any
 
+from stepsaga.names import (
+    PLACEHOLDER_PATTERN,
+    asl_file_name,
+    is_dead_letter_state,
+    placeholder_state,
+    referenced_state,
+    substitution,
+)
+
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 REGION = "us-east-1"
@@ -321,9 +330,9 @@ class Stock:
         with zipfile.ZipFile(code, "w") as z:
             z.writestr("handler.py", "def handler(event, context):\n    return event\n")
         self.functions = []
-        for placeholder in sorted(set(re.findall(r"\$\{(\w+)\}", asl_text))):
-            if placeholder.endswith("FunctionArn"):
-                name = "StockOrderSaga-" + placeholder[: -len("FunctionArn")]
+        for placeholder in sorted(set(re.findall(PLACEHOLDER_PATTERN, asl_text))):
+            if (state := placeholder_state(placeholder)) is not None:
+                name = "StockOrderSaga-" + state
                 value = lam.create_function(
                     FunctionName=name, Runtime="python3.11", Role=role, Handler="handler.handler",
                     Code={"ZipFile": code.getvalue()},
@@ -331,7 +340,7 @@ class Stock:
                 self.functions.append(name)
             else:
                 value = sqs.create_queue(QueueName="StockOrderSaga-dlq")["QueueUrl"]
-            asl_text = asl_text.replace("${" + placeholder + "}", value)
+            asl_text = asl_text.replace(substitution(placeholder), value)
         assert "${" not in asl_text, "an unfilled placeholder is left"
         self.arn = self.sfn.create_state_machine(name="StockOrderSaga", definition=asl_text, roleArn=role)["stateMachineArn"]
         self.runs = 0
@@ -369,7 +378,7 @@ def sfnx_tasks(failure_cls: Any, faults: dict[str, str] | None = None) -> Callab
 
     def tasks(call: Any) -> Any:
         if call.resource == "arn:aws:states:::lambda:invoke":
-            state = call.arguments["FunctionName"][2 : -len("FunctionArn}")]
+            state = referenced_state(call.arguments["FunctionName"])
             if state in faults:
                 raise failure_cls(faults[state], f"injected {faults[state]}")
             return {"ExecutedVersion": "$LATEST", "Payload": call.arguments["Payload"], "StatusCode": 200}
@@ -391,12 +400,12 @@ def equivalence(cloud: Any, sfnx: tuple[Any, Any, Any, str], order: dict[str, An
             ours.status,
             ours.error,
             [c.state for c in ours.calls],
-            sum(name.endswith("DeadLetter") for name in ours.entered),
+            sum(is_dead_letter_state(name) for name in ours.entered),
         )
         b = (
             "FAILED" if theirs.error else "SUCCEEDED",
             theirs.error,
-            [c.arguments["FunctionName"][2 : -len("FunctionArn}")] for c in theirs.calls if c.resource.endswith("lambda:invoke")],
+            [referenced_state(c.arguments["FunctionName"]) for c in theirs.calls if c.resource.endswith("lambda:invoke")],
             sum(c.resource.endswith("sqs:sendMessage") for c in theirs.calls),
         )
         if a != b:
@@ -423,7 +432,7 @@ def main() -> None:
     with open(os.path.join(REPO, "workflows", "inputs", "order.json"), encoding="utf-8") as fh:
         order = json.load(fh)
     order_json = json.dumps(order)
-    with open(os.path.join(REPO, "asl", "order_saga.asl.json"), encoding="utf-8") as fh:
+    with open(os.path.join(REPO, "asl", asl_file_name(saga.name)), encoding="utf-8") as fh:
         committed_asl = fh.read()
 
     stub_saga = with_stub_handlers(saga, "OrderSagaStub")

@@ -13,8 +13,9 @@ from typing import TextIO
 
 from stepsaga.asl.lint import lint_text
 from stepsaga.errors import DefinitionError, LintError, LoadError, Problem
-from stepsaga.loader import blame, import_target, sagas_in, snake_case, workflow_files
+from stepsaga.loader import blame, import_target, sagas_in, workflow_files
 from stepsaga.model import Saga
+from stepsaga.names import ASL_SUFFIX, asl_file_name
 from stepsaga.orchestration import to_asl
 
 DEFAULT_TEMPLATE = Path("template.yaml")
@@ -56,7 +57,7 @@ def check(workflows: Path, asl: Path, out: TextIO, err: TextIO, template: Path |
             for problem in handler_problems(saga, root or Path.cwd()):
                 print(f"{path}: {problem}", file=err)
                 failures += 1
-            dest = asl / f"{snake_case(saga.name)}.asl.json"
+            dest = asl / asl_file_name(saga.name)
             expected.add(dest.name)
             try:
                 fresh = to_asl(saga)
@@ -73,7 +74,7 @@ def check(workflows: Path, asl: Path, out: TextIO, err: TextIO, template: Path |
                     committed.splitlines(keepends=True), fresh.splitlines(keepends=True),
                     fromfile=f"{dest} (committed)", tofile=f"{dest} (compiled from {path})",
                 ))
-    for dest in sorted(asl.glob("*.asl.json")) if asl.is_dir() else []:
+    for dest in sorted(asl.glob("*" + ASL_SUFFIX)) if asl.is_dir() else []:
         for problem in lint_text(dest.read_text(encoding="utf-8")):
             print(f"{dest}: {problem}", file=err)
             failures += 1

@@ -56,7 +56,7 @@ def _load(target: str) -> tuple[str, list[Saga]] | int:
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
-    from stepsaga.loader import snake_case
+    from stepsaga.names import asl_file_name
     from stepsaga.orchestration import to_asl
 
     loaded = _load(args.target)
@@ -77,7 +77,7 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         if out is None:
             sys.stdout.write(text)
             continue
-        dest = os.path.join(out, f"{snake_case(saga.name)}.asl.json") if to_dir else out
+        dest = os.path.join(out, asl_file_name(saga.name)) if to_dir else out
         try:
             os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
             with open(dest, "w", encoding="utf-8", newline="\n") as fh:

@@ -16,11 +16,6 @@ from stepsaga.errors import LoadError
 from stepsaga.model import Saga
 
 
-def snake_case(name: str) -> str:
-    """OrderSaga -> order_saga: the file stem of a saga's compiled outputs."""
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
-
-
 def split_target(target: str) -> tuple[str, str | None]:
     """Split ``PATH[:ATTR]`` into its parts (a Windows drive letter is not an ATTR)."""
     head, sep, attr = target.rpartition(":")

@@ -11,8 +11,10 @@ import math
 import re
 from collections.abc import Iterable, Mapping, Sequence
 from stepsaga._record import Record
+from stepsaga.asl.limits import ASL_MAX_INT, EXPRESS_MAX_SECONDS, MAX_DELAY_SECONDS
 from stepsaga.errors import DefinitionError, Problem
 from stepsaga.lambda_timeout import MIN_TASK_DEADLINE_SECONDS, deadline_problems
+from stepsaga.names import RESERVED_STATE_NAMES, RESERVED_SUFFIXES
 from stepsaga.table_access import DEFAULT_ACCESS, access_problems
 
 TYPE_CHECKING = False  # typing costs ~3 ms of import on the compile path
@@ -21,11 +23,6 @@ if TYPE_CHECKING:
 
     WorkflowType = Literal["STANDARD", "EXPRESS"]
     Jitter = Literal["FULL", "NONE"]
-
-# ASL's own limits (https://states-language.net/spec.html#retrying-after-error).
-ASL_MAX_INT = 99_999_999
-MAX_DELAY_LIMIT = 31_622_400
-EXPRESS_MAX_SECONDS = 300
 
 #: The predefined error names of the States Language.
 STATES_ERRORS = (
@@ -63,18 +60,9 @@ WILDCARD_ERRORS = ("States.ALL", "States.TaskFailed")
 #: names it wherever it must be caught, and never retries it (the same oversized result would come back).
 DATA_LIMIT_EXCEEDED = "States.DataLimitExceeded"
 
-#: State names the compiler uses itself; steps may not take them.
-RESERVED_STATE_NAMES = (
-    "BeginSaga", "CheckSagaInput", "SagaInputRejected", "SagaSucceeded", "SagaFailed", "SagaCompensationFailed",
-    "CompensationRecordNotSent", "StepRecordNotSent",
-)
-#: Suffixes of the per-step states the compiler derives: <Name>DeadLetter sends a repair record, and
-#: <Name>RepairRecord keeps it in the execution history when it cannot be sent.
-RESERVED_SUFFIXES = ("DeadLetter", "RepairRecord")
-
 # Always used with fullmatch: "$" would also match before a trailing newline, so "Pay\n" would pass.
 _NAME = re.compile(r"[A-Za-z][A-Za-z0-9]*")
-_MAX_NAME = 64  # leaves room for derived names such as "<name>DeadLetter" within ASL's 80
+_MAX_NAME = 64  # leaves room for derived names such as "<name>DeadLetter" within ASL's 80 (MAX_NAME_LENGTH)
 _ACTION = re.compile(r"[A-Za-z_][A-Za-z0-9_]*(\.[A-Za-z_][A-Za-z0-9_]*)+")
 _TABLE = re.compile(r"[a-z][a-z0-9_]*")
 _ERROR_NAME = re.compile(r"[A-Za-z_][A-Za-z0-9_.\-]*")
@@ -155,8 +143,8 @@ class Retry(Record):
             out.append((f"{where}.max_attempts", f"is {self.max_attempts!r}, but ASL MaxAttempts counts retries and must be a whole number from 0", "write max_attempts=3 (the default), or 0 for no retries"))
         if isinstance(self.backoff_rate, bool) or not isinstance(self.backoff_rate, (int, float)) or self.backoff_rate < 1.0:
             out.append((f"{where}.backoff_rate", f"is {self.backoff_rate!r}, but ASL BackoffRate must be 1.0 or more", "write backoff_rate=2.0 (the default), or 1.0 for a fixed interval"))
-        if self.max_delay_seconds is not None and (not _is_int(self.max_delay_seconds) or not 1 <= self.max_delay_seconds <= MAX_DELAY_LIMIT):
-            out.append((f"{where}.max_delay_seconds", f"is {self.max_delay_seconds!r}, but ASL MaxDelaySeconds must be a whole number from 1 to {MAX_DELAY_LIMIT}", "write max_delay_seconds=60, or leave it out for no cap"))
+        if self.max_delay_seconds is not None and (not _is_int(self.max_delay_seconds) or not 1 <= self.max_delay_seconds <= MAX_DELAY_SECONDS):
+            out.append((f"{where}.max_delay_seconds", f"is {self.max_delay_seconds!r}, but ASL MaxDelaySeconds must be a whole number from 1 to {MAX_DELAY_SECONDS}", "write max_delay_seconds=60, or leave it out for no cap"))
         if self.jitter is not None and self.jitter not in ("FULL", "NONE"):
             out.append((f"{where}.jitter", f"is {self.jitter!r}, but ASL JitterStrategy is FULL or NONE", f"write jitter={_suggest(str(self.jitter).upper(), ('FULL', 'NONE'), 'FULL')!r}"))
         return out

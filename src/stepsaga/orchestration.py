@@ -22,34 +22,28 @@ from stepsaga.asl.model import Catcher, ChoiceState, FailState, PassState, Retri
 from stepsaga.asl.render import render
 from stepsaga.errors import LintError
 from stepsaga.model import DATA_LIMIT_EXCEEDED, DEAD_LETTER_RETRY, Compensation, Retry, Saga, Step
+from stepsaga.names import (
+    BEGIN,
+    CHECK_INPUT,
+    COMPENSATION_FAILED,
+    COMPENSATION_FAILED_ERROR,
+    COMPENSATION_RECORD_NOT_SENT,
+    DLQ_PLACEHOLDER,
+    FAILED,
+    INPUT_REJECTED,
+    INVALID_INPUT_ERROR,
+    RECORD_NOT_SENT_ERROR,
+    STEP_RECORD_NOT_SENT,
+    SUCCEEDED,
+    dead_letter_state,
+    function_placeholder,
+    function_reference,
+    repair_record_state,
+    substitution,
+)
 
 LAMBDA_INVOKE = "arn:aws:states:::lambda:invoke"
 SQS_SEND = "arn:aws:states:::sqs:sendMessage"
-DLQ_PLACEHOLDER = "DeadLetterQueueUrl"
-
-BEGIN, SUCCEEDED, FAILED, COMPENSATION_FAILED = "BeginSaga", "SagaSucceeded", "SagaFailed", "SagaCompensationFailed"
-CHECK_INPUT, INPUT_REJECTED = "CheckSagaInput", "SagaInputRejected"
-COMPENSATION_RECORD_NOT_SENT, STEP_RECORD_NOT_SENT = "CompensationRecordNotSent", "StepRecordNotSent"
-COMPENSATION_FAILED_ERROR = "SagaCompensationFailed"
-#: The error of an execution whose input is not a JSON object; no step ran.
-INVALID_INPUT_ERROR = "InvalidSagaInput"
-#: The error of an execution whose step dead-lettered and whose repair record could not be sent.
-RECORD_NOT_SENT_ERROR = "RepairRecordNotSent"
-
-
-def function_placeholder(state_name: str) -> str:
-    """The DefinitionSubstitutions key of the Lambda behind a state: ProcessPayment -> ProcessPaymentFunctionArn."""
-    return f"{state_name}FunctionArn"
-
-
-def dead_letter_state(name: str) -> str:
-    """The name of the state that dead-letters a failed step or compensation."""
-    return f"{name}DeadLetter"
-
-
-def repair_record_state(name: str) -> str:
-    """The name of the state that keeps a repair record in the history when sending it failed."""
-    return f"{name}RepairRecord"
 
 
 def placeholders(saga: Saga) -> list[str]:
@@ -222,7 +216,7 @@ def _action_task(saga: Saga, step: Step, after: str, catch: tuple[Catcher, ...])
     return TaskState(
         comment=comment,
         resource=LAMBDA_INVOKE,
-        parameters={"FunctionName": f"${{{function_placeholder(step.name)}}}", "Payload": _payload(saga, step.name)},
+        parameters={"FunctionName": function_reference(step.name), "Payload": _payload(saga, step.name)},
         result_selector={"output.$": "$.Payload"},
         result_path=f"$.results.{step.name}",
         timeout_seconds=step.timeout_seconds or saga.task_timeout_seconds,
@@ -239,7 +233,7 @@ def _compensation_task(saga: Saga, step: Step, comp: Compensation, after: str) -
     return TaskState(
         comment=comp.comment or f"Undoes {step.name} by calling {comp.action}; a no-op when there is nothing to undo.",
         resource=LAMBDA_INVOKE,
-        parameters={"FunctionName": f"${{{function_placeholder(comp.name)}}}", "Payload": payload},
+        parameters={"FunctionName": function_reference(comp.name), "Payload": payload},
         result_selector={"output.$": "$.Payload"},
         result_path=f"$.compensated.{comp.name}",
         timeout_seconds=comp.timeout_seconds or saga.task_timeout_seconds,
@@ -273,7 +267,7 @@ def _dead_letter(name: str, comment: str, record: dict[str, Any], after: str, no
     send = TaskState(
         comment=comment,
         resource=SQS_SEND,
-        parameters={"QueueUrl": f"${{{DLQ_PLACEHOLDER}}}", "MessageBody": record},
+        parameters={"QueueUrl": substitution(DLQ_PLACEHOLDER), "MessageBody": record},
         result_path=None,
         retry=_retriers((DEAD_LETTER_RETRY,)),
         catch=_catch_all(repair_record_state(name), "$.dead_letter_error"),

@@ -285,10 +285,10 @@ def test_a_users_own_saga_deploys_through_the_same_path_with_an_eventbridge_trig
     for module in ("book", "cancel", "label"):
         (tmp_path / "shipping" / f"{module}.py").write_text("def handler(event, context):\n    return {}\n")
     (tmp_path / "asl").mkdir()
+    from stepsaga.names import asl_file_name
     from stepsaga.orchestration import to_asl
-    from stepsaga.loader import snake_case
 
-    (tmp_path / "asl" / f"{snake_case(saga.name)}.asl.json").write_text(to_asl(saga))
+    (tmp_path / "asl" / asl_file_name(saga.name)).write_text(to_asl(saga))
     text = render(None, Layout(tmp_path / "template.yaml", tmp_path / "asl", tmp_path).generate([saga]), prune=True)
     events = boto3.client("events", region_name=REGION)
     events.create_event_bus(Name="shop")  # the user's bus: the template names it, it does not own it

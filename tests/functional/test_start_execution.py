@@ -13,7 +13,8 @@ from pathlib import Path
 import pytest
 
 from stepsaga.local import EmbeddedCloud, default_seed
-from stepsaga.local.quotas import MAX_PAYLOAD_BYTES, StartExecutionError, check_start_execution, name_problem
+from stepsaga.asl.limits import MAX_PAYLOAD_BYTES
+from stepsaga.local.quotas import StartExecutionError, check_start_execution, name_problem
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = ROOT / "workflows" / "inputs"

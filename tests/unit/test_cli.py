@@ -198,10 +198,10 @@ def test_a_syntax_error_in_a_workflow_is_located_at_its_line(tmp_path, capsys):
 
 
 def test_a_crash_inside_stepsaga_is_a_bug_of_ours_exit_3(monkeypatch, capsys):
-    import stepsaga.loader
+    import stepsaga.names
     import stepsaga.orchestration
 
-    monkeypatch.setattr(stepsaga.orchestration, "to_asl", stepsaga.loader.snake_case)  # a Saga is no str: TypeError in re
+    monkeypatch.setattr(stepsaga.orchestration, "to_asl", stepsaga.names.snake_case)  # a Saga is no str: TypeError in re
     assert main(["compile", str(GOOD)]) == 3
     err = capsys.readouterr().err.strip()
-    assert err.startswith(f"{Path(stepsaga.loader.__file__)}:") and "TypeError" in err
+    assert err.startswith(f"{Path(stepsaga.names.__file__)}:") and "TypeError" in err

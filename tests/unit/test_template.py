@@ -18,7 +18,8 @@ from jsonschema import Draft4Validator
 from stepsaga import Compensation, EventTrigger, HttpTrigger, Retry, Saga, Step, Table
 from stepsaga.check import check
 from stepsaga.cli import main
-from stepsaga.orchestration import DLQ_PLACEHOLDER, placeholders, to_asl
+from stepsaga.names import DLQ_PLACEHOLDER
+from stepsaga.orchestration import placeholders, to_asl
 from stepsaga.lambda_timeout import TIMEOUT_MARGIN_SECONDS, function_timeout
 from stepsaga.sam import (
     COMPENSATION_RESERVED_CONCURRENCY, LAMBDA_RUNTIME, LOG_DELIVERY_ACTIONS, MARKER, Layout, Names, TemplateError,

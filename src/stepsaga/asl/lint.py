@@ -8,11 +8,9 @@ if TYPE_CHECKING:
     from collections.abc import Iterable
     from typing import Any
 
+from stepsaga.asl.limits import ASL_MAX_INT, MAX_DELAY_SECONDS, MAX_NAME_LENGTH
 from stepsaga.errors import LintProblem
 
-MAX_STATE_NAME = 80
-_INT_LIMIT = 99_999_999
-_MAX_DELAY_LIMIT = 31_622_400
 _NEEDS_TRANSITION = {"Task", "Pass", "Wait", "Map", "Parallel"}
 _TERMINAL = {"Succeed", "Fail"}
 _KNOWN_TYPES = _NEEDS_TRANSITION | _TERMINAL | {"Choice"}
@@ -66,8 +64,8 @@ def _lint_machine(doc: dict[str, Any], out: list[LintProblem], prefix: str, extr
 
     for name, state in states.items():
         where = prefix + name
-        if len(name) > MAX_STATE_NAME:
-            out.append(LintProblem(where, "name-length", f"name is {len(name)} characters long; ASL allows at most {MAX_STATE_NAME}"))
+        if len(name) > MAX_NAME_LENGTH:
+            out.append(LintProblem(where, "name-length", f"name is {len(name)} characters long; ASL allows at most {MAX_NAME_LENGTH}"))
         if not isinstance(state, dict):
             out.append(LintProblem(where, "shape", "is not a JSON object"))
             continue
@@ -159,23 +157,23 @@ def _lint_retrier(r: dict[str, Any], field: str, where: str, out: list[LintProbl
     def bad(key: str, rule: str) -> None:
         out.append(LintProblem(where, "retry-range", f"{field}.{key} is {r[key]!r}; {rule}"))
 
-    if "IntervalSeconds" in r and not (_is_int(r["IntervalSeconds"]) and 1 <= r["IntervalSeconds"] <= _INT_LIMIT):
-        bad("IntervalSeconds", f"it must be a whole number from 1 to {_INT_LIMIT}")
-    if "MaxAttempts" in r and not (_is_int(r["MaxAttempts"]) and 0 <= r["MaxAttempts"] <= _INT_LIMIT):
-        bad("MaxAttempts", f"it must be a whole number from 0 to {_INT_LIMIT}")
+    if "IntervalSeconds" in r and not (_is_int(r["IntervalSeconds"]) and 1 <= r["IntervalSeconds"] <= ASL_MAX_INT):
+        bad("IntervalSeconds", f"it must be a whole number from 1 to {ASL_MAX_INT}")
+    if "MaxAttempts" in r and not (_is_int(r["MaxAttempts"]) and 0 <= r["MaxAttempts"] <= ASL_MAX_INT):
+        bad("MaxAttempts", f"it must be a whole number from 0 to {ASL_MAX_INT}")
     rate = r.get("BackoffRate")
     if "BackoffRate" in r and (isinstance(rate, bool) or not isinstance(rate, (int, float)) or rate < 1.0):
         bad("BackoffRate", "it must be a number of 1.0 or more")
-    if "MaxDelaySeconds" in r and not (_is_int(r["MaxDelaySeconds"]) and 1 <= r["MaxDelaySeconds"] <= _MAX_DELAY_LIMIT):
-        bad("MaxDelaySeconds", f"it must be a whole number from 1 to {_MAX_DELAY_LIMIT}")
+    if "MaxDelaySeconds" in r and not (_is_int(r["MaxDelaySeconds"]) and 1 <= r["MaxDelaySeconds"] <= MAX_DELAY_SECONDS):
+        bad("MaxDelaySeconds", f"it must be a whole number from 1 to {MAX_DELAY_SECONDS}")
     if "JitterStrategy" in r and r["JitterStrategy"] not in ("FULL", "NONE"):
         bad("JitterStrategy", "it must be FULL or NONE")
 
 
 def _lint_timeouts(state: dict[str, Any], where: str, out: list[LintProblem]) -> None:
     for key in ("TimeoutSeconds", "HeartbeatSeconds"):
-        if key in state and not (_is_int(state[key]) and 1 <= state[key] <= _INT_LIMIT):
-            out.append(LintProblem(where, "timeout-range", f"{key} is {state[key]!r}; it must be a whole number from 1 to {_INT_LIMIT}"))
+        if key in state and not (_is_int(state[key]) and 1 <= state[key] <= ASL_MAX_INT):
+            out.append(LintProblem(where, "timeout-range", f"{key} is {state[key]!r}; it must be a whole number from 1 to {ASL_MAX_INT}"))
     t, h = state.get("TimeoutSeconds"), state.get("HeartbeatSeconds")
     if _is_int(t) and _is_int(h) and h >= t:
         out.append(LintProblem(where, "timeout-range", f"HeartbeatSeconds {h} must be smaller than TimeoutSeconds {t}"))

@@ -111,8 +111,9 @@ from enum import Enum
 from types import ModuleType
 from typing import Any, Final, cast
 
+from stepsaga.asl.limits import ASL_MAX_INT, EXPRESS_MAX_SECONDS, MAX_PAYLOAD_BYTES
 from stepsaga.errors import StepsagaError
-from stepsaga.local.quotas import MAX_PAYLOAD_BYTES, within_payload_quota
+from stepsaga.local.quotas import within_payload_quota
 
 MOTO_VERSION: Final = "5.2.5"
 
@@ -415,7 +416,7 @@ _LAMBDA_ONLY_LOCK = threading.Lock()
 
 # Frame attribute carrying a Task's TimeoutSeconds from _evaluate_inline to the Lambda hook.
 _TIMEOUT_ATTR: Final = "_stepsaga_task_timeout"
-_DEFAULT_TASK_TIMEOUT_S: Final = 99999999  # AWS's and moto's default Task TimeoutSeconds
+_DEFAULT_TASK_TIMEOUT_S: Final = ASL_MAX_INT  # AWS's and moto's default Task TimeoutSeconds
 
 
 def _state_name(env: Environment) -> str | None:
@@ -1505,7 +1506,7 @@ def run_inline(
 
 
 #: An Express execution runs for at most five minutes (https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html)
-EXPRESS_LIMIT_SECONDS: Final = 300
+EXPRESS_LIMIT_SECONDS: Final = EXPRESS_MAX_SECONDS
 
 
 def execution_limit(definition: str, express: bool) -> float | None:

@@ -24,7 +24,8 @@ from stepsaga.local.faults import Fault, normalise
 from stepsaga.local.quotas import check_start_execution, input_text
 from stepsaga.local.result import SagaResult, build_result
 from stepsaga.model import Saga
-from stepsaga.orchestration import DLQ_PLACEHOLDER, function_placeholder, to_asl
+from stepsaga.names import DLQ_PLACEHOLDER, function_placeholder, is_dead_letter_state, substitution
+from stepsaga.orchestration import to_asl
 from stepsaga.sandbox import LocalFunction
 
 ACCOUNT = "123456789012"
@@ -282,7 +283,7 @@ class EmbeddedCloud:
     def substitute(self, asl: str) -> str:
         """Fill every ``${...}`` placeholder of the compiled ASL."""
         for key, value in self.substitutions().items():
-            asl = asl.replace("${" + key + "}", value)
+            asl = asl.replace(substitution(key), value)
         return asl
 
     @_scoped
@@ -348,7 +349,7 @@ class EmbeddedCloud:
             raw = self._run_stock(text, name, observed)
         wall = time.perf_counter() - started
         dead_lettered = any(
-            ev.get("stateEnteredEventDetails", {}).get("name", "").endswith("DeadLetter") for ev in raw.history
+            is_dead_letter_state(ev.get("stateEnteredEventDetails", {}).get("name", "")) for ev in raw.history
         )
         dlq = self._drain_dlq(raw.arn) if dead_lettered else []
         result = build_result(self.saga, raw, dispatcher.calls, dlq, wall, contract.violations, allow_contract_violations)

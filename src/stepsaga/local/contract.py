@@ -14,26 +14,23 @@ writes where it did not say it would is the case most worth catching. Watching c
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from stepsaga._record import Record
 from stepsaga.errors import StepsagaError
 from stepsaga.local import _moto
 from stepsaga.model import Saga
 
 
-class Change(Record):
+@dataclass(frozen=True, slots=True)
+class Change:
     """One row an attempt changed: the declared table, the row's key, and the row before and after (None: absent)."""
 
-    __slots__ = ("table", "key", "before", "after")
     table: str
     key: dict[str, Any]
     before: dict[str, Any] | None
     after: dict[str, Any] | None
-
-    def __init__(self, table: str, key: dict[str, Any], before: dict[str, Any] | None, after: dict[str, Any] | None) -> None:
-        self._init(table=table, key=key, before=before, after=after)
 
     @property
     def kind(self) -> str:
@@ -52,17 +49,17 @@ class Change(Record):
         return {"table": self.table, "key": self.key, "change": self.kind, "before": self.before, "after": self.after}
 
 
-class ContractViolation(Record):
+@dataclass(frozen=True, slots=True)
+class ContractViolation:
     """A step attempt that raised a declared business error after changing the saga's tables."""
 
-    __slots__ = ("step", "attempt", "error", "changes")
     step: str
     attempt: int
     error: str
-    changes: tuple[Change, ...]
+    changes: tuple[Change, ...]  # any iterable of changes is kept as a tuple
 
-    def __init__(self, step: str, attempt: int, error: str, changes: Iterable[Change]) -> None:
-        self._init(step=step, attempt=attempt, error=error, changes=tuple(changes))
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "changes", tuple(self.changes))
 
     @property
     def tables(self) -> list[str]:

@@ -6,17 +6,17 @@ The handlers come loaded, each in its own sandbox (``stepsaga.sandbox``): the di
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any
 
-from stepsaga._record import Record
 from stepsaga.local import _moto
 from stepsaga.local.faults import CrashAfter, Exit, Fail, Fault, FunctionTimeout, Timeout
 
 
-class Call(Record):
+@dataclass(frozen=True, slots=True)
+class Call:
     """One Lambda attempt as the handler saw it: state, attempt number, and what happened."""
 
-    __slots__ = ("state", "attempt", "function", "outcome", "error", "injected", "event")
     state: str
     attempt: int
     function: str
@@ -24,9 +24,6 @@ class Call(Record):
     error: str | None
     injected: str | None  # the fault kind that fired: "fail" | "timeout" | "function_timeout" | "exit" | "crash"
     event: Any
-
-    def __init__(self, state: str, attempt: int, function: str, outcome: str, error: str | None, injected: str | None, event: Any) -> None:
-        self._init(state=state, attempt=attempt, function=function, outcome=outcome, error=error, injected=injected, event=event)
 
 
 class Dispatcher:

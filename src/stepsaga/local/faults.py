@@ -16,8 +16,8 @@ and ``Sandbox.Timedout`` Lambda's own short JSON (errorMessage, errorType) with 
 from __future__ import annotations
 
 from collections.abc import Mapping
+from dataclasses import dataclass
 
-from stepsaga._record import Record
 from stepsaga.errors import StepsagaError
 
 #: What a Lambda reports when its runtime dies after doing its work (out of memory, a crash).
@@ -28,10 +28,13 @@ class FaultError(StepsagaError, ValueError):
     """A fault was declared wrongly: unknown state, bad attempt count or bad syntax."""
 
 
-class Fault(Record):
-    """Base of the fault kinds; ``attempts`` None means every attempt, N means the first N."""
+class Fault:
+    """Base of the fault kinds; ``attempts`` None means every attempt, N means the first N.
 
-    __slots__ = ("attempts",)
+    Each kind is a frozen dataclass that declares ``attempts`` last, where its signature wants it.
+    """
+
+    __slots__ = ()
     attempts: int | None
 
     def applies(self, attempt: int) -> bool:
@@ -43,30 +46,33 @@ class Fault(Record):
             raise FaultError(f"attempts is {self.attempts!r}; write a whole number from 1, or leave it out for every attempt")
 
 
+@dataclass(frozen=True, slots=True)
 class Fail(Fault):
     """Raise ``error`` instead of running the handler."""
 
-    __slots__ = ("error", "message", "attempts")
     error: str
-    message: str
+    message: str = ""
+    attempts: int | None = None
 
-    def __init__(self, error: str, message: str = "", attempts: int | None = None) -> None:
-        if not isinstance(error, str) or not error:
+    def __post_init__(self) -> None:
+        if not isinstance(self.error, str) or not self.error:
             raise FaultError("Fail needs an error name, for example Fail('PaymentDeclined')")
-        self._init(error=error, message=message or f"injected {error}", attempts=attempts)
+        if not self.message:
+            object.__setattr__(self, "message", f"injected {self.error}")
         self._check()
 
 
+@dataclass(frozen=True, slots=True)
 class Timeout(Fault):
     """Make the Task time out (States.Timeout) instead of running the handler."""
 
-    __slots__ = ("attempts",)
+    attempts: int | None = None
 
-    def __init__(self, attempts: int | None = None) -> None:
-        self._init(attempts=attempts)
+    def __post_init__(self) -> None:
         self._check()
 
 
+@dataclass(frozen=True, slots=True)
 class FunctionTimeout(Fault):
     """The Lambda function times out (``Sandbox.Timedout``) instead of returning; the handler does not run.
 
@@ -74,37 +80,38 @@ class FunctionTimeout(Fault):
     at most 900). It is a function error, so the step's retriers and catchers see ``Sandbox.Timedout``.
     """
 
-    __slots__ = ("seconds", "attempts")
-    seconds: float | None
+    seconds: float | None = None
+    attempts: int | None = None
 
-    def __init__(self, seconds: float | None = None, attempts: int | None = None) -> None:
+    def __post_init__(self) -> None:
+        seconds = self.seconds
         if seconds is not None and (isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds <= 900):
             raise FaultError(f"seconds is {seconds!r}; write a Lambda timeout from 1 to 900, or leave it out")
-        self._init(seconds=seconds, attempts=attempts)
         self._check()
 
 
+@dataclass(frozen=True, slots=True)
 class Exit(Fault):
     """The function's process exits before the handler returns (``Runtime.ExitError``, exit ``status``)."""
 
-    __slots__ = ("status", "attempts")
-    status: int
+    status: int = 1
+    attempts: int | None = None
 
-    def __init__(self, status: int = 1, attempts: int | None = None) -> None:
+    def __post_init__(self) -> None:
+        status = self.status
         if isinstance(status, bool) or not isinstance(status, int) or not 0 <= status <= 255:
             raise FaultError(f"status is {status!r}; write a process exit status from 0 to 255")
-        self._init(status=status, attempts=attempts)
         self._check()
 
 
+@dataclass(frozen=True, slots=True)
 class CrashAfter(Fault):
     """Run the real handler, side effects and all, then fail as if the Lambda crashed."""
 
-    __slots__ = ("error", "attempts")
-    error: str
+    error: str = CRASH_ERROR
+    attempts: int | None = 1
 
-    def __init__(self, error: str = CRASH_ERROR, attempts: int | None = 1) -> None:
-        self._init(error=error, attempts=attempts)
+    def __post_init__(self) -> None:
         self._check()
 
 

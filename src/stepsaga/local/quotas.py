@@ -20,12 +20,8 @@ import datetime
 import json
 from typing import Any, Final
 
+from stepsaga.asl.limits import MAX_NAME_LENGTH, MAX_PAYLOAD_BYTES
 from stepsaga.errors import StepsagaError
-
-#: Step Functions' payload quota: 256 KiB of UTF-8, inclusive.
-MAX_PAYLOAD_BYTES: Final = 256 * 1024
-#: StartExecution's name length limits, in characters.
-MAX_NAME_LENGTH: Final = 80
 
 # "A name must not contain: white space, brackets, wildcard characters, special characters" (API_StartExecution)
 _FORBIDDEN: Final = frozenset('<>{}[]?*"#%\\^|~`$&,;:/')

@@ -8,7 +8,7 @@ from typing import Any
 
 from stepsaga.errors import StepsagaError
 from stepsaga.model import Saga
-from stepsaga.orchestration import BEGIN, COMPENSATION_FAILED, FAILED, SUCCEEDED
+from stepsaga.names import BEGIN, COMPENSATION_FAILED, FAILED, SUCCEEDED, is_dead_letter_state
 
 
 class SagaFailedError(StepsagaError):
@@ -187,7 +187,7 @@ def _kind(saga: Saga, name: str) -> str:
         return "step"
     if any(s.compensation and s.compensation.name == name for s in saga.steps):
         return "compensation"
-    if name.endswith("DeadLetter"):
+    if is_dead_letter_state(name):
         return "dead_letter"
     return "control"  # BeginSaga, SagaSucceeded, SagaFailed, SagaCompensationFailed
 

@@ -29,7 +29,8 @@ from typing import Any
 from stepsaga.lambda_timeout import function_timeout
 from stepsaga.functions import LambdaHandler, variables as function_variables
 from stepsaga.model import Compensation, EventTrigger, HttpTrigger, Saga, Step
-from stepsaga.orchestration import DLQ_PLACEHOLDER, function_placeholder, placeholders
+from stepsaga.names import DLQ_PLACEHOLDER, function_placeholder
+from stepsaga.orchestration import placeholders
 from stepsaga.table_access import INDEX_ACTIONS, actions
 
 Json = dict[str, Any]

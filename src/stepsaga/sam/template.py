@@ -15,15 +15,15 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from stepsaga.loader import snake_case
 from stepsaga.model import HttpTrigger, Saga
+from stepsaga.names import PLACEHOLDER_PATTERN, asl_file_name, substitution
 from stepsaga.sam.resources import MARKER, GeneratedSaga, generate
 from stepsaga.sam.schema_bounds import unbounded
 from stepsaga.sam.sync import TemplateError, emit, ensure_transform, load, plain, update_section
 
 __all__ = ["TemplateError", "Layout", "render", "sync_file", "sync_asl", "substitution_problems", "generated_owners", "schema_warnings"]
 
-_PLACEHOLDER = re.compile(r"\$\{([^}]+)\}")
+_PLACEHOLDER = re.compile(PLACEHOLDER_PATTERN)
 _HEADER = (
     "# Deploys the sagas in workflows/ with AWS SAM. `stepsaga template` regenerates the resources\n"
     "# marked `Metadata: stepsaga` (and the Outputs their state machine lists); everything else is yours\n"
@@ -45,7 +45,7 @@ class Layout:
 
     def asl_file(self, saga: Saga) -> Path:
         """The saga's compiled ASL file."""
-        return self.asl / f"{snake_case(saga.name)}.asl.json"
+        return self.asl / asl_file_name(saga.name)
 
     def definition_uri(self, saga: Saga) -> str:
         """The saga's ASL file, relative to the template's folder as SAM resolves it."""
@@ -182,7 +182,7 @@ def substitution_problems(text: str, template_dir: Path, where: str = "template.
         subs = props.get("DefinitionSubstitutions") or {}
         given = set(subs) if isinstance(subs, dict) else set()
         for name in sorted(used - given):
-            problems.append(f"{where}: {key}: {uri} uses ${{{name}}}, but DefinitionSubstitutions has no {name}; add it, or run: stepsaga template")
+            problems.append(f"{where}: {key}: {uri} uses {substitution(name)}, but DefinitionSubstitutions has no {name}; add it, or run: stepsaga template")
         for name in sorted(given - used):
             problems.append(f"{where}: {key}: DefinitionSubstitutions has {name}, which {uri} never uses; remove it, or run: stepsaga template")
     return problems
