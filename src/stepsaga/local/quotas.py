@@ -20,7 +20,7 @@ import datetime
 import json
 from typing import Any, Final
 
-from stepsaga.errors import StepsagaError
+from stepsaga.errors import StartExecutionError
 
 #: Step Functions' payload quota: 256 KiB of UTF-8, inclusive.
 MAX_PAYLOAD_BYTES: Final = 256 * 1024
@@ -41,15 +41,6 @@ def _forbidden(ch: str) -> bool:
         or 0xD800 <= code <= 0xDFFF
         or code in (0xFFFE, 0xFFFF, 0x10FFFF)
     )
-
-
-class StartExecutionError(StepsagaError, ValueError):
-    """StartExecution rejected the call, as AWS would: ``code`` is the AWS error code, nothing ran."""
-
-    def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        self.message = message
-        super().__init__(f"StartExecution rejected ({code}): {message}")
 
 
 def _json_default(value: Any) -> Any:

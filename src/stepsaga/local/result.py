@@ -6,17 +6,9 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from stepsaga.errors import StepsagaError
+from stepsaga.errors import SagaFailedError
 from stepsaga.model import Saga
 from stepsaga.orchestration import BEGIN, COMPENSATION_FAILED, FAILED, SUCCEEDED
-
-
-class SagaFailedError(StepsagaError):
-    """Read ``.output`` of a run that did not succeed: carries the error and the cause."""
-
-    def __init__(self, saga: str, execution: str, status: str, error: str | None, cause: str | None) -> None:
-        self.error, self.cause, self.status = error, cause, status
-        super().__init__(f"saga {saga} execution {execution} {status}: {error}: {cause}")
 
 
 @dataclass
