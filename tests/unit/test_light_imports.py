@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import subprocess
 import sys
 from pathlib import Path
@@ -14,9 +15,9 @@ HEAVY = {"boto3", "botocore", "moto"}
 
 def heavy_after(statement: str) -> list[str]:
     """The heavy top-level packages in sys.modules after running ``statement`` in a fresh interpreter."""
-    code = f"import sys\n{statement}\nprint(sorted({{m.split('.')[0] for m in sys.modules}} & set({sorted(HEAVY)!r})))"
+    code = f"import json, sys\n{statement}\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
     proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
-    return eval(proc.stdout.strip().splitlines()[-1])  # noqa: S307 - our own print of a list of names
+    return sorted(set(json.loads(proc.stdout.strip().splitlines()[-1])) & HEAVY)
 
 
 @pytest.mark.parametrize(
