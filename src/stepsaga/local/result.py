@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from stepsaga.errors import SagaFailedError
+from stepsaga.local.engine import ExecutionOutcome
 from stepsaga.model import Saga
 from stepsaga.orchestration import BEGIN, COMPENSATION_FAILED, FAILED, SUCCEEDED
 
@@ -189,7 +190,7 @@ _CONTROL = (BEGIN, SUCCEEDED, FAILED, COMPENSATION_FAILED)
 
 def build_result(
     saga: Saga,
-    raw: Any,
+    raw: ExecutionOutcome,
     calls: list[Any],
     dlq: list[dict[str, Any]],
     wall: float,
