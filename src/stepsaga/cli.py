@@ -158,9 +158,9 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _err(f"{where}: defines {len(sagas)} sagas; name one with {where}:ATTR")
         return BAD_CALL
     saga = sagas[0]
-    from stepsaga.local import EmbeddedCloud, FaultError, SeedError, default_seed, parse_fault, seed_items
+    from stepsaga.errors import FaultError, SeedError, StartExecutionError
+    from stepsaga.local import EmbeddedCloud, default_seed, parse_fault, seed_items
     from stepsaga.local.faults import normalise
-    from stepsaga.local.quotas import StartExecutionError
 
     try:
         payload = _read_json_arg(args.input, "--input")

@@ -1,6 +1,23 @@
-"""The errors stepsaga raises: one base class, one subclass per failure mode."""
+"""The errors stepsaga raises: one base class, one subclass per failure mode, all in this module.
+
+The rule: every exception stepsaga raises *to its caller* (a rejected definition, a bad fault, a seed that
+does not fit, a failed run read as a success, a broken contract, the wrong moto) derives from
+``StepsagaError`` and is defined here, so that each one is importable without boto3 or moto and has one
+home. Modules re-export the ones their users catch (``stepsaga.local``, ``stepsaga.testing``).
+
+Two kinds of exceptions are not library errors and live with their code:
+
+* the signals a dispatcher raises *into* the local engine to model what Lambda or Step Functions would
+  report (``TaskTimedOut``, ``LambdaServiceError``, ``FunctionError``, ``FunctionTimedOut``,
+  ``RuntimeExited``): they are the engine's contract, ``stepsaga.local.engine``, and the engine turns them
+  into an execution's events, never into an exception for the caller;
+* private control flow that never leaves its module (``sandbox._LoadFailure``, the engine's
+  ``ExecutionTimedOut``).
+"""
 
 from __future__ import annotations
+
+from typing import Any
 
 from stepsaga._record import Record
 
@@ -67,3 +84,52 @@ class LoadError(StepsagaError):
 
 class EvaluationError(StepsagaError):
     """A payload template uses a construct ``stepsaga.asl.evaluate`` does not know, or a path selects nothing."""
+
+class TemplateError(StepsagaError):
+    """template.yaml cannot be read or updated safely."""
+
+
+class HandlerPathError(DefinitionError):
+    """Handler paths that do not load the way Lambda loads them; every one is listed."""
+
+
+class FaultError(StepsagaError, ValueError):
+    """A fault was declared wrongly: unknown state, bad attempt count or bad syntax."""
+
+
+class SeedError(StepsagaError, ValueError):
+    """Seed items that cannot go into their table: an undeclared table, unreadable JSON, a missing key."""
+
+
+class StartExecutionError(StepsagaError, ValueError):
+    """StartExecution rejected the call, as AWS would: ``code`` is the AWS error code, nothing ran."""
+
+    def __init__(self, code: str, message: str) -> None:
+        self.code = code
+        self.message = message
+        super().__init__(f"StartExecution rejected ({code}): {message}")
+
+
+class SagaFailedError(StepsagaError):
+    """Read ``.output`` of a run that did not succeed: carries the error and the cause."""
+
+    def __init__(self, saga: str, execution: str, status: str, error: str | None, cause: str | None) -> None:
+        self.error, self.cause, self.status = error, cause, status
+        super().__init__(f"saga {saga} execution {execution} {status}: {error}: {cause}")
+
+
+class ContractViolationError(StepsagaError, AssertionError):
+    """A run broke the business-error contract, and the test did not allow it: ``.result`` has the whole run."""
+
+    def __init__(self, result: Any) -> None:
+        self.result = result
+        lines = [v.message() for v in result.contract_violations]
+        super().__init__(
+            f"saga {result.saga} execution {result.execution}: {len(lines)} business-error contract violation(s)\n"
+            + "\n".join(lines)
+            + "\n(to test this on purpose, run with allow_contract_violations=True and use assert_contract_violated)"
+        )
+
+
+class MotoVersionError(StepsagaError):
+    """The installed moto is not the exact version whose internals stepsaga's local runtime patches."""

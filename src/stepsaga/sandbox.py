@@ -36,7 +36,7 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
-from stepsaga.errors import DefinitionError, Problem
+from stepsaga.errors import HandlerPathError, Problem
 from stepsaga.functions import LambdaHandler, variables, where_declared
 from stepsaga.model import Saga
 
@@ -44,10 +44,6 @@ _RUNNING: ContextVar[LocalFunction | Scope | None] = ContextVar("stepsaga_runnin
 # Imports swap entries of the process-wide sys.modules: one function imports at a time.
 _IMPORT_LOCK = threading.RLock()
 _STDLIB = frozenset(sys.stdlib_module_names) | frozenset(sys.builtin_module_names)
-
-
-class HandlerPathError(DefinitionError):
-    """Handler paths that do not load the way Lambda loads them; every one is listed."""
 
 
 class _Environment:

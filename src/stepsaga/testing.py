@@ -18,22 +18,15 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from stepsaga.local import (
-    ContractViolationError,
-    CrashAfter,
-    EmbeddedCloud,
-    Exit,
-    Fail,
-    Fault,
-    FunctionTimeout,
-    SagaFailedError,
-    SagaResult,
-    Timeout,
-)
-from stepsaga.local.harness import HandlerEnvironment
+from stepsaga.errors import ContractViolationError, SagaFailedError
+from stepsaga.local.faults import CrashAfter, Exit, Fail, Fault, FunctionTimeout, Timeout
 from stepsaga.model import Saga
+
+if TYPE_CHECKING:
+    from stepsaga.local import EmbeddedCloud, SagaResult
+    from stepsaga.local.harness import HandlerEnvironment
 
 __all__ = [
     "ContractViolationError",
@@ -81,10 +74,25 @@ def run(
             raise ValueError(f"the cloud runs saga {cloud.saga.name}, not {saga.name}")
         result = cloud.run(input, faults, name=name, allow_contract_violations=allow_contract_violations)
     else:
+        from stepsaga.local import EmbeddedCloud  # loads boto3 and moto: declaring faults does not
+
         with EmbeddedCloud(saga, seed=seed, root=root) as fresh:
             result = fresh.run(input, faults, name=name, allow_contract_violations=allow_contract_violations)
     assert_contract_kept(result)
     return result
+
+
+def __getattr__(name: str) -> Any:
+    # EmbeddedCloud, SagaResult and HandlerEnvironment load the engine (boto3, moto) on first use, like stepsaga.local's
+    if name in ("EmbeddedCloud", "SagaResult"):
+        import stepsaga.local
+
+        return getattr(stepsaga.local, name)
+    if name == "HandlerEnvironment":
+        from stepsaga.local.harness import HandlerEnvironment
+
+        return HandlerEnvironment
+    raise AttributeError(f"module 'stepsaga.testing' has no attribute {name!r}")
 
 
 def assert_contract_kept(result: SagaResult) -> None:

@@ -92,3 +92,33 @@ def test_the_one_intended_difference_a_fail_state_keeps_states_timeout():
     fast, _ = run_with("inline", "order.json", {"ValidateOrder": Timeout()})
     assert (stock.error, fast.error) == ("States.Runtime", "States.Timeout")
     assert fast.compensations == stock.compensations == ["CancelOrder"]
+
+
+# Fidelity-only (install(fast=False)) against the fast path: the speed shortcuts change nothing. Retry
+# waits are virtual in both modes, so a retried timeout is in.
+MODE_SCENARIOS = {**SCENARIOS, "payment_timeout_retried": ("order.json", {"ProcessPayment": Timeout(attempts=1)})}
+
+
+@pytest.mark.parametrize("scenario", list(MODE_SCENARIOS))
+def test_fast_and_fidelity_only_agree(scenario):
+    from stepsaga.local import _moto
+
+    file, faults = MODE_SCENARIOS[scenario]
+    _moto.install(fast=True)
+    fast, fast_tables = run_with("inline", file, faults, name=f"modes-{scenario}")
+    _moto.install(fast=False)
+    try:
+        assert "speed" not in {table for table, _owner, _name in _moto.patches()}
+        slow, slow_tables = run_with("inline", file, faults, name=f"modes-{scenario}")
+    finally:
+        _moto.install(fast=True)
+    assert (fast.status, fast.error) == (slow.status, slow.error)
+    assert normalise(fast.cause) == normalise(slow.cause)
+    assert normalise(fast.raw_output) == normalise(slow.raw_output)
+    assert normalise(fast.history) == normalise(slow.history)
+    assert fast.entered == slow.entered and fast.virtual_seconds == slow.virtual_seconds
+    attempts = lambda r: [(st.name, [(a.number, a.at, a.waited, a.outcome, a.error, a.injected) for a in st.attempts])  # noqa: E731
+                          for st in r.states]
+    assert attempts(fast) == attempts(slow)
+    for table in slow_tables:
+        assert [_strip_times(r) for r in fast_tables[table]] == [_strip_times(r) for r in slow_tables[table]]

@@ -16,14 +16,18 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from stepsaga.errors import MotoVersionError
 from stepsaga.local import _moto as engine
-from stepsaga.local._moto import (
+from stepsaga.local._moto import history, lambda_invoke, speed, version
+from stepsaga.local._moto import run_inline
+from stepsaga.local.engine import (
     FunctionError,
+    FunctionTimedOut,
     Invocation,
     LambdaContext,
     LambdaServiceError,
+    RuntimeExited,
     TaskTimedOut,
-    run_inline,
 )
 
 REGION = "us-east-1"
@@ -364,10 +368,10 @@ def test_expected_failures_do_not_log_errors(cloud: Cloud, caplog: pytest.LogCap
 
 
 def test_check_version(monkeypatch: pytest.MonkeyPatch) -> None:
-    engine.check_version()
-    monkeypatch.setattr(engine.importlib.metadata, "version", lambda name: "5.0.0")
-    with pytest.raises(engine.MotoVersionError, match="needs moto==5.2.5 exactly, but moto 5.0.0 is installed"):
-        engine.check_version()
+    version.check_version()
+    monkeypatch.setattr(version.importlib.metadata, "version", lambda name: "5.0.0")
+    with pytest.raises(MotoVersionError, match="needs moto==5.2.5 exactly, but moto 5.0.0 is installed"):
+        version.check_version()
 
 
 def test_install_is_idempotent_and_uninstall_restores() -> None:
@@ -381,6 +385,49 @@ def test_install_is_idempotent_and_uninstall_restores() -> None:
     assert Program.eval is getattr(patched, "__wrapped__") and not engine.installed()
     engine.install()
     assert engine.installed()
+
+
+def test_fast_false_applies_no_speed_shortcut(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    from moto.stepfunctions.parser.asl.component.state.state import CommonStateField
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+    from moto.stepfunctions.parser.asl.utils import json_path
+
+    from stepsaga.local._moto import driver
+
+    parses: list[str] = []
+    original = AmazonStateLanguageParser.parse
+
+    def counting_parse(definition: str) -> Any:
+        parses.append(definition)
+        return original(definition)
+
+    modes = ("ok", "flaky-once", "declined")
+    machines = {fast: cloud.machine(f"modes-{fast}", saga_definition(cloud.queue_url)) for fast in (False, True)}
+
+    def runs(fast: bool) -> list[Any]:
+        payload = lambda mode: json.dumps({"order_id": "o-1", "amount": 42, "mode": mode, "wait_seconds": 0})  # noqa: E731
+        return [run_inline(machines[fast], payload(mode), f"modes-{mode}", Payments()) for mode in modes]
+
+    monkeypatch.setattr(AmazonStateLanguageParser, "parse", staticmethod(counting_parse))
+    engine.install(fast=False)
+    try:
+        assert engine.installed()
+        assert {table for table, _owner, _name in engine.patches()} == {"driver", "lambda_invoke", "fidelity"}
+        assert not hasattr(CommonStateField.__dict__["_get_state_entered_event_details"], "__wrapped__")  # stock
+        assert not hasattr(json_path.parse, "__wrapped__")
+        assert driver._program is not speed._parse_program and driver._copy_stack is not speed._json_copy
+        slow = runs(False)
+        assert len(parses) >= len(modes)  # stock: the definition is parsed for every execution
+    finally:
+        engine.install()
+    assert {table for table, _owner, _name in engine.patches()} == {"driver", "lambda_invoke", "fidelity", "speed", "growth"}
+    parses.clear()
+    fast = runs(True)
+    assert len(parses) == 1  # the fast path parses a definition once (reinstalling cleared its cache)
+    for s, f in zip(slow, fast):
+        assert (f.status, f.error, f.clock.waits) == (s.status, s.error, s.clock.waits)
+        same = lambda raw: json.dumps(normalise([raw.output, raw.cause, raw.history])).replace(raw.arn.split(":")[-2], "<sm>")  # noqa: E731
+        assert same(f) == same(s)
 
 
 # ---------------------------------------------------------------------------------------------------
@@ -489,10 +536,10 @@ def test_json_copy_equals_deepcopy() -> None:
     import datetime
 
     value = {"a": [1, 2.5, True, None, {"b": "c"}], "d": {"e": datetime.datetime(2024, 1, 1)}, "f": -0.0}
-    assert engine._json_copy(value) == copy.deepcopy(value)
-    assert engine._json_copy(value) is not value and engine._json_copy(value)["a"] is not value["a"]
+    assert speed._json_copy(value) == copy.deepcopy(value)
+    assert speed._json_copy(value) is not value and speed._json_copy(value)["a"] is not value["a"]
     shared = {"x": 1}
-    clone = engine._json_copy({"p": shared, "q": shared})
+    clone = speed._json_copy({"p": shared, "q": shared})
     assert clone["p"] is clone["q"] and clone["p"] is not shared  # aliasing kept, like deepcopy
 
 
@@ -593,14 +640,14 @@ def test_result_path_field_chain_matches_jsonpath_ng() -> None:
              {"a": {"b": [1]}}, {"a": None}, {"a": {"b": None}}, {"a": {"b": 5}}, {"a": {"b": True}}, {"a": [{"b": 1}]},
              [1, 2], "text", None, 7]
     for path in ("$.a", "$.a.b", "$.a.b.c", "$['a'].b", "$.x.y"):
-        fast = engine._result_path_parse(jsonpath_ng.parse, path)
-        assert isinstance(fast, engine._FieldChainPath), path
+        fast = speed._result_path_parse(jsonpath_ng.parse, path)
+        assert isinstance(fast, speed._FieldChainPath), path
         for data in datas:
             for val in ({"v": [1, {"w": 2}]}, [3], "s", None):
                 assert apply(fast, copy.deepcopy(data), val) == apply(jsonpath_ng.parse(path), copy.deepcopy(data), val), (
                     path, data, val)
     for path in ("$", "$.a[0]", "$.a.*", "$..a"):
-        assert not isinstance(engine._result_path_parse(jsonpath_ng.parse, path), engine._FieldChainPath), path
+        assert not isinstance(speed._result_path_parse(jsonpath_ng.parse, path), speed._FieldChainPath), path
 
 
 def test_history_timestamps_across_a_dst_change(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -614,7 +661,7 @@ def test_history_timestamps_across_a_dst_change(monkeypatch: pytest.MonkeyPatch)
     monkeypatch.setenv("TZ", "America/New_York")
     time.tzset()
     try:
-        monkeypatch.setattr(engine, "_TZLOCAL", None)
+        monkeypatch.setattr(history, "_TZLOCAL", None)
         # 2024-11-03 06:00Z: 01:59:59 EDT is followed by 01:00:00 EST (fold=1)
         start = datetime.datetime(2024, 11, 3, 5, 59, 58, 998000)
         stamps = [(start + datetime.timedelta(milliseconds=250 * i)).strftime("%Y-%m-%dT%H:%M:%S.%f")[:-3] + "Z"
@@ -623,7 +670,7 @@ def test_history_timestamps_across_a_dst_change(monkeypatch: pytest.MonkeyPatch)
                   for i, s in enumerate(stamps)]
         manager = types.SimpleNamespace(_mutex=threading.Lock(), _history_event_list=events)
         execution = types.SimpleNamespace(exec_worker=types.SimpleNamespace(env=types.SimpleNamespace(event_manager=manager)))
-        got = [e["timestamp"] for e in engine._history_as_boto3(execution)]  # type: ignore[arg-type]
+        got = [e["timestamp"] for e in history._history_as_boto3(execution)]  # type: ignore[arg-type]
         local = tzlocal()
         want = [datetime.datetime.strptime(s, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=datetime.timezone.utc).astimezone(local)
                 for s in stamps]
@@ -711,9 +758,9 @@ def test_runtime_json_writes_decimal_as_its_own_text() -> None:
     # awslambdaric: RawJSON(str(d)) for a Decimal, NaN for a NaN one; ", " separators; non-ASCII as is
     value = {"a": decimal.Decimal("1.50"), "b": [decimal.Decimal("42"), decimal.Decimal("1E+2")], "c": "é",
              "d": decimal.Decimal("NaN"), "e": decimal.Decimal("-0.000001")}
-    assert engine._runtime_json(value) == '{"a": 1.50, "b": [42, 1E+2], "c": "é", "d": NaN, "e": -0.000001}'
+    assert lambda_invoke._runtime_json(value) == '{"a": 1.50, "b": [42, 1E+2], "c": "é", "d": NaN, "e": -0.000001}'
     with pytest.raises(TypeError, match="Object of type set is not JSON serializable"):
-        engine._runtime_json({"s": {1}})
+        lambda_invoke._runtime_json({"s": {1}})
 
 
 def test_a_decimal_result_reaches_the_state_as_the_runtime_wrote_it(cloud: Cloud) -> None:
@@ -730,7 +777,7 @@ def test_the_template_runtime_is_one_whose_errors_are_modelled() -> None:
 
 def test_function_timeout_is_sandbox_timedout(cloud: Cloud) -> None:
     payments = Payments()
-    raw = cloud.run("ok", dispatcher=payment_raising(payments, engine.FunctionTimedOut(25)))
+    raw = cloud.run("ok", dispatcher=payment_raising(payments, FunctionTimedOut(25)))
     request_id = payments.calls[0][1].aws_request_id
     cause = _failed_cause(raw)
     assert cause == ('{"errorMessage":"RequestId: ' + request_id + ' Error: Task timed out after 25.00 seconds",'
@@ -739,7 +786,7 @@ def test_function_timeout_is_sandbox_timedout(cloud: Cloud) -> None:
     assert raw.error == "Sandbox.Timedout" and "TaskTimedOut" not in events(raw)
     assert ("ProcessPayment", "function_timeout", 25) in raw.clock.waits
     def default_timeout(invocation: Invocation, context: LambdaContext) -> Any:
-        raise engine.FunctionTimedOut()
+        raise FunctionTimedOut()
 
     raw = cloud.run("ok", dispatcher=default_timeout)
     assert "Task timed out after 30.00 seconds" in _failed_cause(raw)  # the context's: the Task's TimeoutSeconds
@@ -747,7 +794,7 @@ def test_function_timeout_is_sandbox_timedout(cloud: Cloud) -> None:
 
 def test_process_exit_is_runtime_exit_error_without_stack_trace(cloud: Cloud) -> None:
     payments = Payments()
-    raw = cloud.run("ok", dispatcher=payment_raising(payments, engine.RuntimeExited(137)))
+    raw = cloud.run("ok", dispatcher=payment_raising(payments, RuntimeExited(137)))
     request_id = payments.calls[0][1].aws_request_id
     assert _failed_cause(raw) == ('{"errorMessage":"RequestId: ' + request_id + ' Error: Runtime exited with error: '
                                   'exit status 137","errorType":"Runtime.ExitError"}')
@@ -833,7 +880,7 @@ def test_express_names_may_be_reused_and_arns_have_the_express_form(cloud: Cloud
 
 
 def test_a_function_timeout_longer_than_the_task_is_a_task_timeout(cloud: Cloud) -> None:
-    raw = cloud.run("ok", dispatcher=payment_raising(Payments(), engine.FunctionTimedOut(31)))
+    raw = cloud.run("ok", dispatcher=payment_raising(Payments(), FunctionTimedOut(31)))
     assert "TaskTimedOut" in events(raw) and ("ProcessPayment", "timeout", 30) in raw.clock.waits
 
 

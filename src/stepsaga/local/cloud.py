@@ -16,10 +16,11 @@ from pathlib import Path
 from typing import Any, TypeVar, cast
 
 from stepsaga import sandbox
-from stepsaga.errors import StepsagaError
+from stepsaga.errors import ContractViolationError, SeedError
 from stepsaga.local import _moto
-from stepsaga.local.contract import ContractCheck, ContractViolationError
+from stepsaga.local.contract import ContractCheck
 from stepsaga.local.dispatch import Dispatcher
+from stepsaga.local.engine import VirtualClock
 from stepsaga.local.faults import Fault, normalise
 from stepsaga.local.quotas import check_start_execution, input_text
 from stepsaga.local.result import SagaResult, build_result
@@ -94,10 +95,6 @@ class _SharedMock:
 
 
 _MOCK = _SharedMock()
-
-
-class SeedError(StepsagaError, ValueError):
-    """Seed items that cannot go into their table: an undeclared table, unreadable JSON, a missing key."""
 
 
 def load_seed(value: list[dict[str, Any]] | str | Path) -> list[dict[str, Any]]:
@@ -191,8 +188,7 @@ class EmbeddedCloud:
         return table_name(self.saga, table, self.id)
 
     def __enter__(self) -> EmbeddedCloud:
-        _moto.check_version()
-        _moto.install()
+        _moto.ensure_installed()
         sandbox.install()
         seed_items(self.saga, self.seed)  # a bad seed fails before anything starts
         self._functions = sandbox.functions_for(self.saga, self.root, lambda state: function_name(self.saga, state), self.table_name)
@@ -405,7 +401,7 @@ class EmbeddedCloud:
 
 
 class StockExecution:
-    """A stock moto execution read back through boto3, shaped like ``_moto.RawExecution``."""
+    """A stock moto execution read back through boto3, shaped like ``stepsaga.local.engine.ExecutionOutcome``."""
 
     def __init__(self, arn: str, name: str, described: dict[str, Any], history: list[dict[str, Any]]) -> None:
         self.arn, self.name, self.history = arn, name, history
@@ -414,4 +410,4 @@ class StockExecution:
         # moto's DescribeExecution re-serialises with ", " separators; AWS (and the inline path) is compact
         self.output = json.dumps(json.loads(output), separators=(",", ":")) if output is not None else None
         self.error, self.cause = described.get("error"), described.get("cause")
-        self.clock = _moto.VirtualClock()  # stock moto really sleeps: nothing is virtual
+        self.clock = VirtualClock()  # stock moto really sleeps: nothing is virtual

@@ -18,8 +18,8 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stepsaga.errors import StepsagaError
-from stepsaga.local import _moto
+from stepsaga.errors import ContractViolationError  # noqa: F401 - its old home, re-exported
+from stepsaga.local._moto.table_watch import TableWatch
 from stepsaga.model import Saga
 
 
@@ -81,19 +81,6 @@ class ContractViolation:
         return {"step": self.step, "attempt": self.attempt, "error": self.error, "changes": [c.to_json() for c in self.changes]}
 
 
-class ContractViolationError(StepsagaError, AssertionError):
-    """A run broke the business-error contract, and the test did not allow it: ``.result`` has the whole run."""
-
-    def __init__(self, result: Any) -> None:
-        self.result = result
-        lines = [v.message() for v in result.contract_violations]
-        super().__init__(
-            f"saga {result.saga} execution {result.execution}: {len(lines)} business-error contract violation(s)\n"
-            + "\n".join(lines)
-            + "\n(to test this on purpose, run with allow_contract_violations=True and use assert_contract_violated)"
-        )
-
-
 class ContractCheck:
     """Watches the attempts of steps that declare business errors; collects ``violations`` of one run.
 
@@ -114,7 +101,7 @@ class ContractCheck:
         if entry is None:
             return None
         state, errors = entry
-        watch = _moto.TableWatch(list(self._tables), self._account_id, self._region)
+        watch = TableWatch(list(self._tables), self._account_id, self._region)
         watch.start()
 
         def ended(call: Any) -> None:

@@ -9,7 +9,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from stepsaga.local import _moto
+from stepsaga.local.engine import FunctionError, FunctionTimedOut, LambdaServiceError, RuntimeExited, TaskTimedOut
 from stepsaga.local.faults import CrashAfter, Exit, Fail, Fault, FunctionTimeout, Timeout
 
 
@@ -40,7 +40,7 @@ class Dispatcher:
         """Run one attempt: a fault, the real handler, or the real handler then a crash."""
         entry = self._handlers.get(invocation.function_name)
         if entry is None:
-            raise _moto.LambdaServiceError("ResourceNotFoundException", f"Function not found: {invocation.function_name}")
+            raise LambdaServiceError("ResourceNotFoundException", f"Function not found: {invocation.function_name}")
         state, handler = entry
         attempt = self._attempts[state] = self._attempts.get(state, 0) + 1
         fault = self.faults.get(state)
@@ -50,13 +50,13 @@ class Dispatcher:
         )
         if isinstance(fault, Timeout):
             log("timeout", "States.Timeout", "timeout")
-            raise _moto.TaskTimedOut(f"injected timeout of {state} attempt {attempt}")
+            raise TaskTimedOut(f"injected timeout of {state} attempt {attempt}")
         if isinstance(fault, FunctionTimeout):
             log("error", "Sandbox.Timedout", "function_timeout")
-            raise _moto.FunctionTimedOut(fault.seconds)
+            raise FunctionTimedOut(fault.seconds)
         if isinstance(fault, Exit):
             log("error", "Runtime.ExitError", "exit")
-            raise _moto.RuntimeExited(fault.status)
+            raise RuntimeExited(fault.status)
         if isinstance(fault, Fail):
             log("error", fault.error, "fail")
             raise _error(fault.error, fault.message)
@@ -75,9 +75,9 @@ class Dispatcher:
 def _error(name: str, message: str) -> Exception:
     # each error as Lambda reports it: a service error, Lambda's own payload, or the runtime's
     if name == "Runtime.ExitError":
-        return _moto.RuntimeExited(1)
+        return RuntimeExited(1)
     if name == "Sandbox.Timedout":
-        return _moto.FunctionTimedOut()
+        return FunctionTimedOut()
     if name.startswith("Lambda.") and name.count(".") == 1:
-        return _moto.LambdaServiceError(name.split(".", 1)[1], message)
-    return _moto.FunctionError(name, message)
+        return LambdaServiceError(name.split(".", 1)[1], message)
+    return FunctionError(name, message)

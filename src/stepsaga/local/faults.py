@@ -18,14 +18,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 
-from stepsaga.errors import StepsagaError
+from stepsaga.errors import FaultError
 
 #: What a Lambda reports when its runtime dies after doing its work (out of memory, a crash).
 CRASH_ERROR = "Runtime.ExitError"
-
-
-class FaultError(StepsagaError, ValueError):
-    """A fault was declared wrongly: unknown state, bad attempt count or bad syntax."""
 
 
 class Fault:

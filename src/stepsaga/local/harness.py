@@ -25,7 +25,7 @@ from typing import Any
 from stepsaga import sandbox
 from stepsaga.asl.evaluate import evaluate
 from stepsaga.errors import EvaluationError
-from stepsaga.local._moto import LambdaContext
+from stepsaga.local.engine import LambdaContext
 from stepsaga.local.cloud import ACCOUNT, REGION, EmbeddedCloud, function_name
 from stepsaga.model import Saga
 from stepsaga.orchestration import dead_letter_state, to_asl

@@ -21,7 +21,7 @@ import json
 from typing import Any, Final
 
 from stepsaga.asl.limits import MAX_NAME_LENGTH, MAX_PAYLOAD_BYTES
-from stepsaga.errors import StepsagaError
+from stepsaga.errors import StartExecutionError
 
 # "A name must not contain: white space, brackets, wildcard characters, special characters" (API_StartExecution)
 _FORBIDDEN: Final = frozenset('<>{}[]?*"#%\\^|~`$&,;:/')
@@ -37,15 +37,6 @@ def _forbidden(ch: str) -> bool:
         or 0xD800 <= code <= 0xDFFF
         or code in (0xFFFE, 0xFFFF, 0x10FFFF)
     )
-
-
-class StartExecutionError(StepsagaError, ValueError):
-    """StartExecution rejected the call, as AWS would: ``code`` is the AWS error code, nothing ran."""
-
-    def __init__(self, code: str, message: str) -> None:
-        self.code = code
-        self.message = message
-        super().__init__(f"StartExecution rejected ({code}): {message}")
 
 
 def _json_default(value: Any) -> Any:

@@ -6,17 +6,10 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-from stepsaga.errors import StepsagaError
+from stepsaga.errors import SagaFailedError
+from stepsaga.local.engine import ExecutionOutcome
 from stepsaga.model import Saga
 from stepsaga.names import BEGIN, COMPENSATION_FAILED, FAILED, SUCCEEDED, is_dead_letter_state
-
-
-class SagaFailedError(StepsagaError):
-    """Read ``.output`` of a run that did not succeed: carries the error and the cause."""
-
-    def __init__(self, saga: str, execution: str, status: str, error: str | None, cause: str | None) -> None:
-        self.error, self.cause, self.status = error, cause, status
-        super().__init__(f"saga {saga} execution {execution} {status}: {error}: {cause}")
 
 
 @dataclass
@@ -197,7 +190,7 @@ _CONTROL = (BEGIN, SUCCEEDED, FAILED, COMPENSATION_FAILED)
 
 def build_result(
     saga: Saga,
-    raw: Any,
+    raw: ExecutionOutcome,
     calls: list[Any],
     dlq: list[dict[str, Any]],
     wall: float,

@@ -21,14 +21,10 @@ from ruamel.yaml import YAML
 from ruamel.yaml.comments import CommentedMap, CommentedSeq, TaggedScalar
 from ruamel.yaml.error import YAMLError
 
-from stepsaga.errors import StepsagaError
+from stepsaga.errors import TemplateError
 
 SERVERLESS_TRANSFORM = "AWS::Serverless-2016-10-31"
 _SHORT_TAGS = {"Ref": "!Ref", "Fn::GetAtt": "!GetAtt", "Fn::Sub": "!Sub"}
-
-
-class TemplateError(StepsagaError):
-    """template.yaml cannot be read or updated safely."""
 
 
 class Entry:

@@ -1,0 +1,139 @@
+"""The moto-facing engine of the local runtime: run ASL on moto's own Step Functions interpreter.
+
+This package is the only part of stepsaga that imports moto internals; they are pinned to moto
+``MOTO_VERSION``. Paths in comments are relative to ``moto/stepfunctions/parser/`` (``asl/`` =
+``parser/asl/``) of moto 5.2.5. What the engine takes and returns (``Invocation``, ``LambdaContext``, the
+signals a dispatcher raises, ``ExecutionOutcome``) is the public contract ``stepsaga.local.engine``, which
+imports no moto.
+
+One module per reason to change, each with its own patch table (``PATCHES``):
+
+=================  ====================================================================================
+``driver``         the inline driver: an execution in the calling thread, Retry/Wait on a virtual clock
+``lambda_invoke``  a Lambda task's call shaped for the dispatcher, its answer shaped as Lambda's
+``fidelity``       where stock moto differs from AWS (the "Fidelity" list of what the inline run changes)
+``speed``          fewer parses, copies and encodings per state (identical results)
+``growth``         a run's cost does not grow with the runs before it (identical results)
+``history``        an execution's outcome and history as boto3 returns them (no patches)
+``table_watch``    rows written during one handler attempt, for the contract check (no patches)
+``version``        the pinned moto version and its check (no patches)
+``run``            the active run and the gate every patch goes through
+=================  ====================================================================================
+
+``install(fast=True)`` applies the tables once; ``install(fast=False)`` applies only the driver, Lambda
+invocation and fidelity tables and leaves the speed shortcuts (``speed``, ``growth``) off, so that a
+difference between the two modes is a speed bug, and a difference from AWS in both is a fidelity bug. Each
+patched function checks the ``ContextVar`` holding the active run and delegates to the original when no
+``run_inline`` is active in the current context, so moto behaves stock for everything else in the process
+(users' own moto tests, stock executions started through boto3). ``lambda_only(dispatcher)`` is the one
+exception: while it is active, Lambda invokes of *stock* executions (which run in moto's own threads) also
+go to the dispatcher, and the runtime-wide patches (the 256 KiB measure, ``growth``) apply; nothing else
+changes.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any, Final
+
+from stepsaga.errors import MotoVersionError
+from stepsaga.local._moto.version import MOTO_VERSION, check_version
+
+try:  # moto internals; a different moto may not have them, which check_version() reports clearly
+    from stepsaga.local._moto import driver, fidelity, growth, lambda_invoke, speed
+    from stepsaga.local._moto.driver import EXPRESS_LIMIT_SECONDS, execution_limit, lambda_only, run_inline
+    from stepsaga.local._moto.history import RawExecution
+    from stepsaga.local._moto.run import Patch
+    from stepsaga.local._moto.table_watch import TableWatch
+except ImportError as _exc:  # pragma: no cover - only with the wrong moto
+    check_version()
+    raise MotoVersionError(f"moto {MOTO_VERSION} is installed but its internals failed to import: {_exc}") from _exc
+
+__all__ = [
+    "EXPRESS_LIMIT_SECONDS",
+    "FAST_ENV",
+    "MOTO_VERSION",
+    "RawExecution",
+    "TableWatch",
+    "check_version",
+    "ensure_installed",
+    "execution_limit",
+    "install",
+    "installed",
+    "lambda_only",
+    "patches",
+    "run_inline",
+    "uninstall",
+]
+
+#: Set to ``0`` to run without the speed shortcuts (``install(fast=False)``) when nothing installed them yet.
+FAST_ENV: Final = "STEPSAGA_MOTO_FAST"
+
+# The tables in the order they are applied; the speed tables patch over the driver's seams and patches.
+_FIDELITY_TABLES: Final = (("driver", driver.PATCHES), ("lambda_invoke", lambda_invoke.PATCHES), ("fidelity", fidelity.PATCHES))
+_SPEED_TABLES: Final = (("speed", speed.PATCHES), ("growth", growth.PATCHES))
+
+_INSTALL_LOCK = threading.Lock()
+_ORIGINALS: list[tuple[str, Any, str, Any]] = []  # (table, owner, attribute, original value), in patch order
+_FAST: list[bool] = []  # the mode installed, while installed
+
+
+def _apply(table: str, patches: tuple[Patch, ...]) -> None:
+    for owner, name, make in patches:
+        original = owner.__dict__[name] if isinstance(owner, type) else getattr(owner, name)
+        _ORIGINALS.append((table, owner, name, original))
+        setattr(owner, name, make(original))
+
+
+def _uninstall() -> None:
+    while _ORIGINALS:
+        _table, owner, name, original = _ORIGINALS.pop()
+        setattr(owner, name, original)
+    _FAST.clear()
+    speed.clear_caches()
+
+
+def install(fast: bool = True) -> None:
+    """Apply the patch tables (idempotent); they are inert outside run_inline and lambda_only.
+
+    ``fast=False`` applies the driver, Lambda invocation and fidelity tables only: no speed shortcut. Called
+    with the other mode than the one installed, it reinstalls in the mode asked for.
+    Raises MotoVersionError unless moto is exactly ``MOTO_VERSION``.
+    """
+    with _INSTALL_LOCK:
+        if _ORIGINALS:
+            if _FAST == [fast]:
+                return
+            _uninstall()
+        _install(fast)
+
+
+def _install(fast: bool) -> None:
+    check_version()
+    for table, patches in _FIDELITY_TABLES + (_SPEED_TABLES if fast else ()):
+        _apply(table, patches)
+    _FAST.append(fast)
+
+
+def ensure_installed() -> None:
+    """Install unless installed, in any mode: fast unless the ``STEPSAGA_MOTO_FAST`` variable is ``0``."""
+    with _INSTALL_LOCK:
+        if not _ORIGINALS:
+            _install(fast=os.environ.get(FAST_ENV, "1") != "0")
+
+
+def uninstall() -> None:
+    """Restore every patched attribute (for tests)."""
+    with _INSTALL_LOCK:
+        _uninstall()
+
+
+def installed() -> bool:
+    """Whether install() is in effect."""
+    return bool(_ORIGINALS)
+
+
+def patches() -> list[tuple[str, Any, str]]:
+    """``(table, owner, attribute)`` of every patch in effect, in the order applied."""
+    return [(table, owner, name) for table, owner, name, _original in _ORIGINALS]

@@ -1,0 +1,62 @@
+"""Declaring faults and catching stepsaga's errors load neither boto3 nor moto (issue 8.1, 8.5)."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+HEAVY = {"boto3", "botocore", "moto"}
+
+
+def heavy_after(statement: str) -> list[str]:
+    """The heavy top-level packages in sys.modules after running ``statement`` in a fresh interpreter."""
+    code = f"import json, sys\n{statement}\nprint(json.dumps(sorted({{m.split('.')[0] for m in sys.modules}})))"
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    return sorted(set(json.loads(proc.stdout.strip().splitlines()[-1])) & HEAVY)
+
+
+@pytest.mark.parametrize(
+    "statement",
+    [
+        "import stepsaga.local.faults",
+        "from stepsaga.local import Fail, Timeout, FunctionTimeout, Exit, CrashAfter, Fault, parse_fault",
+        "from stepsaga.local import FaultError, SeedError, SagaFailedError, ContractViolationError",
+        "from stepsaga.testing import Fail, Timeout, CrashAfter, SagaFailedError, ContractViolationError",
+        "import stepsaga.local.engine",
+        "import stepsaga.local.dispatch",
+        "from stepsaga.errors import MotoVersionError, StartExecutionError, TemplateError, HandlerPathError",
+    ],
+)
+def test_declaring_faults_and_errors_stays_light(statement: str) -> None:
+    assert heavy_after(statement) == []
+
+
+def test_the_engine_names_still_load_on_first_use() -> None:
+    # the lazy names are real: asking for EmbeddedCloud loads the engine, and the objects are the same
+    assert heavy_after("from stepsaga.local import EmbeddedCloud") == ["boto3", "botocore", "moto"]
+    import stepsaga.local
+    import stepsaga.testing
+    from stepsaga.local.cloud import EmbeddedCloud
+    from stepsaga.local.result import SagaResult
+
+    assert stepsaga.local.EmbeddedCloud is EmbeddedCloud and stepsaga.testing.EmbeddedCloud is EmbeddedCloud
+    assert stepsaga.testing.SagaResult is SagaResult
+    with pytest.raises(AttributeError):
+        stepsaga.local.NoSuchName  # noqa: B018
+
+
+def test_every_error_class_lives_in_errors() -> None:
+    # old import paths keep working by re-export, and they are the same classes
+    import stepsaga.errors as errors
+    from stepsaga.local import ContractViolationError, FaultError, SagaFailedError, SeedError
+    from stepsaga.local.quotas import StartExecutionError
+    from stepsaga.sandbox import HandlerPathError
+
+    for cls in (ContractViolationError, FaultError, SagaFailedError, SeedError, StartExecutionError, HandlerPathError):
+        assert cls.__module__ == "stepsaga.errors" and getattr(errors, cls.__name__) is cls
+        assert issubclass(cls, errors.StepsagaError)
