@@ -13,7 +13,9 @@ from stepsaga.model import (
     HttpTrigger,
     Retry,
     Saga,
+    SagaEvents,
     Step,
+    StepEvents,
     Table,
 )
 
@@ -32,7 +34,9 @@ __all__ = [
     "Problem",
     "Retry",
     "Saga",
+    "SagaEvents",
     "Step",
+    "StepEvents",
     "StepsagaError",
     "Table",
 ]

@@ -23,6 +23,10 @@ if TYPE_CHECKING:
 
     WorkflowType = Literal["STANDARD", "EXPRESS"]
     Jitter = Literal["FULL", "NONE"]
+    Mode = Literal["orchestration", "choreography", "both"]
+
+#: What a saga's ``mode`` may be: the deployments ``stepsaga template`` writes for it.
+MODES = ("orchestration", "choreography", "both")
 
 #: The predefined error names of the States Language.
 STATES_ERRORS = (
@@ -191,10 +195,57 @@ class EventTrigger(Record):
         self._init(source=source, detail_type=detail_type, bus=bus)
 
 
-class Compensation(Record):
-    """The Lambda that undoes a step; it has its own, more patient retry policy."""
+class StepEvents(Record):
+    """A step's domain events in choreography mode; a name left None keeps its default.
 
-    __slots__ = ("name", "action", "retry", "timeout_seconds", "heartbeat_seconds", "tables", "comment", "access")
+    ``succeeded`` is emitted when the step's action returns (default: ``ProcessPayment`` ->
+    ``PaymentProcessed``), ``failed`` when it fails for good (``PaymentFailed``); ``source`` is the
+    EventBridge ``source`` of both, the step's bounded context (default: the saga's source).
+    Event names are EventBridge ``detail-type`` values: https://docs.aws.amazon.com/eventbridge/latest/ref/events-structure.html
+    """
+
+    __slots__ = ("succeeded", "failed", "source")
+    succeeded: str | None
+    failed: str | None
+    source: str | None
+
+    def __init__(self, succeeded: str | None = None, failed: str | None = None, source: str | None = None) -> None:
+        self._init(succeeded=succeeded, failed=failed, source=source)
+
+
+class SagaEvents(Record):
+    """The saga's own domain events and its EventBridge ``source``; a name left None keeps its default.
+
+    Defaults: ``<Saga>Started``, ``<Saga>Completed``, ``<Saga>Aborted`` (compensated) and
+    ``<Saga>CompensationFailed``; the source defaults to ``stepsaga.<saga_in_snake_case>``.
+    """
+
+    __slots__ = ("source", "started", "completed", "aborted", "compensation_failed")
+    source: str | None
+    started: str | None
+    completed: str | None
+    aborted: str | None
+    compensation_failed: str | None
+
+    def __init__(
+        self,
+        source: str | None = None,
+        started: str | None = None,
+        completed: str | None = None,
+        aborted: str | None = None,
+        compensation_failed: str | None = None,
+    ) -> None:
+        self._init(source=source, started=started, completed=completed, aborted=aborted, compensation_failed=compensation_failed)
+
+
+class Compensation(Record):
+    """The Lambda that undoes a step; it has its own, more patient retry policy.
+
+    ``done_event`` names the domain event emitted in choreography mode once it has undone the step
+    (default: ``RefundPayment`` -> ``PaymentRefunded``).
+    """
+
+    __slots__ = ("name", "action", "retry", "timeout_seconds", "heartbeat_seconds", "tables", "comment", "access", "done_event")
     name: str
     action: str
     retry: tuple[Retry, ...] | None
@@ -204,6 +255,7 @@ class Compensation(Record):
     comment: str | None
     #: (table, access) for each of ``tables``: see ``stepsaga.table_access``.
     access: tuple[tuple[str, str | tuple[str, ...]], ...]
+    done_event: str | None
 
     def __init__(
         self,
@@ -215,6 +267,7 @@ class Compensation(Record):
         tables: Sequence[str] | Mapping[str, str | Sequence[str]] = (),
         comment: str | None = None,
         access: Sequence[tuple[str, str | Sequence[str]]] = (),
+        done_event: str | None = None,
     ) -> None:
         names, pairs = _table_uses(tables, access)
         self._init(
@@ -226,15 +279,19 @@ class Compensation(Record):
             tables=names,
             comment=comment,
             access=pairs,
+            done_event=done_event,
         )
 
 
 class Step(Record):
-    """One step of a saga: a Lambda action, its retries, business errors and compensation."""
+    """One step of a saga: a Lambda action, its retries, business errors and compensation.
+
+    ``events`` renames its domain events in choreography mode (``StepEvents``).
+    """
 
     __slots__ = (
         "name", "action", "compensation", "retry", "business_errors", "retriable",
-        "timeout_seconds", "heartbeat_seconds", "tables", "comment", "access",
+        "timeout_seconds", "heartbeat_seconds", "tables", "comment", "access", "events",
     )
     name: str
     action: str
@@ -248,6 +305,7 @@ class Step(Record):
     comment: str | None
     #: (table, access) for each of ``tables``: see ``stepsaga.table_access``.
     access: tuple[tuple[str, str | tuple[str, ...]], ...]
+    events: StepEvents | None
 
     def __init__(
         self,
@@ -262,6 +320,7 @@ class Step(Record):
         tables: Sequence[str] | str | Mapping[str, str | Sequence[str]] = (),
         comment: str | None = None,
         access: Sequence[tuple[str, str | Sequence[str]]] = (),
+        events: StepEvents | None = None,
     ) -> None:
         names, pairs = _table_uses(tables, access)
         self._init(
@@ -276,6 +335,7 @@ class Step(Record):
             tables=names,
             comment=comment,
             access=pairs,
+            events=events,
         )
 
 
@@ -317,11 +377,17 @@ def task_seconds(retries: Sequence[Retry], timeout_seconds: int) -> float:
 
 
 class Saga(Record):
-    """An ordered list of steps, compiled to one state machine; validated when built."""
+    """An ordered list of steps, validated when built; compiled to one state machine, to domain events, or both.
+
+    ``mode`` chooses what ``stepsaga template`` deploys: ``"orchestration"`` (a Step Functions state
+    machine, the default), ``"choreography"`` (domain events on an EventBridge bus, no orchestrator) or
+    ``"both"``. The local runtime runs either mode of any saga. ``events`` renames the saga's own events.
+    """
 
     __slots__ = (
         "name", "steps", "comment", "workflow_type", "tables", "timeout_seconds",
         "task_timeout_seconds", "transient_retry", "compensation_retry", "retriable_retry", "triggers",
+        "mode", "events",
     )
     name: str
     steps: tuple[Step, ...]
@@ -334,6 +400,8 @@ class Saga(Record):
     compensation_retry: tuple[Retry, ...]
     retriable_retry: tuple[Retry, ...]
     triggers: tuple[HttpTrigger | EventTrigger, ...]
+    mode: Mode
+    events: SagaEvents | None
 
     def __init__(
         self,
@@ -348,6 +416,8 @@ class Saga(Record):
         compensation_retry: Sequence[Retry] | Retry = (DEFAULT_COMPENSATION_RETRY,),
         retriable_retry: Sequence[Retry] | Retry = (DEFAULT_RETRIABLE_RETRY,),
         triggers: Sequence[HttpTrigger | EventTrigger] = (),
+        mode: Mode = "orchestration",
+        events: SagaEvents | None = None,
     ) -> None:
         self._init(
             name=name,
@@ -361,10 +431,17 @@ class Saga(Record):
             compensation_retry=_tuple(compensation_retry),
             retriable_retry=_tuple(retriable_retry),
             triggers=_tuple(triggers),
+            mode=mode,
+            events=events,
         )
         problems = _validate(self)
         if problems:
             raise DefinitionError(problems)
+
+    @property
+    def modes(self) -> tuple[str, ...]:
+        """The modes deployed for this saga: ``("orchestration",)``, ``("choreography",)`` or both."""
+        return ("orchestration", "choreography") if self.mode == "both" else (self.mode,)
 
     @property
     def compensatable(self) -> tuple[Step, ...]:
@@ -609,8 +686,13 @@ def _validate(saga: Saga) -> list[Problem]:
                 items += deadline_problems(comp.heartbeat_seconds, "compensation.heartbeat_seconds", "compensation")
                 items += _table_refs(comp.tables, comp.access, "compensation.tables", table_names)
         add(label, items)
-    if not problems:  # the budget needs a well-formed saga
+    if saga.mode not in MODES:
+        add(None, [("mode", f"is {saga.mode!r}, but a saga runs as an orchestration, a choreography or both", f"write mode={_suggest(str(saga.mode).lower(), MODES, 'orchestration')!r}")])
+    if not problems:  # the budget and the events need a well-formed saga
         add(None, _time_limit_problems(saga))
+        from stepsaga.choreography.validate import choreography_problems
+
+        problems.extend(choreography_problems(saga))
     return problems
 
 

@@ -401,6 +401,11 @@ from stepsaga import EventTrigger, HttpTrigger  # noqa: E402
 
 MORE_BAD_DEFINITIONS = [
     pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], mode="choreograhpy"),
+        "saga OrderSaga: mode is 'choreograhpy', but a saga runs as an orchestration, a choreography or both; write mode='choreography'",
+        id="mode",
+    ),
+    pytest.param(
         lambda: Saga("OrderSaga", [V, pay(business_errors=["Payment Declined"]), N]),
         "saga OrderSaga, step ProcessPayment: business_errors[0] is 'Payment Declined', not an error name; write the exception class name the Lambda raises, for example 'PaymentDeclined'",
         id="error_name",

@@ -1,0 +1,1 @@
+"""Choreography mode: the saga as domain events on EventBridge."""
