@@ -184,15 +184,23 @@ class HttpTrigger(Record):
 
 
 class EventTrigger(Record):
-    """Start the saga when a matching event reaches an EventBridge bus."""
+    """Start the saga when a matching event reaches an EventBridge bus.
 
-    __slots__ = ("source", "detail_type", "bus")
+    ``pattern`` adds content filters to the rule (an EventBridge pattern fragment, for example
+    ``{"detail": {"channel": ["web"]}}``), merged with ``source`` and ``detail_type``; ``model`` describes
+    the event's ``detail`` (a pydantic model class, or a JSON schema) so that the filters can be checked
+    against the JSON each field becomes.
+    """
+
+    __slots__ = ("source", "detail_type", "bus", "pattern", "model")
     source: str
     detail_type: str
     bus: str | None
+    pattern: Mapping[str, Any] | None
+    model: Any
 
-    def __init__(self, source: str, detail_type: str, bus: str | None = None) -> None:
-        self._init(source=source, detail_type=detail_type, bus=bus)
+    def __init__(self, source: str, detail_type: str, bus: str | None = None, pattern: Mapping[str, Any] | None = None, model: Any = None) -> None:
+        self._init(source=source, detail_type=detail_type, bus=bus, pattern=pattern, model=model)
 
 
 class StepEvents(Record):

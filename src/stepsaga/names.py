@@ -115,3 +115,30 @@ def snake_case(name: str) -> str:
 def asl_file_name(saga_name: str) -> str:
     """The file a saga compiles to, in asl/: OrderSaga -> order_saga.asl.json."""
     return snake_case(saga_name) + ASL_SUFFIX
+
+
+# --- choreography: the resources a choreography adds, and what its functions are told ------------
+# (The events' own names come from the definition: stepsaga.choreography.plan.)
+
+#: The partition key of the delivery ledger: ``<consumer>#<event_id>``, one row per event a consumer took.
+LEDGER_KEY = "delivery"
+#: The ledger's TTL attribute (epoch seconds): rows outlive every redelivery, then DynamoDB drops them.
+LEDGER_TTL_ATTRIBUTE = "expires_at"
+#: The saga log's keys: the saga id, and the entry (``SAGA`` for the summary, ``EVENT#<seq>#<detail-type>``).
+SAGA_LOG_KEYS = ("saga_id", "entry")
+
+#: The environment of a consumer Lambda: its configuration (stepsaga.choreography.config) as JSON,
+#: the handler the adapter calls (``module.function`` in the code folder), and its resources.
+CONSUMER_CONFIG_ENV = "STEPSAGA_CONSUMER"
+CONSUMER_HANDLER_ENV = "STEPSAGA_HANDLER"
+EVENT_BUS_ENV = "EVENT_BUS_NAME"
+LEDGER_TABLE_ENV = "DELIVERY_LEDGER_TABLE"
+SAGA_LOG_TABLE_ENV = "SAGA_LOG_TABLE"
+DEAD_LETTER_QUEUE_ENV = "DEAD_LETTER_QUEUE_URL"
+
+#: The Lambda Handler of every consumer: the adapter, which calls the function's own handler.
+ADAPTER_HANDLER = "stepsaga.choreography.adapter.handler"
+#: The Lambda Handler of the saga log's projection.
+PROJECTION_HANDLER = "stepsaga.choreography.projection.handler"
+#: The Lambda Handler that starts a saga from an EventTrigger's event.
+START_HANDLER = "stepsaga.choreography.start.handler"

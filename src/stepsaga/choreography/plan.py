@@ -333,3 +333,14 @@ def plan(saga: Saga) -> Plan:
     if any(isinstance(t, EventTrigger) for t in saga.triggers):
         consumers.append(Consumer(SAGA_START, "start", None, None, (), (started,)))
     return Plan(saga, specs, tuple(consumers))
+
+
+def trigger_pattern(trigger: Any) -> dict[str, Any]:
+    """The event pattern of an EventTrigger's rule: its source and detail-type, and its own filters.
+
+    ``{"source": [source], "detail-type": [detail_type], **trigger.pattern}``; the trigger's ``pattern``
+    may not set ``source`` or ``detail-type`` itself (the model rejects that).
+    """
+    out: dict[str, Any] = {"source": [trigger.source], "detail-type": [trigger.detail_type]}
+    out.update(trigger.pattern or {})
+    return out
