@@ -1,9 +1,9 @@
 """The errors stepsaga raises: one base class, one subclass per failure mode, all in this module.
 
 The rule: every exception stepsaga raises *to its caller* (a rejected definition, a bad fault, a seed that
-does not fit, a failed run read as a success, a broken contract, the wrong moto) derives from
-``StepsagaError`` and is defined here, so that each one is importable without boto3 or moto and has one
-home. Modules re-export the ones their users catch (``stepsaga.local``, ``stepsaga.testing``).
+does not fit, an invalid event pattern, a failed run read as a success, a broken contract, the wrong moto)
+derives from ``StepsagaError`` and is defined here, so that each one is importable without boto3 or moto
+and has one home. Modules re-export the ones their users catch (``stepsaga.local``, ``stepsaga.testing``).
 
 Two kinds of exceptions are not library errors and live with their code:
 
@@ -101,6 +101,14 @@ class FaultError(StepsagaError, ValueError):
 
 class SeedError(StepsagaError, ValueError):
     """Seed items that cannot go into their table: an undeclared table, unreadable JSON, a missing key."""
+
+
+class PatternError(StepsagaError, ValueError):
+    """An EventBridge event pattern PutRule would reject: ``reasons`` lists every one, each naming its path."""
+
+    def __init__(self, reasons: list[str] | tuple[str, ...]) -> None:
+        self.reasons = tuple(reasons)
+        super().__init__("\n".join(self.reasons))
 
 
 class StartExecutionError(StepsagaError, ValueError):

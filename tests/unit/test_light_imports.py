@@ -29,7 +29,8 @@ def heavy_after(statement: str) -> list[str]:
         "from stepsaga.testing import Fail, Timeout, CrashAfter, SagaFailedError, ContractViolationError",
         "import stepsaga.local.engine",
         "import stepsaga.local.dispatch",
-        "from stepsaga.errors import MotoVersionError, StartExecutionError, TemplateError, HandlerPathError",
+        "from stepsaga.errors import MotoVersionError, StartExecutionError, TemplateError, HandlerPathError, PatternError",
+        "import stepsaga.choreography.pattern",
     ],
 )
 def test_declaring_faults_and_errors_stays_light(statement: str) -> None:
@@ -53,10 +54,11 @@ def test_the_engine_names_still_load_on_first_use() -> None:
 def test_every_error_class_lives_in_errors() -> None:
     # old import paths keep working by re-export, and they are the same classes
     import stepsaga.errors as errors
+    from stepsaga.choreography.pattern import PatternError
     from stepsaga.local import ContractViolationError, FaultError, SagaFailedError, SeedError
     from stepsaga.local.quotas import StartExecutionError
     from stepsaga.sandbox import HandlerPathError
 
-    for cls in (ContractViolationError, FaultError, SagaFailedError, SeedError, StartExecutionError, HandlerPathError):
+    for cls in (ContractViolationError, FaultError, SagaFailedError, SeedError, StartExecutionError, HandlerPathError, PatternError):
         assert cls.__module__ == "stepsaga.errors" and getattr(errors, cls.__name__) is cls
         assert issubclass(cls, errors.StepsagaError)

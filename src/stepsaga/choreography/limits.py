@@ -46,3 +46,11 @@ MAX_EVENT_PATTERN_LENGTH = 4096
 #: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-rule-retry-policy.html
 TARGET_MAX_RETRY_ATTEMPTS = 185
 TARGET_MAX_EVENT_AGE_SECONDS = 86_400
+
+#: The longest event pattern an account's rules take by default, in characters (a quota that can be
+#: raised, up to PutRule's MAX_EVENT_PATTERN_LENGTH). https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
+EVENT_PATTERN_DEFAULT_QUOTA = 2048
+
+#: Numeric matching in an event pattern works on numbers from -5.0e9 to +5.0e9 inclusive.
+#: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html#filtering-numeric-matching
+NUMERIC_MATCH_LIMIT = 5.0e9
