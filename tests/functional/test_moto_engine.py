@@ -17,6 +17,7 @@ import pytest
 from moto import mock_aws
 
 from stepsaga.errors import MotoVersionError
+from stepsaga.lambda_errors import runtime_json
 from stepsaga.local import _moto as engine
 from stepsaga.local._moto import history, lambda_invoke, speed, version
 from stepsaga.local._moto import run_inline
@@ -758,9 +759,9 @@ def test_runtime_json_writes_decimal_as_its_own_text() -> None:
     # awslambdaric: RawJSON(str(d)) for a Decimal, NaN for a NaN one; ", " separators; non-ASCII as is
     value = {"a": decimal.Decimal("1.50"), "b": [decimal.Decimal("42"), decimal.Decimal("1E+2")], "c": "é",
              "d": decimal.Decimal("NaN"), "e": decimal.Decimal("-0.000001")}
-    assert lambda_invoke._runtime_json(value) == '{"a": 1.50, "b": [42, 1E+2], "c": "é", "d": NaN, "e": -0.000001}'
+    assert runtime_json(value) == '{"a": 1.50, "b": [42, 1E+2], "c": "é", "d": NaN, "e": -0.000001}'
     with pytest.raises(TypeError, match="Object of type set is not JSON serializable"):
-        lambda_invoke._runtime_json({"s": {1}})
+        runtime_json({"s": {1}})
 
 
 def test_a_decimal_result_reaches_the_state_as_the_runtime_wrote_it(cloud: Cloud) -> None:

@@ -157,10 +157,11 @@ def test_json_attempts_pin_every_field(order_saga):
         result = cloud.run(ORDER, {"ProcessPayment": Fail("PaymentGatewayTimeout", attempts=4)})
     out = json.loads(json.dumps(result.to_json(), default=str))  # as `stepsaga run --json` prints it
     assert set(out) == {
-        "saga", "execution", "status", "output", "error", "cause", "states", "compensations",
-        "compensations_failed", "compensations_pending", "contract_violations", "dlq", "virtual_seconds",
+        "saga", "mode", "execution", "status", "output", "error", "cause", "states", "compensations",
+        "compensations_failed", "compensations_pending", "contract_violations", "dlq", "undelivered", "virtual_seconds",
     }
     assert (out["saga"], out["execution"], out["status"], out["error"], out["cause"]) == ("OrderSaga", result.execution, "SUCCEEDED", None, None)
+    assert (out["mode"], out["undelivered"]) == ("orchestration", [])
     assert out["virtual_seconds"] == 60.0
     [payment] = [s for s in out["states"] if s["name"] == "ProcessPayment"]
     assert (payment["kind"], payment["at"]) == ("step", 0.0)

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from stepsaga.choreography.plan import Consumer, Plan
 
-from stepsaga.choreography.plan import ABORTED, COMPENSATION_FAILED
+from stepsaga.choreography.plan import ABORTED, COMPENSATION_FAILED, STARTED
 from stepsaga.lambda_timeout import function_timeout
 
 #: The version of the document's shape; the adapter refuses a document it does not know.
@@ -22,7 +22,8 @@ CONFIG_VERSION = 1
 
 
 def consumer_config(plan: Plan, consumer: Consumer) -> dict[str, Any]:
-    """The adapter's configuration of one step or compensation consumer (keys in a fixed order).
+    """The configuration of one consumer (keys in a fixed order): a step's or compensation's adapter, the
+    saga log's projection (``kinds``: each event's kind) or the start of an EventTrigger.
 
     ``handler_timeout`` is the seconds the handler may run before the adapter reports ``Sandbox.Timedout``:
     the same as the orchestration's Lambda ``Timeout`` for the step (``stepsaga.lambda_timeout``).
@@ -30,6 +31,13 @@ def consumer_config(plan: Plan, consumer: Consumer) -> dict[str, Any]:
     from stepsaga.orchestration import _retriers
 
     saga = plan.saga
+    if consumer.kind == "log":  # the saga log's projection: which events end the saga
+        return {"version": CONFIG_VERSION, "saga": saga.name, "consumer": consumer.name, "kind": "log",
+                "kinds": {e.name: e.kind for e in plan.events}}
+    if consumer.kind == "start":  # an EventTrigger's event becomes the saga's Started event
+        started = plan.event_of(STARTED)
+        return {"version": CONFIG_VERSION, "saga": saga.name, "consumer": consumer.name, "kind": "start",
+                "on_success": [started.name], "sources": {started.name: started.source}}
     if consumer.kind == "step":
         step = saga.step(consumer.name)
         retries = saga.retries_for(step)
@@ -44,7 +52,7 @@ def consumer_config(plan: Plan, consumer: Consumer) -> dict[str, Any]:
         timeout = function_timeout(comp.timeout_seconds or saga.task_timeout_seconds, comp.heartbeat_seconds)
         business, retriable = [], False
     else:
-        raise ValueError(f"{consumer.name} is a {consumer.kind} consumer, which calls no handler")
+        raise ValueError(f"{consumer.name} is a {consumer.kind} consumer, which stepsaga does not know")
     emitted = [*consumer.on_success, *consumer.on_failure]
     if consumer.aborts:
         emitted.append(plan.event_of(ABORTED).name)

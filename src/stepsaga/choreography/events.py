@@ -6,7 +6,8 @@ needs a central store::
 
     {"saga": "OrderSaga", "saga_id": "...", "correlation_id": "<saga_id>", "causation_id": "<event_id of the cause>",
      "event_id": "...", "seq": 3, "producer": "ProcessPayment", "step": "ProcessPayment", "attempt": 2,
-     "retries": [{"attempt": 1, "error": "PaymentGatewayTimeout", "cause": "...", "waited": 2.0}],
+     "attempts": [{"number": 1, "started_ms": ..., "outcome": "error", "error": "PaymentGatewayTimeout", "cause": "...",
+                   "waited": 2.0}, {"number": 2, "started_ms": ..., "outcome": "ok", "error": null, "cause": null, "waited": 0.0}],
      "input": {...}, "results": {"ValidateOrder": {"output": {...}}}, "compensated": {},
      "error": null, "business_error": null, "compensation_error": null, "time_ms": 1767225600000}
 
@@ -24,7 +25,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
 from pydantic import BaseModel, ConfigDict, Field
@@ -43,14 +44,16 @@ class SagaError(BaseModel):
     Cause: str | None = Field(default=None, description="The cause: the Lambda runtime's JSON error, or a message.")
 
 
-class Retried(BaseModel):
-    """One attempt that failed with a retriable error, and the wait before the next attempt."""
+class Attempt(BaseModel):
+    """One attempt of the consumer that emitted the event: when it started, how it ended, the wait after it."""
 
     model_config = ConfigDict(extra="forbid")
-    attempt: int = Field(ge=1)
-    error: str
+    number: int = Field(ge=1)
+    started_ms: int = Field(ge=0, description="When the attempt started, in milliseconds since the epoch.")
+    outcome: Literal["ok", "error", "timeout"]
+    error: str | None = None
     cause: str | None = None
-    waited: float = Field(ge=0, description="Seconds waited before the next attempt (the retrier's backoff).")
+    waited: float = Field(default=0.0, ge=0, description="Seconds waited after it before the next attempt (the retrier's backoff).")
 
 
 class StateResult(BaseModel):
@@ -73,7 +76,7 @@ class EventDetail(BaseModel):
     producer: str = Field(min_length=1, description="Who emitted it: a step, a compensation, or the start.")
     step: str | None = Field(default=None, description="The step or compensation the event is about.")
     attempt: int | None = Field(default=None, ge=1, description="The attempt whose outcome the event reports.")
-    retries: list[Retried] = Field(default_factory=list)
+    attempts: list[Attempt] = Field(default_factory=list, description="Every attempt of the producer, the last one included.")
     input: dict[str, Any] = Field(description="The saga's input, as it started.")
     results: dict[str, StateResult] = Field(default_factory=dict)
     compensated: dict[str, StateResult] = Field(default_factory=dict)

@@ -152,6 +152,11 @@ def default_seed(saga: Saga, inputs_dir: str | Path) -> dict[str, Path]:
 class EmbeddedCloud:
     """A context manager: moto started, the saga deployed into it, runs executed in-process.
 
+    ``mode`` chooses what is deployed and run: ``"orchestration"`` (the compiled state machine on moto's
+    interpreter, the default) or ``"choreography"`` (the saga's domain events on an in-process EventBridge bus,
+    consumers fed by moto SQS queues: ``stepsaga.local.choreography``). Any saga runs in either mode; a
+    choreography run needs the saga to fit a choreography's limits (``DefinitionError`` otherwise).
+
     Nothing outside this object is patched for the user; moto's internals are reached only
     through ``stepsaga.local._moto``, whose hooks are inert outside a run.
 
@@ -162,7 +167,20 @@ class EmbeddedCloud:
 
     strict_contract: bool = False
 
-    def __init__(self, saga: Saga, *, seed: Seed | None = None, root: str | Path | None = None) -> None:
+    account = ACCOUNT
+    region = REGION
+
+    def __init__(self, saga: Saga, *, seed: Seed | None = None, root: str | Path | None = None, mode: str = "orchestration") -> None:
+        if mode not in ("orchestration", "choreography"):
+            raise ValueError(f"mode is {mode!r}; write 'orchestration' or 'choreography'")
+        if mode == "choreography":
+            from stepsaga.choreography.validate import deploy_problems
+            from stepsaga.errors import DefinitionError
+
+            problems = deploy_problems(saga)
+            if problems:
+                raise DefinitionError(problems)
+        self.mode = mode
         self.saga = saga
         self.seed = dict(seed or {})
         self.root = str(Path(root or os.getcwd()).resolve())
@@ -175,6 +193,8 @@ class EmbeddedCloud:
         self._functions: dict[str, LocalFunction] = {}
         self._scope = sandbox.Scope(sandbox.aws_environment())
         self._runs = 0
+        self._clients: dict[str, Any] = {}
+        self._choreography: Any = None  # stepsaga.local.choreography.Deployment, in choreography mode
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -227,6 +247,16 @@ class EmbeddedCloud:
         return boto3.client(service, region_name=REGION, **_CREDENTIALS)
 
     @_scoped
+    def resource(self, service: str) -> Any:
+        """A boto3 service resource into the embedded cloud (made once per cloud)."""
+        import boto3
+
+        key = f"resource:{service}"
+        if key not in self._clients:
+            self._clients[key] = boto3.resource(service, region_name=REGION, **_CREDENTIALS)
+        return self._clients[key]
+
+    @_scoped
     def table(self, name: str) -> Any:
         """The boto3 Table resource of a declared table, by logical name."""
         import boto3
@@ -245,6 +275,12 @@ class EmbeddedCloud:
                 BillingMode="PAY_PER_REQUEST",
             )
         self.queue_url = self.client("sqs").create_queue(QueueName=f"{self.saga.name}-{self.id}-dlq")["QueueUrl"]
+        if self.mode == "choreography":
+            from stepsaga.local.choreography import Deployment
+
+            self._choreography = Deployment(self)
+            self._choreography.deploy()
+            return
         self.state_machine_arn = self.client("stepfunctions").create_state_machine(
             name=f"{self.saga.name}-{self.id}",
             definition=self.substitute(self.asl),
@@ -257,6 +293,8 @@ class EmbeddedCloud:
         """Delete what this cloud created: moto keeps it while another cloud or the user's mock runs."""
         from botocore.exceptions import ClientError
 
+        if self._choreography is not None:
+            self._choreography.undeploy()
         for delete in (
             lambda: self.state_machine_arn and self.client("stepfunctions").delete_state_machine(stateMachineArn=self.state_machine_arn),
             lambda: self.queue_url and self.client("sqs").delete_queue(QueueUrl=self.queue_url),
@@ -330,6 +368,10 @@ class EmbeddedCloud:
             raise ValueError(f"engine is {engine!r}; write 'inline' or 'stock'")
         self._runs += 1
         name = f"{self.saga.name.lower()}-{self._runs:04d}-{uuid.uuid4().hex[:8]}" if name is None else name
+        if self.mode == "choreography":
+            if engine != "inline":
+                raise ValueError("engine='stock' runs moto's own Step Functions threads: an orchestration only")
+            return self._run_choreography(input, faults, name, allow_contract_violations)
         text = input_text(input)
         check_start_execution(name, text)  # StartExecution's own rules, before anything runs (both engines)
         dispatcher = Dispatcher(
@@ -352,6 +394,23 @@ class EmbeddedCloud:
         if self.strict_contract and result.contract_violations and not allow_contract_violations:
             raise ContractViolationError(result)
         return result
+
+    def _run_choreography(self, input: Any, faults: Mapping[str, Any] | None, saga_id: str, allow_contract_violations: bool) -> SagaResult:
+        """One saga as a choreography: its Started event put on the bus, then every delivery until none is left."""
+        from stepsaga.local.choreography import run_saga
+
+        result = run_saga(self, self._choreography, input, faults, saga_id, allow_contract_violations)
+        if self.strict_contract and result.contract_violations and not allow_contract_violations:
+            raise ContractViolationError(result)
+        return result
+
+    def dispatcher(self, faults: Mapping[str, Fault]) -> Dispatcher:
+        """A dispatcher of this cloud's handlers (each in its sandbox) with these handler faults."""
+        return Dispatcher({function_name(self.saga, state): (state, fn.invoke) for state, fn in self._functions.items()}, dict(faults))
+
+    def contract_check(self) -> ContractCheck:
+        """The business-error contract check of this cloud's tables."""
+        return self._contract_check()
 
     def _contract_check(self) -> ContractCheck:
         functions = {function_name(self.saga, state): state for state in self._functions}

@@ -7,6 +7,16 @@
     {"ProcessPayment": Exit()}                           the function's process exits (Runtime.ExitError)
     {"ProcessPayment": CrashAfter()}                     the real handler runs, then the Lambda crashes
 
+A choreography run also takes delivery faults, on the delivery of the event that triggers a consumer
+(a step, a compensation, or ``SagaLog``):
+
+    {"ProcessPayment": Duplicate()}                      its triggering event is delivered twice
+    {"ProcessPayment": Delay(30)}                        ... 30 virtual seconds late
+    {"ProcessPayment": Reorder()}                        ... after the next delivery on the bus
+    {"ProcessPayment": Undeliverable()}                  EventBridge cannot deliver it: retried, then dead-lettered
+
+A consumer may have a handler fault and delivery faults together: pass a list or tuple of them.
+
 The same faults are written on the command line as ``STATE=SPEC[@N]`` (see ``parse_spec``).
 Each is reported as Lambda reports it: an error name is the Python runtime's JSON (errorMessage,
 errorType, requestId, stackTrace); ``Lambda.<Code>`` a Lambda service error; ``Runtime.ExitError``
@@ -111,6 +121,63 @@ class CrashAfter(Fault):
         self._check()
 
 
+class DeliveryFault(Fault):
+    """Base of the faults of an event's delivery to a consumer (choreography runs only).
+
+    ``attempts`` of ``Undeliverable`` counts EventBridge's delivery attempts; the others act on the first
+    delivery of the consumer's triggering event in a run.
+    """
+
+    __slots__ = ()
+
+
+@dataclass(frozen=True, slots=True)
+class Duplicate(DeliveryFault):
+    """Deliver the consumer's triggering event ``copies`` more times (at-least-once delivery)."""
+
+    copies: int = 1
+    attempts: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.copies, bool) or not isinstance(self.copies, int) or not 1 <= self.copies <= 10:
+            raise FaultError(f"copies is {self.copies!r}; write a whole number of extra deliveries from 1 to 10")
+        self._check()
+
+
+@dataclass(frozen=True, slots=True)
+class Delay(DeliveryFault):
+    """Deliver the consumer's triggering event ``seconds`` late (virtual seconds)."""
+
+    seconds: float = 60.0
+    attempts: int | None = None
+
+    def __post_init__(self) -> None:
+        if isinstance(self.seconds, bool) or not isinstance(self.seconds, (int, float)) or not 0 < self.seconds <= 86_400:
+            raise FaultError(f"seconds is {self.seconds!r}; write a delay from 1 to 86400 seconds (EventBridge keeps an event 24 hours)")
+        self._check()
+
+
+@dataclass(frozen=True, slots=True)
+class Reorder(DeliveryFault):
+    """Deliver the consumer's triggering event after the next delivery on the bus, not before it."""
+
+    attempts: int | None = None
+
+    def __post_init__(self) -> None:
+        self._check()
+
+
+@dataclass(frozen=True, slots=True)
+class Undeliverable(DeliveryFault):
+    """EventBridge fails to deliver to the consumer's queue: ``attempts`` times (None: every time, until the
+    rule target's retry policy gives up and the event goes to the dead-letter queue)."""
+
+    attempts: int | None = None
+
+    def __post_init__(self) -> None:
+        self._check()
+
+
 def parse_fault(text: str) -> tuple[str, Fault]:
     """Parse ``STATE=SPEC[@N]``; SPEC is described in ``parse_spec``."""
     state, sep, spec = text.partition("=")
@@ -127,8 +194,12 @@ def parse_spec(spec: str) -> Fault:
     ``function-timeout[:SECONDS]``     FunctionTimeout(): the function times out (``Sandbox.Timedout`` too)
     ``exit[:STATUS]``                  Exit(): the process exits, the handler never returns (``Runtime.ExitError`` too)
     ``crash[:ERROR]``                  CrashAfter(): the handler runs, then the process exits (or raises ERROR)
+    ``duplicate[:COPIES]``             Duplicate(): the triggering event is delivered again (choreography)
+    ``delay:SECONDS``                  Delay(): the triggering event arrives late (choreography)
+    ``reorder``                        Reorder(): it arrives after the next delivery (choreography)
+    ``undeliverable``                  Undeliverable(): EventBridge cannot deliver it (choreography); @N: N times
 
-    Examples: ``PaymentGatewayTimeout@2``, ``function-timeout:30``, ``exit:137@1``, ``crash:Boom``.
+    Examples: ``PaymentGatewayTimeout@2``, ``function-timeout:30``, ``exit:137@1``, ``crash:Boom``, ``delay:30``.
     """
     body, at, count = spec.partition("@")
     attempts: int | None = None
@@ -149,6 +220,19 @@ def parse_spec(spec: str) -> Fault:
         if arg and not arg.isdigit():
             raise FaultError(f"{spec!r}: {arg!r} is not an exit status; write for example exit:1")
         return Exit(int(arg) if arg else 1, attempts)
+    if kind.lower() == "duplicate":
+        if arg and not arg.isdigit():
+            raise FaultError(f"{spec!r}: {arg!r} is not a number of copies; write for example duplicate:2")
+        return Duplicate(int(arg) if arg else 1, attempts)
+    if kind.lower() == "delay":
+        try:
+            return Delay(float(arg) if arg else 60.0, attempts)
+        except ValueError:
+            raise FaultError(f"{spec!r}: {arg!r} is not a number of seconds; write for example delay:30") from None
+    if body.lower() == "reorder":
+        return Reorder(attempts)
+    if body.lower() == "undeliverable":
+        return Undeliverable(attempts)
     if body.lower() == "crash" or body.lower().startswith("crash:"):
         error = body.partition(":")[2] or CRASH_ERROR
         return CrashAfter(error, attempts if at else 1)
@@ -156,18 +240,49 @@ def parse_spec(spec: str) -> Fault:
 
 
 def normalise(faults: Mapping[str, Fault | str] | None, known_states: list[str]) -> dict[str, Fault]:
-    """Check fault declarations against the saga's Lambda states; strings are parsed as specs."""
-    out: dict[str, Fault] = {}
-    for state, fault in (faults or {}).items():
-        if state not in known_states:
+    """Check fault declarations against the saga's Lambda states; strings are parsed as specs.
+
+    Only handler faults, one per state (an orchestration run): a delivery fault is a ``FaultError``.
+    """
+    handler, delivery = plan_faults(faults, known_states, ())
+    return handler
+
+
+def plan_faults(
+    faults: Mapping[str, Fault | str | tuple[Fault | str, ...] | list[Fault | str]] | None,
+    known_states: list[str],
+    consumers: tuple[str, ...] | list[str],
+) -> tuple[dict[str, Fault], dict[str, tuple[DeliveryFault, ...]]]:
+    """(handler faults by state, delivery faults by consumer): each state may take one handler fault and
+    delivery faults, given alone or in a list; strings are parsed as specs.
+
+    ``consumers`` are the states whose deliveries can fail (a choreography's); empty for an orchestration,
+    where a delivery fault is a ``FaultError`` saying so.
+    """
+    handler: dict[str, Fault] = {}
+    delivery: dict[str, tuple[DeliveryFault, ...]] = {}
+    every = list(known_states) + [c for c in consumers if c not in known_states]
+    for state, given in (faults or {}).items():
+        if state not in every:
             import difflib
 
-            close = difflib.get_close_matches(state, known_states, n=1)
-            hint = f"did you mean {close[0]}?" if close else "the states are " + ", ".join(known_states)
+            close = difflib.get_close_matches(state, every, n=1)
+            hint = f"did you mean {close[0]}?" if close else "the states are " + ", ".join(every)
             raise FaultError(f"fault on {state!r}: the saga has no such step or compensation; {hint}")
-        if isinstance(fault, str):
-            fault = parse_spec(fault)
-        if not isinstance(fault, Fault):
-            raise FaultError(f"fault on {state!r} is {type(fault).__name__}; write Fail('Error'), Timeout(), FunctionTimeout(), Exit() or CrashAfter()")
-        out[state] = fault
-    return out
+        items = list(given) if isinstance(given, (list, tuple)) else [given]
+        for fault in items:
+            if isinstance(fault, str):
+                fault = parse_spec(fault)
+            if not isinstance(fault, Fault):
+                raise FaultError(f"fault on {state!r} is {type(fault).__name__}; write Fail('Error'), Timeout(), FunctionTimeout(), Exit(), CrashAfter(), Duplicate(), Delay(), Reorder() or Undeliverable()")
+            if isinstance(fault, DeliveryFault):
+                if state not in consumers:
+                    raise FaultError(f"fault on {state!r}: {type(fault).__name__} is a fault of event delivery, which only a choreography has; run with mode='choreography'")
+                delivery[state] = delivery.get(state, ()) + (fault,)
+            elif state not in known_states:
+                raise FaultError(f"fault on {state!r}: {type(fault).__name__} fails a handler, and {state} calls none; give it a delivery fault, or name a step or compensation")
+            elif state in handler:
+                raise FaultError(f"faults on {state!r}: {handler[state]!r} and {fault!r} both fail its handler; give each state one handler fault")
+            else:
+                handler[state] = fault
+    return handler, delivery

@@ -30,10 +30,11 @@ class StateRun:
     """A state as entered: its kind in the saga, when, its attempts, and how it ended."""
 
     name: str
-    kind: str  # "step" | "compensation" | "dead_letter" | "control"
-    type: str  # the ASL state type
+    kind: str  # "step" | "compensation" | "dead_letter" | "control" | "event" (a choreography's domain event)
+    type: str  # the ASL state type; "Event" for a domain event
     at: float
     attempts: list[Attempt] = field(default_factory=list)
+    note: str | None = None  # what the timeline says beside it: an event's producer and the consumers it triggered
 
     @property
     def succeeded(self) -> bool:
@@ -73,6 +74,11 @@ class SagaResult:
     contract_violations: list[Any] = field(default_factory=list)
     #: the run was made with ``allow_contract_violations=True``: the test helpers accept violations
     contract_violations_allowed: bool = False
+    #: "orchestration" (a Step Functions execution) or "choreography" (domain events; ``history`` is the saga log)
+    mode: str = "orchestration"
+    #: choreography: the messages the event dead-letter queue holds for this saga (undeliverable events, or
+    #: messages a consumer could not process at all), each ``{"body", "attributes"}``; a saga with any is STALLED
+    undelivered: list[dict[str, Any]] = field(default_factory=list)
 
     @property
     def succeeded(self) -> bool:
@@ -134,6 +140,7 @@ class SagaResult:
         """The CLI's ``--json`` form."""
         return {
             "saga": self.saga,
+            "mode": self.mode,
             "execution": self.execution,
             "status": self.status,
             "output": json.loads(self.raw_output) if self.raw_output else None,
@@ -156,6 +163,7 @@ class SagaResult:
             "compensations_pending": self.compensations_pending,
             "contract_violations": [v.to_json() for v in self.contract_violations],
             "dlq": self.dlq,
+            "undelivered": self.undelivered,
             "virtual_seconds": self.virtual_seconds,
         }
 

@@ -10,7 +10,7 @@ from rich.console import Console, Group
 from rich.table import Table
 from rich.text import Text
 
-_KIND_STYLE = {"step": "bold", "compensation": "yellow", "dead_letter": "magenta", "control": "dim"}
+_KIND_STYLE = {"step": "bold", "compensation": "yellow", "dead_letter": "magenta", "control": "dim", "event": "cyan"}
 
 
 def _outcome(attempt: Any) -> Text:
@@ -49,7 +49,10 @@ def render(result: Any) -> Group:
         name = Text(s.name, style=_KIND_STYLE.get(s.kind, ""))
         kind = s.kind.replace("_", " ")
         if not s.attempts:
-            note = Text(result.error or "", style="red") if s.type == "Fail" else Text("")
+            if s.note is not None:
+                note = Text(s.note, style="dim")
+            else:
+                note = Text(result.error or "", style="red") if s.type == "Fail" else Text("")
             table.add_row(f"{s.at:.1f}s", name, kind, "", note)
             continue
         for a in s.attempts:
@@ -65,6 +68,8 @@ def render(result: Any) -> Group:
         parts.append(Text(summary, style="red" if result.compensations_failed or result.compensations_pending else "yellow"))
     for record in result.dlq:
         parts.append(Text(_dlq_line(record), style="magenta"))
+    for message in getattr(result, "undelivered", ()):
+        parts.append(Text(_undelivered_line(message), style="bold magenta"))
     for violation in result.contract_violations:
         parts.append(Text(f"contract violation: {violation.message()}", style="bold red"))
     return Group(*parts)
@@ -96,3 +101,15 @@ def _dlq_line(record: dict[str, Any]) -> str:
         pending = ", ".join(record.get("compensations_pending") or [])
         return f"dead-letter queue: {record['failed_compensation']} failed with {comp_error} (original error {error}); left to undo: {pending}"
     return f"dead-letter queue: {record.get('step')} failed with {error}; the saga was kept"
+
+
+def _undelivered_line(message: dict[str, Any]) -> str:
+    """One line per message the event dead-letter queue holds: which event, and why it was not delivered."""
+    try:
+        event = json.loads(message.get("body") or "{}")
+    except ValueError:
+        event = {}
+    attributes = message.get("attributes") or {}
+    why = attributes.get("ERROR_CODE") or "the consumer could not process it"
+    rule = (attributes.get("RULE_ARN") or "").rsplit("/", 1)[-1]
+    return f"event dead-letter queue: {event.get('detail-type', '?')} not delivered" + (f" by rule {rule}" if rule else "") + f" ({why}); redrive it to go on"

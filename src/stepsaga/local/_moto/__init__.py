@@ -14,6 +14,7 @@ One module per reason to change, each with its own patch table (``PATCHES``):
 ``fidelity``       where stock moto differs from AWS (the "Fidelity" list of what the inline run changes)
 ``speed``          fewer parses, copies and encodings per state (identical results)
 ``growth``         a run's cost does not grow with the runs before it (identical results)
+``sqs_clock``      SQS's visibility timeouts and delays on a choreography run's virtual clock
 ``history``        an execution's outcome and history as boto3 returns them (no patches)
 ``table_watch``    rows written during one handler attempt, for the contract check (no patches)
 ``version``        the pinned moto version and its check (no patches)
@@ -41,7 +42,7 @@ from stepsaga.errors import MotoVersionError
 from stepsaga.local._moto.version import MOTO_VERSION, check_version
 
 try:  # moto internals; a different moto may not have them, which check_version() reports clearly
-    from stepsaga.local._moto import driver, fidelity, growth, lambda_invoke, speed
+    from stepsaga.local._moto import driver, fidelity, growth, lambda_invoke, speed, sqs_clock
     from stepsaga.local._moto.driver import EXPRESS_LIMIT_SECONDS, execution_limit, lambda_only, run_inline
     from stepsaga.local._moto.history import RawExecution
     from stepsaga.local._moto.run import Patch
@@ -71,7 +72,9 @@ __all__ = [
 FAST_ENV: Final = "STEPSAGA_MOTO_FAST"
 
 # The tables in the order they are applied; the speed tables patch over the driver's seams and patches.
-_FIDELITY_TABLES: Final = (("driver", driver.PATCHES), ("lambda_invoke", lambda_invoke.PATCHES), ("fidelity", fidelity.PATCHES))
+_FIDELITY_TABLES: Final = (
+    ("driver", driver.PATCHES), ("lambda_invoke", lambda_invoke.PATCHES), ("fidelity", fidelity.PATCHES), ("sqs_clock", sqs_clock.PATCHES),
+)
 _SPEED_TABLES: Final = (("speed", speed.PATCHES), ("growth", growth.PATCHES))
 
 _INSTALL_LOCK = threading.Lock()

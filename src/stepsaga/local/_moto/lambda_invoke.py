@@ -10,14 +10,11 @@ with the AWS Python runtime's payload, Lambda's own ``Sandbox.Timedout``/``Runti
 
 from __future__ import annotations
 
-import decimal
 import email.utils
 import functools
 import json
 import os
-import re
 import time
-import traceback
 import uuid
 from collections.abc import Callable
 from typing import Any, Final
@@ -27,6 +24,14 @@ from moto.stepfunctions.parser.asl.component.common.timeouts.timeout import Eval
 from moto.stepfunctions.parser.asl.component.state.exec.state_task import lambda_eval_utils
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 
+from stepsaga.lambda_errors import (
+    exited_message,
+    function_error_payload,
+    platform_error_payload,
+    runtime_json,
+    stack_trace,
+    timed_out_message,
+)
 from stepsaga.local._moto.run import ACTIVE, DEFAULT_TASK_TIMEOUT_S, LAMBDA_ONLY, TIMEOUT_ATTR, Patch, advance, state_name
 from stepsaga.local.engine import (
     MAX_FUNCTION_TIMEOUT_S,
@@ -53,52 +58,21 @@ def _parse_function_name(function_name: str) -> tuple[str, str | None]:
     return name, qualifier or None
 
 
-def _runtime_json(value: Any) -> str:
-    """JSON text as the AWS Python runtime (python3.12, stepsaga's LAMBDA_RUNTIME) writes a result or an error.
-
-    awslambdaric's lambda_runtime_marshaller.to_json: simplejson with its default ", " and ": " separators,
-    ensure_ascii=False on python3.12 and 3.13 (3.11 and older escape non-ASCII), and a Decimal written as its
-    own text (``RawJSON(str(d))``: Decimal("1.50") is 1.50, Decimal("1E+2") is 1E+2), NaN as NaN. Raises
-    TypeError ("Object of type X is not JSON serializable") like simplejson.
-    """
-    raws: list[str] = []
-    token = uuid.uuid4().hex  # a placeholder no real string can collide with
-
-    def default(obj: Any) -> Any:
-        if isinstance(obj, decimal.Decimal):
-            raws.append("NaN" if obj.is_nan() else str(obj))
-            return f"{token}{len(raws) - 1}"
-        raise TypeError(f"Object of type {type(obj).__name__} is not JSON serializable")
-
-    text = json.dumps(value, ensure_ascii=False, default=default)
-    if raws:
-        text = re.sub(f'"{token}(\\d+)"', lambda m: raws[int(m.group(1))], text)
-    return text
-
-
 def _stack_trace(exc: BaseException) -> list[str]:
-    # Like the AWS Python runtime: traceback.format_list of the handler's frames; the local runtime's own
-    # frames (this package) are left out, as the Lambda bootstrap's are.
-    frames = [f for f in traceback.extract_tb(exc.__traceback__) if not f.filename.startswith(_LOCAL_DIR)]
-    return traceback.format_list(frames)
+    # Like the AWS Python runtime: the handler's frames; the local runtime's own frames (this package) are
+    # left out, as the Lambda bootstrap's are.
+    return stack_trace(exc, _LOCAL_DIR)
 
 
 def _function_error(error_type: str, message: str, request_id: str, stack: list[str]) -> Exception:
-    # What the Python runtime posts for an exception (awslambdaric bootstrap.make_error + to_json): these four
-    # keys in this order, ", " separators, non-ASCII as is. Lambda returns it as the invoke's Payload and Step
-    # Functions uses that text as the Cause. moto's own error path raises the same exception
-    # (lambda_eval_utils.py:101-105); the states' _from_error turn it into Error=errorType, Cause=payload
-    # (state_task_service_lambda.py:72-101).
-    payload = {"errorMessage": message, "errorType": error_type, "requestId": request_id, "stackTrace": stack}
-    return lambda_eval_utils.LambdaFunctionErrorException("Unhandled", _runtime_json(payload))
+    # Lambda returns the runtime's error text as the invoke's Payload and Step Functions uses it as the Cause.
+    # moto's own error path raises the same exception (lambda_eval_utils.py:101-105); the states' _from_error
+    # turn it into Error=errorType, Cause=payload (state_task_service_lambda.py:72-101).
+    return lambda_eval_utils.LambdaFunctionErrorException("Unhandled", function_error_payload(error_type, message, request_id, stack))
 
 
 def _platform_error(error_type: str, message: str) -> Exception:
-    # What Lambda itself writes when the runtime cannot answer (the process exited, the function timed out):
-    # compact, errorMessage then errorType, no requestId nor stackTrace (observed payloads; docs/local-runtime.md)
-    payload = {"errorMessage": message, "errorType": error_type}
-    text = json.dumps(payload, separators=(",", ":"), ensure_ascii=False)
-    return lambda_eval_utils.LambdaFunctionErrorException("Unhandled", text)
+    return lambda_eval_utils.LambdaFunctionErrorException("Unhandled", platform_error_payload(error_type, message))
 
 
 def _service_error(exc: LambdaServiceError, request_id: str) -> ClientError:
@@ -199,11 +173,9 @@ def _dispatch_lambda(
             raise EvalTimeoutError() from None
         if inline:
             advance(env, seconds, "function_timeout")
-        message = f"RequestId: {request_id} Error: Task timed out after {seconds:.2f} seconds"
-        raise _platform_error("Sandbox.Timedout", message) from None
+        raise _platform_error("Sandbox.Timedout", timed_out_message(request_id, seconds)) from None
     except RuntimeExited as exc:
-        message = f"RequestId: {request_id} Error: Runtime exited with error: exit status {exc.status}"
-        raise _platform_error("Runtime.ExitError", message) from None
+        raise _platform_error("Runtime.ExitError", exited_message(request_id, exc.status)) from None
     except LambdaServiceError as exc:
         raise _service_error(exc, request_id) from None
     except FunctionError as exc:
@@ -211,7 +183,7 @@ def _dispatch_lambda(
     except Exception as exc:  # noqa: BLE001 - every handler exception is a Lambda function error
         raise _function_error(type(exc).__name__, str(exc), request_id, _stack_trace(exc)) from None
     try:  # Lambda returns the JSON the runtime serialised
-        payload_text = _runtime_json(result)
+        payload_text = runtime_json(result)
     except (TypeError, ValueError) as exc:
         raise _function_error("Runtime.MarshalError", f"Unable to marshal response: {exc}", request_id, []) from None
     env.stack.append(_invoke_response(json.loads(payload_text), payload_text, request_id, version))

@@ -1,0 +1,190 @@
+"""The saga log: every event of a saga projected into one DynamoDB table, the choreography's execution history.
+
+A choreography has no orchestrator to ask how a saga is doing. The ``SagaLog`` consumer reacts to every
+event of the saga (``{"source": [...], "detail": {"saga": [<Saga>]}}``) and writes, keyed by saga id:
+
+* one item per event, ``entry = EVENT#<seq>#<detail-type>``: who emitted it (``producer``), what caused it
+  (``causation_id``), the attempts, the error, and the whole detail as JSON: events arrive out of order
+  and more than once, and the item is the same whichever copy writes it;
+* one summary item, ``entry = SAGA``: the saga's status (``RUNNING``, then ``SUCCEEDED`` on Completed,
+  ``FAILED`` on Aborted or CompensationFailed), its error and cause, and when it started and ended. A terminal
+  status is never overwritten by an event that arrives after it.
+
+``read_log`` reads it back in causal order (``seq``) and tells who reacted to each event (the producers of
+the events it caused). This is the CQRS read side; the timeline of ``stepsaga run --mode choreography`` is
+printed from it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from dataclasses import dataclass, field
+from typing import Any
+
+from stepsaga.names import COMPENSATION_FAILED_ERROR, SAGA_LOG_KEYS, SAGA_LOG_TABLE_ENV
+
+SUMMARY = "SAGA"
+RUNNING, SUCCEEDED, FAILED = "RUNNING", "SUCCEEDED", "FAILED"
+
+
+def event_entry(seq: int, detail_type: str) -> str:
+    """The sort key of an event's item: ``EVENT#000003#PaymentProcessed`` (sorts in causal order)."""
+    return f"EVENT#{seq:06d}#{detail_type}"
+
+
+def terminal_status(kind: str) -> str | None:
+    """The saga status an event of this kind ends the saga with (``stepsaga.choreography.plan`` kinds), or None."""
+    return {"completed": SUCCEEDED, "aborted": FAILED, "compensation_failed": FAILED}.get(kind)
+
+
+class Projection:
+    """Writes events into the saga log. ``table`` is a boto3 DynamoDB ``Table``; ``kinds`` maps each
+    detail-type of the saga to its kind (``plan.events``), to tell the terminal ones."""
+
+    def __init__(self, table: Any, kinds: dict[str, str]) -> None:
+        self.table, self.kinds = table, kinds
+
+    def project(self, event: dict[str, Any]) -> None:
+        """Project one EventBridge event (the envelope, decoded); writing the same event twice changes nothing."""
+        detail, detail_type = event["detail"], event["detail-type"]
+        saga_key, entry_key = SAGA_LOG_KEYS
+        self.table.put_item(Item={
+            saga_key: detail["saga_id"],
+            entry_key: event_entry(int(detail["seq"]), detail_type),
+            "detail_type": detail_type,
+            "source": event["source"],
+            "seq": int(detail["seq"]),
+            "event_id": detail["event_id"],
+            "causation_id": detail.get("causation_id") or "",
+            "producer": detail["producer"],
+            "time_ms": int(detail["time_ms"]),
+            "detail": json.dumps(detail, separators=(",", ":"), sort_keys=True),
+        })
+        status = terminal_status(self.kinds.get(detail_type, ""))
+        names = {"#s": "status"}
+        values: dict[str, Any] = {":saga": detail["saga"], ":t": int(detail["time_ms"])}
+        if status is None:
+            expression = "SET saga = :saga, #s = if_not_exists(#s, :running), started_ms = if_not_exists(started_ms, :t)"
+            values[":running"] = RUNNING
+        else:
+            error, cause = _outcome(detail, self.kinds[detail_type])
+            expression = ("SET saga = :saga, #s = :status, ended_ms = :t, started_ms = if_not_exists(started_ms, :t), "
+                          "error_name = :error, error_cause = :cause, ended_by = :by")
+            values.update({":status": status, ":error": error or "", ":cause": cause or "", ":by": detail_type})
+        self.table.update_item(Key={saga_key: detail["saga_id"], entry_key: SUMMARY}, UpdateExpression=expression,
+                               ExpressionAttributeNames=names, ExpressionAttributeValues=values)
+
+
+def _outcome(detail: dict[str, Any], kind: str) -> tuple[str | None, str | None]:
+    """The error and cause a saga ends with, as the orchestration's Fail states give them."""
+    error = detail.get("error") or {}
+    if kind == "aborted":
+        return error.get("Error"), error.get("Cause")
+    if kind == "compensation_failed":
+        comp = detail.get("compensation_error") or {}
+        # SagaCompensationFailed's Cause in the ASL: States.Format('{} while compensating {}: {}', ...)
+        return COMPENSATION_FAILED_ERROR, f"{comp.get('Error')} while compensating {error.get('Error')}: {comp.get('Cause')}"
+    return None, None
+
+
+@dataclass
+class LoggedEvent:
+    """One event of the saga log, with who reacted to it."""
+
+    seq: int
+    detail_type: str
+    source: str
+    producer: str
+    causation_id: str | None
+    event_id: str
+    time_ms: int
+    detail: dict[str, Any]
+    reacted: list[str] = field(default_factory=list)
+
+
+@dataclass
+class SagaLog:
+    """A saga as its log tells it: the summary and the events in causal order."""
+
+    saga_id: str
+    status: str  # RUNNING | SUCCEEDED | FAILED, or "UNKNOWN" when the log has no summary (nothing reached it)
+    error: str | None
+    cause: str | None
+    started_ms: int | None
+    ended_ms: int | None
+    events: list[LoggedEvent]
+
+    @property
+    def last(self) -> LoggedEvent | None:
+        """The event with the highest seq."""
+        return self.events[-1] if self.events else None
+
+
+def read_log(table: Any, saga_id: str) -> SagaLog:
+    """Read one saga's log (a DynamoDB ``Query`` on the saga id, every page) in causal order."""
+    saga_key, entry_key = SAGA_LOG_KEYS
+    items: list[dict[str, Any]] = []
+    kwargs: dict[str, Any] = {"KeyConditionExpression": "#k = :id", "ExpressionAttributeNames": {"#k": saga_key},
+                              "ExpressionAttributeValues": {":id": saga_id}, "ConsistentRead": True}
+    while True:
+        page = table.query(**kwargs)
+        items.extend(page["Items"])
+        if "LastEvaluatedKey" not in page:
+            break
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+    summary = next((i for i in items if i[entry_key] == SUMMARY), None)
+    events = [
+        LoggedEvent(int(i["seq"]), i["detail_type"], i["source"], i["producer"], i.get("causation_id") or None, i["event_id"],
+                    int(i["time_ms"]), json.loads(i["detail"]))
+        for i in sorted((i for i in items if i[entry_key] != SUMMARY), key=lambda i: i[entry_key])
+    ]
+    by_id = {e.event_id: e for e in events}
+    for e in events:
+        if e.causation_id in by_id and e.producer not in by_id[e.causation_id].reacted:
+            by_id[e.causation_id].reacted.append(e.producer)
+    if summary is None:
+        return SagaLog(saga_id, "UNKNOWN", None, None, None, None, events)
+    return SagaLog(
+        saga_id, summary["status"], summary.get("error_name") or None, summary.get("error_cause") or None,
+        int(summary["started_ms"]) if "started_ms" in summary else None,
+        int(summary["ended_ms"]) if "ended_ms" in summary else None, events,
+    )
+
+
+# --- on Lambda -------------------------------------------------------------------------------------
+
+_PROJECTION: Projection | None = None
+
+
+def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
+    """The saga log's Lambda (``Handler: stepsaga.choreography.projection.handler``): an SQS batch of events.
+
+    A record that fails (not a saga event, a DynamoDB error) is reported in ``batchItemFailures`` and comes back.
+    """
+    global _PROJECTION
+    if _PROJECTION is None:
+        import boto3
+
+        from stepsaga.names import CONSUMER_CONFIG_ENV
+
+        config = json.loads(os.environ[CONSUMER_CONFIG_ENV])
+        _PROJECTION = Projection(boto3.resource("dynamodb").Table(os.environ[SAGA_LOG_TABLE_ENV]), config["kinds"])
+    return project_batch(_PROJECTION, event)
+
+
+def project_batch(projection: Projection, event: dict[str, Any]) -> dict[str, Any]:
+    """Project an SQS batch of EventBridge events; ``{"batchItemFailures": [...]}`` for the records that failed."""
+    from aws_lambda_powertools.utilities.parser.models import SqsModel
+
+    from stepsaga.choreography.events import parse_delivery
+
+    failures = []
+    for record in SqsModel.model_validate(event).Records:
+        try:
+            delivered = parse_delivery(str(record.body))
+            projection.project(json.loads(delivered.model_dump_json(by_alias=True)))
+        except Exception as exc:  # noqa: BLE001 - a bad record comes back, then goes to the dead-letter queue
+            print(json.dumps({"level": "ERROR", "message": "event not projected", "messageId": record.messageId, "error": str(exc)}))
+            failures.append({"itemIdentifier": record.messageId})
+    return {"batchItemFailures": failures}
