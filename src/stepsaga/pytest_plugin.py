@@ -1,7 +1,7 @@
 """pytest plugin (entry point ``pytest11``): a fixture for the embedded cloud.
 
 Fixtures:
-    saga_cloud   a factory: ``saga_cloud(saga, seed=...)`` starts an EmbeddedCloud, stopped after the test
+    saga_cloud   a factory: ``saga_cloud(saga, seed=..., mode=...)`` starts an EmbeddedCloud, stopped after the test
 
 A project's own fixtures build on it, as the reference application's ``tests/conftest.py`` does
 (``order_saga``, ``order_cloud``).
@@ -27,8 +27,8 @@ def saga_cloud(request: pytest.FixtureRequest) -> Iterator[Any]:
 
     started: list[Any] = []
 
-    def start(saga: Any, seed: dict[str, Any] | None = None, root: str | Path | None = None) -> Any:
-        cloud = EmbeddedCloud(saga, seed=seed, root=root or request.config.rootpath)
+    def start(saga: Any, seed: dict[str, Any] | None = None, root: str | Path | None = None, mode: str = "orchestration") -> Any:
+        cloud = EmbeddedCloud(saga, seed=seed, root=root or request.config.rootpath, mode=mode)
         cloud.strict_contract = True
         cloud.__enter__()
         started.append(cloud)

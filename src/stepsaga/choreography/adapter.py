@@ -155,11 +155,14 @@ class Adapter:
         cause = delivered.detail
         if cause.saga != self.config["saga"] or delivered.detail_type not in self.config["triggers"]:
             raise InvalidDelivery(f"{self.config['consumer']} does not react to {delivered.detail_type} of saga {cause.saga}")
-        claim: Claim = self.ledger.claim(cause.event_id, cause.saga_id, message_id, self.lease_seconds, len(self.config["retry"]))
+        request_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
+        claim: Claim = self.ledger.claim(cause.event_id, cause.saga_id, message_id, self.lease_seconds, len(self.config["retry"]), request_id)
         if claim.duplicate:
             _log("duplicate delivery skipped", event_id=cause.event_id, reason=claim.reason)
             return True
         row = claim.row
+        if claim.started:  # first sight: the claim started attempt 1
+            return self._attempt(row, cause, queue_arn, receipt_handle, context, started=True)
         if row.outcome is not None:  # the handler ran; emitting its outcome failed last time
             return self._emit(row, row.outcome)
         if row.running:  # the last attempt never reported: its process exited
@@ -177,9 +180,10 @@ class Adapter:
 
     # --- an attempt ----------------------------------------------------------------------------
 
-    def _attempt(self, row: Delivery, cause: EventDetail, queue_arn: str, receipt_handle: str, context: Any) -> bool:
+    def _attempt(self, row: Delivery, cause: EventDetail, queue_arn: str, receipt_handle: str, context: Any, started: bool = False) -> bool:
         request_id = getattr(context, "aws_request_id", None) or str(uuid.uuid4())
-        self.ledger.start_attempt(row, request_id, self.lease_seconds)
+        if not started:
+            self.ledger.start_attempt(row, request_id, self.lease_seconds)
         payload = self._payload(cause)
         try:
             result = json.loads(runtime_json(self.call(payload, context)))

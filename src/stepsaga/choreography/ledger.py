@@ -80,6 +80,7 @@ class Claim:
     row: Delivery
     duplicate: bool
     reason: str = ""
+    started: bool = False  # the claim started the row's first attempt
 
 
 class Ledger:
@@ -92,21 +93,27 @@ class Ledger:
         """The row key of an event for this consumer: ``<consumer>#<event_id>`` (IAM's LeadingKeys match the prefix)."""
         return f"{self.consumer}#{event_id}"
 
-    def claim(self, event_id: str, saga_id: str, message_id: str, lease_seconds: float, counts: int) -> Claim:
-        """Take the event's row for ``message_id``, creating it on first sight; see the module docstring."""
+    def claim(self, event_id: str, saga_id: str, message_id: str, lease_seconds: float, counts: int, request_id: str) -> Claim:
+        """Take the event's row for ``message_id``, creating it on first sight; see the module docstring.
+
+        A new row is written with its first attempt started (``running``, attempt 1): one write for the common
+        case. ``Claim.started`` says so; a row taken over or taken back has no attempt started yet.
+        """
         key, now = self.key(event_id), self.now_ms()
         lease = now + int(lease_seconds * 1000)
         try:
             self.table.put_item(
                 Item={
                     LEDGER_KEY: key, "consumer": self.consumer, "event_id": event_id, "saga_id": saga_id,
-                    "status": IN_PROGRESS, "owner": message_id, "lease_ms": lease, "attempt": 0, "running": False,
-                    "started_ms": 0, "counts": [0] * counts, "attempts": "[]", LEDGER_TTL_ATTRIBUTE: self._expiry(now),
+                    "status": IN_PROGRESS, "owner": message_id, "lease_ms": lease, "attempt": 1, "running": True,
+                    "started_ms": now, "request_id": request_id, "counts": [0] * counts, "attempts": "[]",
+                    LEDGER_TTL_ATTRIBUTE: self._expiry(now),
                 },
                 ConditionExpression="attribute_not_exists(#k)",
                 ExpressionAttributeNames={"#k": LEDGER_KEY},
             )
-            return Claim(Delivery(key, message_id, counts=[0] * counts), duplicate=False)
+            row = Delivery(key, message_id, attempt=1, running=True, started_ms=now, request_id=request_id, counts=[0] * counts)
+            return Claim(row, duplicate=False, started=True)
         except ClientError as exc:
             if exc.response["Error"]["Code"] != "ConditionalCheckFailedException":
                 raise

@@ -83,7 +83,7 @@ class Deployment:
         )
         dlq_name = f"{self.saga.name}-{self.cloud.id}-events-dlq"
         dlq_url = self.sqs.create_queue(QueueName=dlq_name, Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
-        dlq_arn = self.sqs.get_queue_attributes(QueueUrl=dlq_url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+        dlq_arn = self.queue_arn(dlq_name)
         self.event_dlq = (dlq_url, dlq_arn)
         for consumer in self.plan.consumers:
             config = self.configs[consumer.name]
@@ -93,7 +93,7 @@ class Deployment:
                 "MessageRetentionPeriod": "1209600",
                 "RedrivePolicy": json.dumps({"deadLetterTargetArn": dlq_arn, "maxReceiveCount": delivery.max_receive_count(config)}),
             })["QueueUrl"]
-            arn = self.sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["QueueArn"])["Attributes"]["QueueArn"]
+            arn = self.queue_arn(name)
             self.queues[consumer.name] = (url, arn, name)
         events = self.cloud.client("events")
         events.create_event_bus(Name=self.bus_name)
@@ -101,6 +101,10 @@ class Deployment:
             if consumer.name not in self.patterns:
                 continue
             events.put_rule(Name=self.rule_name(consumer.name), EventBusName=self.bus_name, EventPattern=json.dumps(self.patterns[consumer.name]))
+
+    def queue_arn(self, name: str) -> str:
+        """A queue's ARN, as SQS forms it: ``arn:aws:sqs:<region>:<account>:<name>``."""
+        return f"arn:aws:sqs:{self.cloud.region}:{self.cloud.account}:{name}"
 
     def rule_name(self, consumer: str) -> str:
         """The rule of a consumer on the saga's bus."""
@@ -136,7 +140,7 @@ class ChoreographyRun:
         self._sqs_clock = sqs_clock
         cloud = deployment.cloud
         self.bus = EventBus(deployment.bus_name, cloud.account, cloud.region, self.scheduler, self.epoch, dict(delivery_faults))
-        self.events_client = self.bus.client(lambda: cloud.client("events"))
+        self.events_client = self.bus.client(lambda: cloud.new_client("events"))
         self.rng = random.Random(seed)
         ddb = cloud.resource("dynamodb")
         self.ledger_table = ddb.Table(deployment.ledger_name)

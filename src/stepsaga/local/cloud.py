@@ -96,6 +96,22 @@ class _SharedMock:
 
 _MOCK = _SharedMock()
 
+_SHARED: dict[tuple[str, str], Any] = {}
+_SHARED_LOCK = threading.Lock()
+
+
+def _shared(service: str, kind: str) -> Any:
+    """The process's boto3 client (or resource) of a service for the clouds, made in a clean environment."""
+    key = (service, kind)
+    found = _SHARED.get(key)
+    if found is None:
+        with _SHARED_LOCK, sandbox.Scope(sandbox.aws_environment()).active():
+            import boto3
+
+            make = boto3.client if kind == "client" else boto3.resource
+            found = _SHARED.setdefault(key, make(service, region_name=REGION, **_CREDENTIALS))
+    return found
+
 
 def load_seed(value: list[dict[str, Any]] | str | Path) -> list[dict[str, Any]]:
     """Seed items from a list or a JSON file; numbers become Decimal as DynamoDB requires.
@@ -239,29 +255,25 @@ class EmbeddedCloud:
             raise RuntimeError("EmbeddedCloud.function() needs the cloud started: use `with EmbeddedCloud(saga) as cloud:`")
         return self._functions[state]
 
-    @_scoped
     def client(self, service: str) -> Any:
-        """A boto3 client into the embedded cloud."""
-        import boto3
+        """A boto3 client into the embedded cloud (one per service for every cloud of the process: they all
+        reach moto with the same region and keys, and a client costs milliseconds to make)."""
+        return _shared(service, "client")
 
-        return boto3.client(service, region_name=REGION, **_CREDENTIALS)
+    def new_client(self, service: str) -> Any:
+        """A boto3 client of its own, for code that registers event hooks on it (the local bus does)."""
+        with self._scope.active():
+            import boto3
 
-    @_scoped
+            return boto3.client(service, region_name=REGION, **_CREDENTIALS)
+
     def resource(self, service: str) -> Any:
-        """A boto3 service resource into the embedded cloud (made once per cloud)."""
-        import boto3
+        """A boto3 service resource into the embedded cloud (shared like ``client``)."""
+        return _shared(service, "resource")
 
-        key = f"resource:{service}"
-        if key not in self._clients:
-            self._clients[key] = boto3.resource(service, region_name=REGION, **_CREDENTIALS)
-        return self._clients[key]
-
-    @_scoped
     def table(self, name: str) -> Any:
         """The boto3 Table resource of a declared table, by logical name."""
-        import boto3
-
-        return boto3.resource("dynamodb", region_name=REGION, **_CREDENTIALS).Table(self.table_name(name))
+        return self.resource("dynamodb").Table(self.table_name(name))
 
     @_scoped
     def _deploy(self) -> None:

@@ -76,10 +76,7 @@ class QueuePoller:
         )
         messages = response.get("Messages", [])
         if not messages:
-            now_ms = (self.epoch + self.scheduler.clock.now) * 1000
-            hidden = sqs_clock.next_visible_ms(self.account, self.region, self.queue_name, now_ms)
-            if hidden is not None:
-                self.wake((hidden + 1) / 1000 - self.epoch)
+            self._next()
             return
         context = LambdaContext(
             function_name=self.function_name,
@@ -92,7 +89,7 @@ class QueuePoller:
             result = self.invoke(event, context) or {}
         except ProcessExited:
             self.invocations.append(Invocation(self.scheduler.clock.now, self.consumer, len(messages), len(messages), "exited"))
-            self.wake()
+            self._next()
             return
         failed = {f["itemIdentifier"] for f in result.get("batchItemFailures", [])}
         done = [m for m in messages if m["MessageId"] not in failed]
@@ -102,7 +99,21 @@ class QueuePoller:
                 Entries=[{"Id": str(i), "ReceiptHandle": m["ReceiptHandle"]} for i, m in enumerate(done)],
             )
         self.invocations.append(Invocation(self.scheduler.clock.now, self.consumer, len(messages), len(failed), "ok"))
-        self.wake()
+        self._next()
+
+    def _next(self) -> None:
+        """Poll again now if the queue has visible messages, else when its next hidden one shows.
+
+        The event source polls continuously; asking moto's queue directly finds what its next receive
+        would, without an empty ReceiveMessage call.
+        """
+        if sqs_clock.visible_count(self.account, self.region, self.queue_name):
+            self.wake()
+            return
+        now_ms = (self.epoch + self.scheduler.clock.now) * 1000
+        hidden = sqs_clock.next_visible_ms(self.account, self.region, self.queue_name, now_ms)
+        if hidden is not None:
+            self.wake((hidden + 1) / 1000 - self.epoch)
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         attributes = message.get("Attributes", {})
