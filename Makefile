@@ -15,7 +15,8 @@ $(STAMP): pyproject.toml
 
 venv: $(STAMP)
 
-RUN := $(BIN)/stepsaga run workflows/order_saga.py
+# Each scenario runs as an orchestration and as a choreography, side by side, with the same saga id.
+RUN := $(BIN)/stepsaga run workflows/order_saga.py --mode both
 
 demo: $(STAMP)
 	$(BIN)/stepsaga compile workflows/order_saga.py -o asl/

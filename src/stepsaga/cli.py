@@ -160,11 +160,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
     saga = sagas[0]
     from stepsaga.errors import FaultError, SeedError, StartExecutionError
     from stepsaga.local import EmbeddedCloud, default_seed, parse_fault, seed_items
-    from stepsaga.local.faults import normalise
+    from stepsaga.local.faults import plan_faults
 
     try:
         payload = _read_json_arg(args.input, "--input")
-        faults = normalise(dict(parse_fault(f) for f in args.fail), list(saga.handlers()))
+        faults: dict[str, list[object]] = {}
+        for spec in args.fail:  # a state may take a handler fault and delivery faults: --fail S=duplicate --fail S=Boom
+            state, fault = parse_fault(spec)
+            faults.setdefault(state, []).append(fault)
+        consumers = ()
+        if args.mode in ("choreography", "both"):
+            from stepsaga.choreography.plan import plan
+
+            consumers = tuple(c.name for c in plan(saga).consumers)
+        plan_faults(faults, list(saga.handlers()), consumers)  # every bad fault is a bad call, found first
         seed: dict[str, object] = {} if args.no_seed else dict(default_seed(saga, os.path.join(os.path.dirname(where) or ".", "inputs")))
         seed.update(_seed_arg(item) for item in args.seed)
         seed_items(saga, seed)  # every bad seed is a bad call, found before anything starts
@@ -177,9 +186,21 @@ def _cmd_run(args: argparse.Namespace) -> int:
     sys.stdout.flush()
     saved_stdout = os.dup(1)
     os.dup2(2, 1)
+    modes = ("orchestration", "choreography") if args.mode == "both" else (args.mode,)
+    name = args.name
+    if name is None and len(modes) > 1:  # one saga id for both runs, so their rows compare
+        import uuid
+
+        name = f"{saga.name.lower()}-{uuid.uuid4().hex[:12]}"
+    results = []
     try:
-        with EmbeddedCloud(saga, seed=seed) as cloud:
-            result = cloud.run(payload, faults, name=args.name)
+        for mode in modes:
+            from stepsaga.local.faults import DeliveryFault
+
+            # an orchestration has no deliveries: its run of a side-by-side pair takes the handler faults only
+            mine = faults if mode == "choreography" else {s: [f for f in fs if not isinstance(f, DeliveryFault)] for s, fs in faults.items()}
+            with EmbeddedCloud(saga, seed=seed, mode=mode) as cloud:
+                results.append(cloud.run(payload, {s: fs for s, fs in mine.items() if fs}, name=name))
     except DefinitionError as exc:  # handler paths that do not load as Lambda loads them
         return _rejected(where, exc)
     except (FaultError, SeedError, StartExecutionError) as exc:
@@ -190,15 +211,30 @@ def _cmd_run(args: argparse.Namespace) -> int:
         os.dup2(saved_stdout, 1)
         os.close(saved_stdout)
     if args.json:
-        print(json.dumps(result.to_json(), indent=2, default=str))
-    else:
-        from rich.console import Console
+        out = results[0].to_json() if len(results) == 1 else {r.mode: r.to_json() for r in results}
+        print(json.dumps(out, indent=2, default=str))
+        return OK
+    from rich.console import Console
 
-        # Piped output (make demo, CI logs) gets room for a timeline row instead of rich's 80 columns.
-        console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else 120)
-        if args.title:
-            console.rule(args.title)
-        console.print(result.timeline())
+    # Piped output (make demo, CI logs) gets room for a timeline row instead of rich's 80 columns.
+    wide = 120 * len(results) + 4 * (len(results) - 1)
+    console = Console(width=None if sys.stdout.isatty() or os.environ.get("COLUMNS") else wide)
+    if args.title:
+        console.rule(args.title)
+    if len(results) == 1:
+        console.print(results[0].timeline())
+        return OK
+    from rich.panel import Panel
+    from rich.table import Table
+
+    from stepsaga.local.compare import same_outcome
+
+    side_by_side = Table.grid(expand=True, padding=(0, 1))
+    for _ in results:
+        side_by_side.add_column(ratio=1)
+    side_by_side.add_row(*[Panel(r.timeline(), title=r.mode, title_align="left") for r in results])
+    console.print(side_by_side)
+    console.print(same_outcome(results[0], results[1]))
     return OK
 
 
@@ -288,10 +324,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="PATH[:ATTR]")
     p.set_defaults(func=_cmd_graph)
 
-    p = sub.add_parser("run", help="run a saga locally and print its timeline", description="Run a saga in-process on moto's Step Functions interpreter with its real handlers. Exits 0 when the run completed, whatever the saga's status.")
+    p = sub.add_parser("run", help="run a saga locally and print its timeline", description="Run a saga in-process with its real handlers: on moto's Step Functions interpreter, or as a choreography on a local EventBridge bus (--mode). Exits 0 when the run completed, whatever the saga's status.")
     p.add_argument("target", metavar="PATH[:ATTR]")
     p.add_argument("--input", required=True, metavar="JSON|@FILE", help="the execution input")
-    p.add_argument("--fail", action="append", default=[], metavar="STATE=ERROR[@N]", help="inject a fault: an error name, timeout, or crash[:ERROR]; @N fails only the first N attempts")
+    p.add_argument("--mode", choices=("orchestration", "choreography", "both"), default="orchestration",
+                   help="run the compiled state machine (default), the saga's domain events on a local EventBridge bus, "
+                        "or both side by side with the same saga id")
+    p.add_argument("--fail", action="append", default=[], metavar="STATE=ERROR[@N]",
+                   help="inject a fault: an error name, timeout, or crash[:ERROR]; @N fails only the first N attempts; "
+                        "in choreography also duplicate[:N], delay:S, reorder, undeliverable")
     p.add_argument("--seed", action="append", default=[], metavar="TABLE=JSON|@FILE", help="seed a table (default: inputs/<table>_seed.json next to the workflow)")
     p.add_argument("--no-seed", action="store_true", help="start with empty tables")
     p.add_argument("--name", help="the execution name (the saga id)")

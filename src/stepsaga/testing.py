@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from stepsaga.errors import ContractViolationError, SagaFailedError
-from stepsaga.local.faults import CrashAfter, Exit, Fail, Fault, FunctionTimeout, Timeout
+from stepsaga.local.faults import CrashAfter, Delay, Duplicate, Exit, Fail, Fault, FunctionTimeout, Reorder, Timeout, Undeliverable
 from stepsaga.model import Saga
 
 if TYPE_CHECKING:
@@ -31,14 +31,18 @@ if TYPE_CHECKING:
 __all__ = [
     "ContractViolationError",
     "CrashAfter",
+    "Delay",
+    "Duplicate",
     "EmbeddedCloud",
     "Exit",
     "Fail",
     "FunctionTimeout",
     "HandlerEnvironment",
+    "Reorder",
     "SagaFailedError",
     "SagaResult",
     "Timeout",
+    "Undeliverable",
     "assert_compensated",
     "assert_compensation_failed",
     "assert_contract_kept",
@@ -61,22 +65,27 @@ def run(
     root: str | Path | None = None,
     name: str | None = None,
     allow_contract_violations: bool = False,
+    mode: str = "orchestration",
 ) -> SagaResult:
-    """Run a saga once, in-process, on moto's interpreter with the real handlers.
+    """Run a saga once, in-process, with the real handlers: on moto's interpreter, or as a choreography.
 
-    Pass ``cloud`` to run many times against one started EmbeddedCloud (and to inspect its
-    tables afterwards); otherwise a fresh cloud is started for this run and stopped after it.
+    ``mode="choreography"`` runs the saga's domain events on the local EventBridge bus (a fresh cloud only;
+    a given ``cloud`` runs in its own mode). Pass ``cloud`` to run many times against one started
+    EmbeddedCloud (and to inspect its tables afterwards); otherwise a fresh cloud is started for this run
+    and stopped after it.
     Raises ContractViolationError (an AssertionError; ``.result`` holds the run) if a step raised a
     declared business error after changing a table, unless ``allow_contract_violations=True``.
     """
     if cloud is not None:
         if cloud.saga is not saga and cloud.saga != saga:
             raise ValueError(f"the cloud runs saga {cloud.saga.name}, not {saga.name}")
+        if mode != "orchestration" and cloud.mode != mode:
+            raise ValueError(f"the cloud runs its saga as an {cloud.mode}; start one with EmbeddedCloud(saga, mode={mode!r})")
         result = cloud.run(input, faults, name=name, allow_contract_violations=allow_contract_violations)
     else:
         from stepsaga.local import EmbeddedCloud  # loads boto3 and moto: declaring faults does not
 
-        with EmbeddedCloud(saga, seed=seed, root=root) as fresh:
+        with EmbeddedCloud(saga, seed=seed, root=root, mode=mode) as fresh:
             result = fresh.run(input, faults, name=name, allow_contract_violations=allow_contract_violations)
     assert_contract_kept(result)
     return result

@@ -345,9 +345,17 @@ def queue_url(queue_arn: str) -> str:
     return f"https://sqs.{region}.{domain}/{account}/{name}"
 
 
+_LOGGER: Any = None
+
+
 def _log(message: str, **fields: Any) -> None:
-    # One JSON line, as Lambda's JSON log format reads it; the adapter has no logger of its own to configure.
-    print(json.dumps({"level": "INFO", "message": message, "logger": "stepsaga.adapter", **fields}, default=str))
+    # powertools' Logger: JSON lines, at the level POWERTOOLS_LOG_LEVEL (or Lambda's log level) sets.
+    global _LOGGER
+    if _LOGGER is None:
+        from aws_lambda_powertools import Logger
+
+        _LOGGER = Logger(service="stepsaga-adapter")
+    _LOGGER.info(message, extra=fields)
 
 
 # --- on Lambda -------------------------------------------------------------------------------------

@@ -13,7 +13,20 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 from stepsaga.errors import ContractViolationError, FaultError, SagaFailedError, SeedError
-from stepsaga.local.faults import CrashAfter, Exit, Fail, Fault, FunctionTimeout, Timeout, parse_fault
+from stepsaga.local.faults import (
+    CrashAfter,
+    Delay,
+    DeliveryFault,
+    Duplicate,
+    Exit,
+    Fail,
+    Fault,
+    FunctionTimeout,
+    Reorder,
+    Timeout,
+    Undeliverable,
+    parse_fault,
+)
 
 if TYPE_CHECKING:
     from stepsaga.local.cloud import EmbeddedCloud, default_seed, load_seed, seed_items
@@ -39,17 +52,22 @@ __all__ = [
     "ContractViolation",
     "ContractViolationError",
     "CrashAfter",
+    "Delay",
+    "DeliveryFault",
+    "Duplicate",
     "EmbeddedCloud",
     "Exit",
     "Fail",
     "Fault",
     "FaultError",
     "FunctionTimeout",
+    "Reorder",
     "SagaFailedError",
     "SagaResult",
     "SeedError",
     "StateRun",
     "Timeout",
+    "Undeliverable",
     "default_seed",
     "load_seed",
     "parse_fault",

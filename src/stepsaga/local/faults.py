@@ -277,7 +277,7 @@ def plan_faults(
                 raise FaultError(f"fault on {state!r} is {type(fault).__name__}; write Fail('Error'), Timeout(), FunctionTimeout(), Exit(), CrashAfter(), Duplicate(), Delay(), Reorder() or Undeliverable()")
             if isinstance(fault, DeliveryFault):
                 if state not in consumers:
-                    raise FaultError(f"fault on {state!r}: {type(fault).__name__} is a fault of event delivery, which only a choreography has; run with mode='choreography'")
+                    raise FaultError(f"fault on {state!r}: {type(fault).__name__} is a fault of event delivery, which only a choreography has; run it as one (mode='choreography', or stepsaga run --mode choreography)")
                 delivery[state] = delivery.get(state, ()) + (fault,)
             elif state not in known_states:
                 raise FaultError(f"fault on {state!r}: {type(fault).__name__} fails a handler, and {state} calls none; give it a delivery fault, or name a step or compensation")
