@@ -61,15 +61,18 @@ class Projection:
             "time_ms": int(detail["time_ms"]),
             "detail": json.dumps(detail, separators=(",", ":"), sort_keys=True),
         })
-        status = terminal_status(self.kinds.get(detail_type, ""))
+        kind = self.kinds.get(detail_type, "")
+        status = terminal_status(kind)
         names = {"#s": "status"}
         values: dict[str, Any] = {":saga": detail["saga"], ":t": int(detail["time_ms"])}
+        # Out of order, another event may come first: the Started event's time is the start, whenever it arrives.
+        started = "started_ms = :t" if kind == "started" else "started_ms = if_not_exists(started_ms, :t)"
         if status is None:
-            expression = "SET saga = :saga, #s = if_not_exists(#s, :running), started_ms = if_not_exists(started_ms, :t)"
+            expression = f"SET saga = :saga, #s = if_not_exists(#s, :running), {started}"
             values[":running"] = RUNNING
         else:
             error, cause = _outcome(detail, self.kinds[detail_type])
-            expression = ("SET saga = :saga, #s = :status, ended_ms = :t, started_ms = if_not_exists(started_ms, :t), "
+            expression = (f"SET saga = :saga, #s = :status, ended_ms = :t, {started}, "
                           "error_name = :error, error_cause = :cause, ended_by = :by")
             values.update({":status": status, ":error": error or "", ":cause": cause or "", ":by": detail_type})
         self.table.update_item(Key={saga_key: detail["saga_id"], entry_key: SUMMARY}, UpdateExpression=expression,
