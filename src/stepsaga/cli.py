@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 from stepsaga.errors import DefinitionError, LintError, LoadError
 
 OK, REJECTED, BAD_CALL, INTERNAL = 0, 1, 2, 3
+#: The modes ``stepsaga compile --mode`` and ``stepsaga graph --mode`` take.
+MODES = ("orchestration", "choreography")
 
 
 def _subparser(**kwargs: object) -> argparse.ArgumentParser:
@@ -111,12 +113,33 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     if isinstance(loaded, int):
         return loaded
     where, sagas = loaded
+    if args.mode == "choreography":
+        return _choreography_graph(where, sagas)
     for saga in sagas:
         try:
             doc = json.loads(to_asl(saga))
         except LintError as exc:
             return _rejected(f"{where}: saga {saga.name}", exc)
         sys.stdout.write(outline(f"{saga.name} ({saga.workflow_type})", doc))
+    return OK
+
+
+def _one_saga(where: str, sagas: list[Saga]) -> Saga | None:
+    """The one saga a command about a single saga takes, or None after saying how to name one."""
+    if len(sagas) == 1:
+        return sagas[0]
+    _err(f"{where}: defines {len(sagas)} sagas ({', '.join(s.name for s in sagas)}); name one with {where}:ATTR")
+    return None
+
+
+def _choreography_graph(where: str, sagas: list[Saga]) -> int:
+    from stepsaga.choreography.graph import mermaid
+    from stepsaga.choreography.plan import plan
+
+    saga = _one_saga(where, sagas)  # one Mermaid document holds one diagram
+    if saga is None:
+        return BAD_CALL
+    sys.stdout.write(mermaid(plan(saga)))
     return OK
 
 
@@ -284,8 +307,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", metavar="FILE_OR_DIR", help="write <name>.asl.json here instead of printing it")
     p.set_defaults(func=_cmd_compile)
 
-    p = sub.add_parser("graph", help="print an outline of the compiled states", description="Print each compiled state with its type and transitions.")
+    p = sub.add_parser("graph", help="print an outline of the compiled states, or the event flow", description="Print each compiled state with its type and transitions, or (--mode choreography) the event flow as a Mermaid flowchart.")
     p.add_argument("target", metavar="PATH[:ATTR]")
+    p.add_argument("--mode", choices=MODES, default="orchestration", help="orchestration: the state outline (default); choreography: Mermaid, producers -> events -> consumers")
     p.set_defaults(func=_cmd_graph)
 
     p = sub.add_parser("run", help="run a saga locally and print its timeline", description="Run a saga in-process on moto's Step Functions interpreter with its real handlers. Exits 0 when the run completed, whatever the saga's status.")
