@@ -58,8 +58,12 @@ def _load(target: str) -> tuple[str, list[Saga]] | int:
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
-    from stepsaga.names import asl_file_name
-    from stepsaga.orchestration import to_asl
+    if args.mode == "choreography":
+        from stepsaga.choreography.document import to_choreography_json as render
+        from stepsaga.names import choreography_file_name as file_name
+    else:
+        from stepsaga.names import asl_file_name as file_name
+        from stepsaga.orchestration import to_asl as render
 
     loaded = _load(args.target)
     if isinstance(loaded, int):
@@ -73,13 +77,13 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         return BAD_CALL
     for saga in sagas:
         try:
-            text = to_asl(saga)
+            text = render(saga)
         except LintError as exc:
             return _rejected(f"{where}: saga {saga.name}", exc)
         if out is None:
             sys.stdout.write(text)
             continue
-        dest = os.path.join(out, asl_file_name(saga.name)) if to_dir else out
+        dest = os.path.join(out, file_name(saga.name)) if to_dir else out
         try:
             os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
             with open(dest, "w", encoding="utf-8", newline="\n") as fh:
@@ -304,7 +308,8 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compile", help="compile a saga to ASL", description="Compile a saga to Amazon States Language.")
     p.add_argument("target", metavar="PATH[:ATTR]", help="workflow file or module, optionally with the saga's variable name")
-    p.add_argument("-o", "--output", metavar="FILE_OR_DIR", help="write <name>.asl.json here instead of printing it")
+    p.add_argument("-o", "--output", metavar="FILE_OR_DIR", help="write <name>.asl.json (or <name>.choreography.json) here instead of printing it")
+    p.add_argument("--mode", choices=MODES, default="orchestration", help="orchestration: the ASL (default); choreography: its events, rules and consumers as JSON")
     p.set_defaults(func=_cmd_compile)
 
     p = sub.add_parser("graph", help="print an outline of the compiled states, or the event flow", description="Print each compiled state with its type and transitions, or (--mode choreography) the event flow as a Mermaid flowchart.")
