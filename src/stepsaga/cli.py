@@ -147,6 +147,50 @@ def _choreography_graph(where: str, sagas: list[Saga]) -> int:
     return OK
 
 
+def _cmd_cost(args: argparse.Namespace) -> int:
+    import json
+
+    from stepsaga.cost import estimate, render_text, to_json
+
+    loaded = _load(args.target)
+    if isinstance(loaded, int):
+        return loaded
+    saga = _one_saga(*loaded)
+    if saga is None:
+        return BAD_CALL
+    payload = None
+    if args.input is not None:
+        try:
+            payload = _read_json_arg(args.input, "--input")
+        except ValueError as exc:
+            _err(str(exc))
+            return BAD_CALL
+        if not isinstance(payload, dict):
+            _err(f"--input {args.input}: is a JSON {type(payload).__name__}, but a saga's input is a JSON object; write {{...}}")
+            return BAD_CALL
+    try:
+        result = estimate(saga, args.per_day, lambda_ms=args.lambda_ms, memory_mb=args.memory_mb, saga_input=payload, result_bytes=args.result_bytes)
+    except LintError as exc:
+        return _rejected(f"{loaded[0]}: saga {saga.name}", exc)
+    sys.stdout.write(json.dumps(to_json(result), indent=2) + "\n" if args.json else render_text(result))
+    return OK
+
+
+def _whole(low: int, high: int | None = None) -> object:
+    """An argparse type: a whole number from ``low`` (to ``high``); a bad value is a bad call (exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is out of range; write a whole number from {low}" + (f" to {high}" if high else ""))
+        return value
+
+    return parse
+
+
 def _read_json_arg(value: str, what: str) -> object:
     """JSON text, or ``@FILE``; ValueError names the option and says what to write."""
     import json
@@ -316,6 +360,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("target", metavar="PATH[:ATTR]")
     p.add_argument("--mode", choices=MODES, default="orchestration", help="orchestration: the state outline (default); choreography: Mermaid, producers -> events -> consumers")
     p.set_defaults(func=_cmd_graph)
+
+    p = sub.add_parser("cost", help="estimate the monthly AWS cost of each mode", description="Estimate the monthly AWS cost (us-east-1, 30-day months) of the saga as an orchestration (Standard and Express) and as a choreography, on the happy and the compensated path, from its compiled states, its events and its Lambda calls. Prices: stepsaga/data/prices.json.")
+    p.add_argument("target", metavar="PATH[:ATTR]")
+    p.add_argument("--per-day", required=True, type=_whole(1), metavar="N", help="sagas started a day")
+    p.add_argument("--lambda-ms", type=_whole(1, 900_000), metavar="MS", help="assumed average duration of a Lambda invocation (default: 100)")
+    p.add_argument("--memory-mb", type=_whole(128, 10_240), metavar="MB", help="Lambda memory (default: the template's, 256)")
+    p.add_argument("--input", metavar="JSON|@FILE", help="the saga input events carry (default: a 1 KiB JSON object)")
+    p.add_argument("--result-bytes", type=_whole(0), metavar="N", help="assumed size of each step's result (default: 256)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
+    p.set_defaults(func=_cmd_cost)
 
     p = sub.add_parser("run", help="run a saga locally and print its timeline", description="Run a saga in-process on moto's Step Functions interpreter with its real handlers. Exits 0 when the run completed, whatever the saga's status.")
     p.add_argument("target", metavar="PATH[:ATTR]")
