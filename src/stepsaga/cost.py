@@ -482,7 +482,7 @@ def estimate(saga: Saga, per_day: int, *, lambda_ms: int | None = None, memory_m
 
 
 def to_json(e: Estimate) -> dict[str, Any]:
-    """The estimate as plain JSON data (``stepsaga cost --json``); money rounded to 1/10,000 of a cent."""
+    """The estimate as plain JSON data (``stepsaga cost --json``); numbers rounded to six decimals."""
     a = e.assumptions
     return {
         "saga": e.saga,
@@ -503,8 +503,8 @@ def to_json(e: Estimate) -> dict[str, Any]:
         "costs": [
             {
                 "mode": c.mode, "path": c.path, "total_usd": _usd(c.total),
-                "lines": [{"item": line.item, "price": line.price, "per_saga": line.per_saga, "monthly": line.monthly,
-                           "usd": _usd(line.usd)} for line in c.lines],
+                "lines": [{"item": line.item, "price": line.price, "per_saga": None if line.per_saga is None else _usd(line.per_saga),
+                           "monthly": _usd(line.monthly), "usd": _usd(line.usd)} for line in c.lines],
                 "counted": c.detail,
             }
             for c in e.costs
@@ -550,11 +550,12 @@ def _table(c: PathCost, width: int) -> list[str]:
     rows = [f"  {'line item':<{width}}{'per saga':>10}{'per month':>16}{'USD/month':>12}"]
     for line in c.lines:
         per = "-" if line.per_saga is None else f"{line.per_saga:,.6g}"
-        monthly = f"{line.monthly:,.0f}" if float(line.monthly).is_integer() else f"{line.monthly:,.1f}"
+        monthly = f"{line.monthly:,.0f}" if abs(line.monthly - round(line.monthly)) < 1e-6 else f"{line.monthly:,.1f}"
         rows.append(f"  {line.item:<{width}}{per:>10}{monthly:>16}{line.usd:>12,.2f}")
     rows.append(f"  {'total':<{width}}{'':>10}{'':>16}{c.total:>12,.2f}")
     return rows
 
 
 def _usd(value: float) -> float:
+    """A number for --json: six decimals, so that float noise (45000.00000000001) does not show."""
     return round(value, 6)

@@ -354,3 +354,11 @@ def test_cli_cost_help_states_the_real_defaults(capsys):
     text = " ".join(capsys.readouterr().out.split())
     assert f"(default: {DEFAULT_LAMBDA_MS})" in text and f"(default: the template's, {LAMBDA_MEMORY_MB})" in text
     assert f"(default: {DEFAULT_RESULT_BYTES})" in text and f"(default: a {DEFAULT_INPUT_BYTES // 1024} KiB JSON object)" in text
+
+
+def test_json_and_tables_show_no_float_noise(capsys):
+    # 6 calls x 0.025 GB-s x 300,000 sagas is 45000.00000000001 in floating point
+    assert main(["cost", str(GOOD), "--per-day", "10000", "--json"]) == 0
+    undone = [c for c in json.loads(capsys.readouterr().out)["costs"] if c["mode"] == "orchestration-standard" and c["path"] == "compensated"]
+    assert undone[0]["lines"][2]["monthly"] == 45_000 and repr(undone[0]["lines"][2]["monthly"]) == "45000.0"
+    assert "45,000.0 " not in render_text(estimate(order_saga(), 10_000))
