@@ -20,6 +20,8 @@ if TYPE_CHECKING:
 from stepsaga.errors import DefinitionError, LintError, LoadError
 
 OK, REJECTED, BAD_CALL, INTERNAL = 0, 1, 2, 3
+#: The modes ``stepsaga compile --mode`` and ``stepsaga graph --mode`` take.
+MODES = ("orchestration", "choreography")
 
 
 def _subparser(**kwargs: object) -> argparse.ArgumentParser:
@@ -56,8 +58,12 @@ def _load(target: str) -> tuple[str, list[Saga]] | int:
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
-    from stepsaga.names import asl_file_name
-    from stepsaga.orchestration import to_asl
+    if args.mode == "choreography":
+        from stepsaga.choreography.document import to_choreography_json as render
+        from stepsaga.names import choreography_file_name as file_name
+    else:
+        from stepsaga.names import asl_file_name as file_name
+        from stepsaga.orchestration import to_asl as render
 
     loaded = _load(args.target)
     if isinstance(loaded, int):
@@ -71,13 +77,13 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         return BAD_CALL
     for saga in sagas:
         try:
-            text = to_asl(saga)
+            text = render(saga)
         except LintError as exc:
             return _rejected(f"{where}: saga {saga.name}", exc)
         if out is None:
             sys.stdout.write(text)
             continue
-        dest = os.path.join(out, asl_file_name(saga.name)) if to_dir else out
+        dest = os.path.join(out, file_name(saga.name)) if to_dir else out
         try:
             os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
             with open(dest, "w", encoding="utf-8", newline="\n") as fh:
@@ -111,6 +117,8 @@ def _cmd_graph(args: argparse.Namespace) -> int:
     if isinstance(loaded, int):
         return loaded
     where, sagas = loaded
+    if args.mode == "choreography":
+        return _choreography_graph(where, sagas)
     for saga in sagas:
         try:
             doc = json.loads(to_asl(saga))
@@ -118,6 +126,69 @@ def _cmd_graph(args: argparse.Namespace) -> int:
             return _rejected(f"{where}: saga {saga.name}", exc)
         sys.stdout.write(outline(f"{saga.name} ({saga.workflow_type})", doc))
     return OK
+
+
+def _one_saga(where: str, sagas: list[Saga]) -> Saga | None:
+    """The one saga a command about a single saga takes, or None after saying how to name one."""
+    if len(sagas) == 1:
+        return sagas[0]
+    _err(f"{where}: defines {len(sagas)} sagas ({', '.join(s.name for s in sagas)}); name one with {where}:ATTR")
+    return None
+
+
+def _choreography_graph(where: str, sagas: list[Saga]) -> int:
+    from stepsaga.choreography.graph import mermaid
+    from stepsaga.choreography.plan import plan
+
+    saga = _one_saga(where, sagas)  # one Mermaid document holds one diagram
+    if saga is None:
+        return BAD_CALL
+    sys.stdout.write(mermaid(plan(saga)))
+    return OK
+
+
+def _cmd_cost(args: argparse.Namespace) -> int:
+    import json
+
+    from stepsaga.cost import estimate, render_text, to_json
+
+    loaded = _load(args.target)
+    if isinstance(loaded, int):
+        return loaded
+    saga = _one_saga(*loaded)
+    if saga is None:
+        return BAD_CALL
+    payload = None
+    if args.input is not None:
+        try:
+            payload = _read_json_arg(args.input, "--input")
+        except ValueError as exc:
+            _err(str(exc))
+            return BAD_CALL
+        if not isinstance(payload, dict):
+            _err(f"--input {args.input}: is a JSON {type(payload).__name__}, but a saga's input is a JSON object; write {{...}}")
+            return BAD_CALL
+    try:
+        result = estimate(saga, args.per_day, lambda_ms=args.lambda_ms, memory_mb=args.memory_mb, saga_input=payload, result_bytes=args.result_bytes)
+    except LintError as exc:
+        return _rejected(f"{loaded[0]}: saga {saga.name}", exc)
+    sys.stdout.write(json.dumps(to_json(result), indent=2) + "\n" if args.json else render_text(result))
+    return OK
+
+
+def _whole(low: int, high: int | None = None) -> object:
+    """An argparse type: a whole number from ``low`` (to ``high``); a bad value is a bad call (exit 2)."""
+
+    def parse(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+        if value < low or (high is not None and value > high):
+            raise argparse.ArgumentTypeError(f"{value} is out of range; write a whole number from {low}" + (f" to {high}" if high else ""))
+        return value
+
+    return parse
 
 
 def _read_json_arg(value: str, what: str) -> object:
@@ -317,12 +388,24 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser("compile", help="compile a saga to ASL", description="Compile a saga to Amazon States Language.")
     p.add_argument("target", metavar="PATH[:ATTR]", help="workflow file or module, optionally with the saga's variable name")
-    p.add_argument("-o", "--output", metavar="FILE_OR_DIR", help="write <name>.asl.json here instead of printing it")
+    p.add_argument("-o", "--output", metavar="FILE_OR_DIR", help="write <name>.asl.json (or <name>.choreography.json) here instead of printing it")
+    p.add_argument("--mode", choices=MODES, default="orchestration", help="orchestration: the ASL (default); choreography: its events, rules and consumers as JSON")
     p.set_defaults(func=_cmd_compile)
 
-    p = sub.add_parser("graph", help="print an outline of the compiled states", description="Print each compiled state with its type and transitions.")
+    p = sub.add_parser("graph", help="print an outline of the compiled states, or the event flow", description="Print each compiled state with its type and transitions, or (--mode choreography) the event flow as a Mermaid flowchart.")
     p.add_argument("target", metavar="PATH[:ATTR]")
+    p.add_argument("--mode", choices=MODES, default="orchestration", help="orchestration: the state outline (default); choreography: Mermaid, producers -> events -> consumers")
     p.set_defaults(func=_cmd_graph)
+
+    p = sub.add_parser("cost", help="estimate the monthly AWS cost of each mode", description="Estimate the monthly AWS cost (us-east-1, 30-day months) of the saga as an orchestration (Standard and Express) and as a choreography, on the happy and the compensated path, from its compiled states, its events and its Lambda calls. Prices: stepsaga/data/prices.json.")
+    p.add_argument("target", metavar="PATH[:ATTR]")
+    p.add_argument("--per-day", required=True, type=_whole(1), metavar="N", help="sagas started a day")
+    p.add_argument("--lambda-ms", type=_whole(1, 900_000), metavar="MS", help="assumed average duration of a Lambda invocation (default: 100)")
+    p.add_argument("--memory-mb", type=_whole(128, 10_240), metavar="MB", help="Lambda memory (default: the template's, 256)")
+    p.add_argument("--input", metavar="JSON|@FILE", help="the saga input events carry (default: a 1 KiB JSON object)")
+    p.add_argument("--result-bytes", type=_whole(0), metavar="N", help="assumed size of each step's result (default: 256)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the tables")
+    p.set_defaults(func=_cmd_cost)
 
     p = sub.add_parser("run", help="run a saga locally and print its timeline", description="Run a saga in-process with its real handlers: on moto's Step Functions interpreter, or as a choreography on a local EventBridge bus (--mode). Exits 0 when the run completed, whatever the saga's status.")
     p.add_argument("target", metavar="PATH[:ATTR]")

@@ -17,6 +17,9 @@ if TYPE_CHECKING:
 
 from stepsaga._record import Record
 
+#: The memory of every Lambda function the template deploys, in MB (``stepsaga cost`` prices its duration).
+LAMBDA_MEMORY_MB = 256
+
 
 class LambdaHandler(Record):
     """A dotted action split the way SAM deploys it.

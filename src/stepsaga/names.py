@@ -117,6 +117,15 @@ def asl_file_name(saga_name: str) -> str:
     return snake_case(saga_name) + ASL_SUFFIX
 
 
+#: The extension of a saga's choreography document (``stepsaga compile --mode choreography -o DIR/``).
+CHOREOGRAPHY_SUFFIX = ".choreography.json"
+
+
+def choreography_file_name(saga_name: str) -> str:
+    """The file a saga's choreography document is written to in a folder: OrderSaga -> order_saga.choreography.json."""
+    return snake_case(saga_name) + CHOREOGRAPHY_SUFFIX
+
+
 # --- choreography: the resources a choreography adds, and what its functions are told ------------
 # (The events' own names come from the definition: stepsaga.choreography.plan.)
 

@@ -62,3 +62,28 @@ def test_every_error_class_lives_in_errors() -> None:
     for cls in (ContractViolationError, FaultError, SagaFailedError, SeedError, StartExecutionError, HandlerPathError, PatternError):
         assert cls.__module__ == "stepsaga.errors" and getattr(errors, cls.__name__) is cls
         assert issubclass(cls, errors.StepsagaError)
+
+
+#: What the compile path and the choreography's read-only commands must not load (issue 9: graph, compile, cost).
+NOT_ON_THE_LIGHT_PATH = HEAVY | {"pydantic", "rich", "ruamel", "yaml"}
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["graph", "workflows/order_saga.py", "--mode", "choreography"],
+        ["compile", "workflows/order_saga.py", "--mode", "choreography"],
+        ["cost", "workflows/order_saga.py", "--per-day", "10000"],
+        ["cost", "workflows/order_saga.py", "--per-day", "10000", "--json"],
+    ],
+)
+def test_the_choreography_commands_stay_light(argv: list[str]) -> None:
+    code = (
+        f"import json, sys\nfrom stepsaga.cli import main\nrc = main({argv!r})\n"
+        "print(json.dumps([rc, sorted({m.split('.')[0] for m in sys.modules}), 'dataclasses' in sys.modules]), file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    rc, loaded, dataclasses = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert rc == 0 and sorted(set(loaded) & NOT_ON_THE_LIGHT_PATH) == []
+    if argv[0] == "compile":
+        assert not dataclasses  # the compile path is measured (bench/compile.py): no dataclasses there

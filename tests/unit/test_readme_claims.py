@@ -39,3 +39,44 @@ def test_the_readme_names_every_field_a_handler_receives():
     quoted = set(re.findall(r'"(\w+)"', sentence))
     assert step_keys <= quoted, f"README omits {sorted(step_keys - quoted)}"
     assert comp_keys <= quoted, f"README omits the compensation fields {sorted(comp_keys - quoted)}"
+
+
+# --- the choreography commands: each one the README shows runs, and what it says of `cost` is what it prints ---
+
+
+def _readme_commands(*names: str) -> list[list[str]]:
+    import shlex
+
+    blocks = re.findall(r"```sh\n(.*?)```", README, re.S)
+    lines = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()]
+    return [shlex.split(line)[1:] for line in lines if line.startswith("stepsaga ") and shlex.split(line)[1] in names]
+
+
+def test_every_choreography_command_in_the_readme_runs(tmp_path, monkeypatch, capsys):
+    from stepsaga.cli import main
+
+    commands = [c for c in _readme_commands("graph", "compile", "cost") if "choreography" in c or c[0] == "cost"]
+    assert {c[0] for c in commands} == {"graph", "compile", "cost"}
+    monkeypatch.chdir(ROOT)
+    for argv in commands:
+        argv = [str(tmp_path / "out") + "/" if i and argv[i - 1] == "-o" else a for i, a in enumerate(argv)]  # never into the repository
+        assert main(argv) == 0, argv
+    capsys.readouterr()
+
+
+def test_the_readme_cost_table_is_what_cost_prints(capsys):
+    from stepsaga.cli import main
+
+    [argv] = _readme_commands("cost")
+    assert main([a if a != "workflows/order_saga.py" else str(ROOT / a) for a in argv]) == 0
+    out = capsys.readouterr().out
+    totals = out[out.index("monthly total, "):]
+    [block] = [b for b in re.findall(r"```text\n(.*?)```", README, re.S) if b.startswith("monthly total, ")]
+    assert block == totals
+    from stepsaga.cost import DEFAULT_INPUT_BYTES, DEFAULT_LAMBDA_MS, DEFAULT_RESULT_BYTES, IDLE_POLLERS_PER_QUEUE, LONG_POLL_SECONDS
+    from stepsaga.functions import LAMBDA_MEMORY_MB
+
+    prose = " ".join(README.split())
+    assert f"{DEFAULT_LAMBDA_MS} ms per Lambda call" in prose and f"the template's {LAMBDA_MEMORY_MB} MB" in prose
+    assert f"a {DEFAULT_INPUT_BYTES // 1024} KiB input" in prose and f"{DEFAULT_RESULT_BYTES}-byte results" in prose and f"every {LONG_POLL_SECONDS} s" in prose
+    assert f"{NUMBERS[IDLE_POLLERS_PER_QUEUE]} idle long pollers per queue" in prose

@@ -27,7 +27,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stepsaga.lambda_timeout import function_timeout
-from stepsaga.functions import LambdaHandler, variables as function_variables
+from stepsaga.functions import LAMBDA_MEMORY_MB, LambdaHandler, variables as function_variables
 from stepsaga.model import Compensation, EventTrigger, HttpTrigger, Saga, Step
 from stepsaga.names import DLQ_PLACEHOLDER, function_placeholder
 from stepsaga.orchestration import placeholders
@@ -44,7 +44,6 @@ MARKER = "stepsaga"
 API_STAGE = "v1"
 LOG_RETENTION_DAYS = 365  # a year of audit trail for money-moving workflows
 DLQ_RETENTION_SECONDS = 14 * 24 * 60 * 60  # SQS's maximum: repair records must outlive a long weekend
-LAMBDA_MEMORY_MB = 256
 #: Each compensation's reserved concurrency: a flood of starts cannot take the undo path's capacity.
 #: It is also the compensation's ceiling; a throttled compensation is retried (States.ALL) like any failure.
 COMPENSATION_RESERVED_CONCURRENCY = 5
