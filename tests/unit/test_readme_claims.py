@@ -39,3 +39,21 @@ def test_the_readme_names_every_field_a_handler_receives():
     quoted = set(re.findall(r'"(\w+)"', sentence))
     assert step_keys <= quoted, f"README omits {sorted(step_keys - quoted)}"
     assert comp_keys <= quoted, f"README omits the compensation fields {sorted(comp_keys - quoted)}"
+
+
+def test_the_readme_event_pattern_commands_print_what_it_shows(capsys):
+    import shlex
+
+    from stepsaga.cli import main
+
+    [block] = re.findall(r"```text\n(\$ stepsaga events test-pattern .*?)```", README, re.S)
+    runs = re.findall(r"^\$ (.+)\n((?:(?!\$ ).*\n)*)", block, re.M)
+    assert len(runs) == 3
+    codes = []
+    for command, shown in runs:
+        argv = shlex.split(command)
+        assert argv[:3] == ["stepsaga", "events", "test-pattern"]
+        codes.append(main(argv[1:]))
+        out = capsys.readouterr()
+        assert out.out + out.err == shown, command
+    assert codes == [0, 1, 2]  # and each exit code the README claims
