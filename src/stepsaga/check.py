@@ -1,8 +1,9 @@
 """``stepsaga check``: committed outputs must equal a fresh compile, and must lint clean.
 
 The committed outputs are the ASL in ``asl/`` and, when it exists, ``template.yaml``: it must be what
-``stepsaga template`` would write, and each state machine's DefinitionSubstitutions must name exactly
-the placeholders its ASL file uses.
+``stepsaga template`` would write, each state machine's DefinitionSubstitutions must name exactly
+the placeholders its ASL file uses, and every event pattern in it, generated or the user's own, must be
+one PutRule takes (``stepsaga.sam.pattern_problems``).
 """
 
 from __future__ import annotations
@@ -84,10 +85,7 @@ def check(workflows: Path, asl: Path, out: TextIO, err: TextIO, template: Path |
     checked_template = False
     if template is not None and template.is_file():
         checked_template = True
-        if loaded:
-            failures += _check_template(template, asl, all_sagas, workflows, out, err)
-        else:
-            print(f"{template}: not compared with {workflows}/, whose sagas did not all load", file=err)
+        failures += _check_template(template, asl, all_sagas if loaded else None, workflows, out, err)
     if failures:
         return 1
     also = f" and {template}" if checked_template else ""
@@ -108,17 +106,25 @@ def handler_problems(saga: Saga, root: Path) -> list[Problem]:
     return []
 
 
-def _check_template(template: Path, asl: Path, sagas: list[Saga], workflows: Path, out: TextIO, err: TextIO) -> int:
-    """Failures of template.yaml: out of date with the sagas, or substitutions that disagree with the ASL."""
+def _check_template(template: Path, asl: Path, sagas: list[Saga] | None, workflows: Path, out: TextIO, err: TextIO) -> int:
+    """Failures of template.yaml: invalid event patterns, and (unless ``sagas`` is None, when some did not
+    load) out of date with the sagas, or substitutions that disagree with the ASL."""
     try:
-        from stepsaga.sam import Layout, TemplateError, render, substitution_problems
+        from stepsaga.sam import Layout, TemplateError, pattern_problems, render, substitution_problems
     except ModuleNotFoundError as exc:
         print(f"{template}: cannot check it without {exc.name}; pip install 'stepsaga[deploy]'", file=err)
         return 1
     committed = template.read_text(encoding="utf-8")
     try:
+        # The patterns are checked whatever the sagas: most are the user's own rules.
+        problems = pattern_problems(committed, where=str(template))
+        if sagas is None:
+            print(f"{template}: not compared with {workflows}/, whose sagas did not all load", file=err)
+            for problem in problems:
+                print(problem, file=err)
+            return len(problems)
         fresh = render(committed, Layout(template, asl).generate(sagas), prune=True, where=str(template))
-        problems = substitution_problems(committed, template.parent, where=str(template))
+        problems += substitution_problems(committed, template.parent, where=str(template))
     except TemplateError as exc:
         print(str(exc), file=err)
         return 1

@@ -1,8 +1,10 @@
 """The ``stepsaga`` command line.
 
 Exit codes: 0 ok; 1 a definition (or committed output, or a handler path) was rejected; 2 a bad
-call or an unreadable file; 3 only for a bug of ours (see ``loader.blame``). The compile path
-imports neither boto3 nor moto.
+call or an unreadable file; 3 only for a bug of ours (see ``loader.blame``). ``stepsaga events
+test-pattern`` exits as grep does: 0 the event matches, 1 it does not, 2 the pattern or the event is
+invalid. The compile path imports neither boto3 nor moto, and ``stepsaga events`` nothing beyond the
+standard library.
 """
 
 from __future__ import annotations
@@ -371,6 +373,35 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return OK
 
 
+def _cmd_events_test_pattern(args: argparse.Namespace) -> int:
+    """Match one event against one pattern, as EventBridge's TestEventPattern does; exit codes as grep's."""
+    from stepsaga.choreography.pattern import compile_pattern
+    from stepsaga.errors import PatternError
+
+    try:
+        pattern = _read_json_arg(args.pattern, "pattern")
+        event = _read_json_arg(args.event, "event")
+    except ValueError as exc:
+        _err(str(exc))
+        return BAD_CALL
+    try:
+        compiled = compile_pattern(pattern)
+    except PatternError as exc:
+        for reason in exc.reasons:
+            _err(f"pattern {reason}")
+        return BAD_CALL
+    if not isinstance(event, dict):
+        import json
+
+        shown = json.dumps(event)
+        shown = shown if len(shown) <= 60 else shown[:57] + "..."
+        _err(f"event is {shown}, not a JSON object; write the event as an object, for example {{\"source\": \"shop.orders\", \"detail\": {{}}}}")
+        return BAD_CALL
+    found = compiled.matches(event)
+    print("match" if found else "no match")
+    return OK if found else REJECTED
+
+
 class _Formatter(argparse.HelpFormatter):
     """argparse's default formatter imports shutil (~4 ms) per argument to size the terminal."""
 
@@ -436,6 +467,15 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--asl", default="asl", metavar="DIR", help="where the compiled ASL is (DefinitionUri points there)")
     p.add_argument("--workflows", default="workflows", metavar="DIR")
     p.set_defaults(func=_cmd_template)
+
+    p = sub.add_parser("events", help="EventBridge events and event patterns", description="EventBridge events and event patterns, checked locally as EventBridge checks them.")
+    events = p.add_subparsers(dest="events_command", required=True, metavar="COMMAND", parser_class=_subparser)
+    p = events.add_parser("test-pattern", help="whether an event matches an event pattern", description=(
+        "Match an event against an event pattern as EventBridge does, and print match or no match. Exits as grep "
+        "does: 0 the event matches, 1 it does not, 2 the pattern or the event is invalid (each reason on stderr)."))
+    p.add_argument("pattern", metavar="PATTERN", help="the event pattern: JSON text or @FILE")
+    p.add_argument("event", metavar="EVENT", help="the event: JSON text or @FILE")
+    p.set_defaults(func=_cmd_events_test_pattern)
     return parser
 
 

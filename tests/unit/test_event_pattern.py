@@ -97,6 +97,7 @@ MATCHES = [
     (ARRAYS, {"resources": ["arn:aws:ec2:us-east-1:123456789012:instance/i-b188560f"]}, AUTOSCALING_EVENT, False),  # an empty array holds no value
     (ARRAYS, {"tags": [None]}, {"tags": ["x", None]}, True),
     # An array of objects is read element by element; two fields match only within one element (array-consistent).
+    # The arrays page covers arrays of values; this is Event Ruler's "JSON Array Matching" (pattern.py, _walk).
     (ARRAYS, {"employees": {"firstName": ["Anna"]}}, EMPLOYEES, True),
     (ARRAYS, {"employees": {"firstName": ["Anna"], "lastName": ["Smith"]}}, EMPLOYEES, True),
     (ARRAYS, {"employees": {"firstName": ["Anna"], "lastName": ["Jones"]}}, EMPLOYEES, False),
@@ -127,6 +128,7 @@ MATCHES = [
     (ANYTHING_BUT, detail(**{"x-limit": [{"anything-but": [100, 200, 300]}]}), detail(**{"x-limit": 150}), True),
     (ANYTHING_BUT, detail(state=[{"anything-but": {"prefix": "init"}}]), detail(state="initializing"), False),
     (ANYTHING_BUT, detail(state=[{"anything-but": {"prefix": "init"}}]), detail(state="running"), True),
+    # a list for each nested operator: PutRule takes it, though the page shows single values (pattern.py, anything_but)
     (ANYTHING_BUT, detail(state=[{"anything-but": {"prefix": ["init", "test"]}}]), detail(state="testing"), False),
     (ANYTHING_BUT, detail(state=[{"anything-but": {"prefix": ["init", "test"]}}]), detail(state="post-init"), True),
     (ANYTHING_BUT, {"FileName": [{"anything-but": {"suffix": ".png"}}]}, {"FileName": "a.png"}, False),

@@ -80,3 +80,21 @@ def test_the_readme_cost_table_is_what_cost_prints(capsys):
     assert f"{DEFAULT_LAMBDA_MS} ms per Lambda call" in prose and f"the template's {LAMBDA_MEMORY_MB} MB" in prose
     assert f"a {DEFAULT_INPUT_BYTES // 1024} KiB input" in prose and f"{DEFAULT_RESULT_BYTES}-byte results" in prose and f"every {LONG_POLL_SECONDS} s" in prose
     assert f"{NUMBERS[IDLE_POLLERS_PER_QUEUE]} idle long pollers per queue" in prose
+
+
+def test_the_readme_event_pattern_commands_print_what_it_shows(capsys):
+    import shlex
+
+    from stepsaga.cli import main
+
+    [block] = re.findall(r"```text\n(\$ stepsaga events test-pattern .*?)```", README, re.S)
+    runs = re.findall(r"^\$ (.+)\n((?:(?!\$ ).*\n)*)", block, re.M)
+    assert len(runs) == 3
+    codes = []
+    for command, shown in runs:
+        argv = shlex.split(command)
+        assert argv[:3] == ["stepsaga", "events", "test-pattern"]
+        codes.append(main(argv[1:]))
+        out = capsys.readouterr()
+        assert out.out + out.err == shown, command
+    assert codes == [0, 1, 2]  # and each exit code the README claims

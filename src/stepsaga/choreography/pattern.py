@@ -9,7 +9,9 @@ Each rule below is one of the EventBridge User Guide's, and the comment beside i
 * arrays: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-event-patterns-arrays.html
 * the size of a pattern: https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-quota.html
 
-Where the pages leave a case open, the comment says how it is decided here and why.
+Where the pages leave a case open, or say other than what EventBridge does, the comment beside it says
+how it is decided here and why: numbers compare by value, lists in anything-but's nested operators,
+arrays of objects (Event Ruler's README, the engine EventBridge runs on), an empty object.
 
 A reason reads after the pattern's name (``EventPattern detail.amount[0]: unknown operator 'numerc'; did
 you mean 'numeric'?``): a path, what is wrong, and what to write instead. Standard library only: the
@@ -35,6 +37,7 @@ OPERATORS = ("anything-but", "cidr", "equals-ignore-case", "exists", "numeric", 
 ANYTHING_BUT_OPERATORS = ("equals-ignore-case", "prefix", "suffix", "wildcard")
 #: Numeric matching's comparisons. https://docs.aws.amazon.com/eventbridge/latest/userguide/eb-create-pattern-operators.html#filtering-numeric-matching
 NUMERIC_OPERATORS = ("=", "<", "<=", ">", ">=")
+#: The key of a choice between patterns: ``"$or": [{...}, {...}]``, at any level of a pattern object.
 OR = "$or"
 
 _EXAMPLE = '{"source": ["shop.orders"]}'
@@ -293,7 +296,10 @@ def _walk(node: object, rest: str, within: tuple[tuple[int, int], ...], out: lis
                 _walk(node[head], rest[dot + 1:], within, out)
             dot = rest.find(".", dot + 1)
     elif isinstance(node, list):
-        # An array of objects is crushed: each element is read as the value of the array's field.
+        # An array of objects is crushed: each element is read as the value of the array's field, and two fields
+        # match only within one element (Pattern.matches). The User Guide's arrays page covers arrays of values;
+        # this is how AWS's Event Ruler, the engine EventBridge runs on, documents arrays of objects (its README,
+        # "JSON Array Matching": https://github.com/aws/event-ruler).
         for index, element in enumerate(node):
             _walk(element, rest, (*within, (id(node), index)), out)
 
@@ -344,6 +350,7 @@ class _Compiler:
                 f"shorten it, or raise the account's quota (PutRule takes at most {MAX_EVENT_PATTERN_LENGTH})"
             ))
         if not pattern:
+            # The User Guide does not say; an object that names no field to match is taken for a mistake.
             self.fail("", f"has no fields; name at least one, for example {_EXAMPLE}")
         self.object(pattern, "", "", root.parts)
         return self.reasons, pattern, root
@@ -618,6 +625,8 @@ class _Compiler:
             if name not in ANYTHING_BUT_OPERATORS:
                 self.fail(where, f"anything-but cannot nest {name!r}; {_suggest(name, ANYTHING_BUT_OPERATORS, instead)}")
                 return None
+            # The User Guide shows one string each (and once said "only works with a single prefix, not a list"),
+            # but PutRule takes a list of strings for each (LocalStack's AWS-recorded content_anything_*_list cases).
             texts = (nested,) if isinstance(nested, str) else tuple(nested) if isinstance(nested, (list, tuple)) else ()
             if not texts or not all(isinstance(t, str) for t in texts):
                 self.fail(where, f"anything-but {name} is {_show(nested)}, not a string or a list of strings; write {{\"anything-but\": {{\"{name}\": \"init\"}}}}")

@@ -9,7 +9,8 @@ Import from here, not from the modules below; each owns one reason to change:
   keeping every other line byte for byte (``TemplateError``);
 * ``stepsaga.sam.template``: where things are (``Layout``), rendering and writing template.yaml and the
   ASL it names, and the checks on a template (placeholders against ``DefinitionSubstitutions``);
-* ``stepsaga.sam.schema_bounds``: where an HTTP trigger's JSON schema lets a request grow without bound.
+* ``stepsaga.sam.schema_bounds``: where an HTTP trigger's JSON schema lets a request grow without bound;
+* ``stepsaga.sam.event_patterns``: every event pattern in the template, linted as PutRule checks it.
 
 Importing this package imports ruamel.yaml (the ``deploy`` extra): only ``stepsaga template`` and
 ``stepsaga check`` do, never the compile path. The model-level rules the template applies, a step's
@@ -19,6 +20,7 @@ outside this package because the model validates them on the compile path.
 
 from __future__ import annotations
 
+from stepsaga.sam.event_patterns import pattern_problems
 from stepsaga.sam.resources import (
     COMPENSATION_RESERVED_CONCURRENCY,
     LAMBDA_RUNTIME,
@@ -53,6 +55,7 @@ __all__ = [
     "generate",
     "generated_owners",
     "load",
+    "pattern_problems",
     "plain",
     "render",
     "schema_warnings",
