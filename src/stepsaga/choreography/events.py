@@ -122,33 +122,32 @@ class _CausedDetail(EventDetail):
     seq: int = Field(ge=1, description="The event's place in the saga's causal chain (Started is 0).")
 
 
-class StepSucceededDetail(_CausedDetail):
+class _AttemptDetail(_CausedDetail):
+    """An event that reports the outcome of one attempt of a step or compensation."""
+
+    step: str = Field(min_length=1, description="The step or compensation the attempt ran.")
+    attempt: int = Field(ge=1, description="The attempt whose outcome the event reports.")
+    compensation_error: None = Field(default=None, description="None: no compensation failed.")
+
+
+class StepSucceededDetail(_AttemptDetail):
     """A step succeeded: its action returned, without error."""
 
-    step: str = Field(min_length=1, description="The step that succeeded.")
-    attempt: int = Field(ge=1, description="The attempt that succeeded.")
     error: None = Field(default=None, description="None: the step succeeded.")
     business_error: None = Field(default=None, description="None: the step succeeded.")
-    compensation_error: None = Field(default=None, description="None: no compensation failed.")
 
 
-class StepFailedDetail(_CausedDetail):
+class StepFailedDetail(_AttemptDetail):
     """A step failed for good, with an error that is or is not one of its declared business errors."""
 
-    step: str = Field(min_length=1, description="The step that failed.")
-    attempt: int = Field(ge=1, description="The attempt that failed for good.")
     error: SagaError = Field(description="The error the step failed with.")
     business_error: bool = Field(description="Whether the error is one of the step's declared business errors.")
-    compensation_error: None = Field(default=None, description="None: no compensation failed.")
 
 
-class CompensatedDetail(_CausedDetail):
+class CompensatedDetail(_AttemptDetail):
     """A compensation undid its step, because of the error the saga failed with."""
 
-    step: str = Field(min_length=1, description="The compensation that ran.")
-    attempt: int = Field(ge=1, description="The attempt that succeeded.")
     error: SagaError = Field(description="The error that failed the saga, which the compensation undoes.")
-    compensation_error: None = Field(default=None, description="None: the compensation succeeded.")
 
 
 class CompletedDetail(_CausedDetail):

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, TextIO
 
 from stepsaga.errors import TemplateError
 from stepsaga.names import SCHEMA_SUFFIX, SCHEMAS_DIR, snake_case
+from stepsaga.output_files import write_if_changed
 
 if TYPE_CHECKING:
     from stepsaga.model import Saga
@@ -37,16 +38,7 @@ def sync_schemas(folder: Path, sagas: Sequence[Saga]) -> list[tuple[Path, str]]:
     expected = expected_files(folder, sagas)
     out: list[tuple[Path, str]] = []
     for path, text in expected.items():
-        try:
-            if path.is_file() and path.read_text(encoding="utf-8") == text:
-                out.append((path, "unchanged"))
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-        except OSError as exc:
-            raise TemplateError(f"{path}: cannot write: {exc.strerror}") from None
-        out.append((path, "wrote"))
+        out.append((path, "wrote" if write_if_changed(path, text) else "unchanged"))
     for saga_folder in sorted({folder / snake_case(s.name) for s in sagas}):
         for stale in sorted(saga_folder.glob("*" + SCHEMA_SUFFIX)):
             if stale not in expected:
