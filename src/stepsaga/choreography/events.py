@@ -264,7 +264,8 @@ def validate_entry(plan: Plan, entry: dict[str, Any]) -> None:
             data = None
     if data is not None:
         try:
-            detail_model(plan, name).model_validate(data)
+            # Strict, on the JSON text: what EventBridge delivers is JSON, and "yes" is not a boolean there.
+            detail_model(plan, name).model_validate_json(text, strict=True)  # type: ignore[arg-type]
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
                 where = ".".join(["detail", *(str(part) for part in error["loc"])])

@@ -9,7 +9,9 @@ Import from here, not from the modules below; each owns one reason to change:
   keeping every other line byte for byte (``TemplateError``);
 * ``stepsaga.sam.template``: where things are (``Layout``), rendering and writing template.yaml and the
   ASL it names, and the checks on a template (placeholders against ``DefinitionSubstitutions``);
-* ``stepsaga.sam.schema_bounds``: where an HTTP trigger's JSON schema lets a request grow without bound.
+* ``stepsaga.sam.schema_bounds``: where an HTTP trigger's JSON schema lets a request grow without bound;
+* ``stepsaga.sam.schema_registry``: a saga's EventBridge Schema Registry (one schema per domain event), as
+  plain data (it needs pydantic, for the event models).
 
 Importing this package imports ruamel.yaml (the ``deploy`` extra): only ``stepsaga template`` and
 ``stepsaga check`` do, never the compile path. The model-level rules the template applies, a step's
@@ -30,6 +32,7 @@ from stepsaga.sam.resources import (
     table_actions,
 )
 from stepsaga.sam.schema_bounds import unbounded
+from stepsaga.sam.schema_registry import SCHEMA_TYPE, registry_id, registry_resources, schema_id
 from stepsaga.sam.sync import TemplateError, load, plain
 from stepsaga.sam.template import (
     Layout,
@@ -46,6 +49,7 @@ __all__ = [
     "LAMBDA_RUNTIME",
     "LOG_DELIVERY_ACTIONS",
     "MARKER",
+    "SCHEMA_TYPE",
     "GeneratedSaga",
     "Layout",
     "Names",
@@ -54,7 +58,10 @@ __all__ = [
     "generated_owners",
     "load",
     "plain",
+    "registry_id",
+    "registry_resources",
     "render",
+    "schema_id",
     "schema_warnings",
     "substitution_problems",
     "sync_asl",
