@@ -221,10 +221,14 @@ def _leaf_problems(path: tuple[str, ...], matcher: Any, schema: Mapping[str, Any
     if op == NUMERIC and "number" not in found:
         decimal = inputs is not None and "number" in (_types_or_none(inputs, path) or ())
         why = " (pydantic writes Decimal as a JSON string)" if decimal else ""
-        first = "declare the field as float or int, or match it as a string" if decimal else "match it as a string, or declare the field as a number"
+        if decimal:
+            instead = "declare the field as float or int, or match it as a string, for example ['100.00'] or [{'prefix': '100.'}]"
+        elif path[0] == "detail":
+            instead = "match it as a string, for example ['100'] or [{'prefix': '1'}], or declare the field as a number"
+        else:  # an envelope field: its type is EventBridge's
+            instead = "match it as a string, with exact values, prefix, suffix or wildcard"
         return [(field, f"compares {name} with numeric, but the field is {_say_types(found)}{why}, and numeric matches only JSON numbers, "
-                        "so the rule never matches",
-                 f"{first}, for example ['100.00'] or [{{'prefix': '100.'}}]")]
+                        "so the rule never matches", instead)]
     if op in STRING_OPERATORS and "string" not in found:
         return [(field, f"matches {name} with {op}, but the field is {_say_types(found)}, and {op} matches only strings, so the rule never matches",
                  "compare it with numeric, for example [{'numeric': ['>=', 100]}], or list exact values such as [100]"
