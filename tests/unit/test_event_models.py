@@ -116,6 +116,9 @@ def test_each_event_fixes_its_source_detail_type_saga_and_step():
     completed = models["OrderSagaCompleted"].model_json_schema(by_alias=True)["$defs"]["OrderSagaCompletedDetail"]["properties"]
     assert "const" not in json.dumps(completed["step"])  # the saga's own events are about no one state
     assert event_models(PLAN) is models  # built once per plan: validate_entry runs before every PutEvents
+    for _ in range(40):
+        event_models(plan(ORDER))
+    assert len(events._MODELS) <= 32  # bounded, whatever the number of plans
     with pytest.raises(EventValidationError) as caught:
         validate_entry(PLAN, entry("PaymentFailed", detail("step_failed", step="ReserveInventory")))
     assert str(caught.value) == "saga OrderSaga: event PaymentFailed: detail.step is 'ReserveInventory': input should be 'ProcessPayment'"

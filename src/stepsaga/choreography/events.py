@@ -185,8 +185,10 @@ DETAIL_BY_KIND: dict[str, type[EventDetail]] = {
 #: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsRequestEntry.html
 PUT_EVENTS_ENTRY_KEYS = ("Time", "Source", "Resources", "DetailType", "Detail", "EventBusName", "TraceHeader")
 
-# event_models per plan: building models is slow, and validate_entry runs before every PutEvents.
+# event_models per plan: building models is slow, and validate_entry runs before every PutEvents. A process
+# has a plan or a few (a Lambda has one); the oldest goes past _MODELS_KEPT, so a test run cannot grow it.
 _MODELS: dict[int, tuple[Plan, dict[str, type[SagaEventBridgeEvent]]]] = {}
+_MODELS_KEPT = 32
 
 
 def event_models(plan: Plan) -> dict[str, type[SagaEventBridgeEvent]]:
@@ -216,6 +218,8 @@ def event_models(plan: Plan) -> dict[str, type[SagaEventBridgeEvent]]:
             detail=(detail, ...),
         )
     _MODELS[id(plan)] = (plan, out)
+    while len(_MODELS) > _MODELS_KEPT:
+        del _MODELS[next(iter(_MODELS))]
     return out
 
 
