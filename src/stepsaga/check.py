@@ -3,7 +3,8 @@
 The committed outputs are the ASL in ``asl/`` and, when it exists, ``template.yaml``: it must be what
 ``stepsaga template`` would write, each state machine's DefinitionSubstitutions must name exactly
 the placeholders its ASL file uses, and every event pattern in it, generated or the user's own, must be
-one PutRule takes (``stepsaga.sam.pattern_problems``).
+one PutRule takes (``stepsaga.sam.pattern_problems``). When ``schemas/`` exists, it must hold exactly the
+JSON Schema of every event of every saga (``stepsaga.choreography.schema_files``).
 """
 
 from __future__ import annotations
@@ -13,17 +14,20 @@ from pathlib import Path
 from typing import TextIO
 
 from stepsaga.asl.lint import lint_text
+from stepsaga.choreography.plan import event_names
 from stepsaga.errors import DefinitionError, LintError, LoadError, Problem
 from stepsaga.loader import blame, import_target, sagas_in, workflow_files
 from stepsaga.model import Saga
-from stepsaga.names import ASL_SUFFIX, asl_file_name
+from stepsaga.names import ASL_SUFFIX, SCHEMAS_DIR, asl_file_name
 from stepsaga.orchestration import to_asl
 
 DEFAULT_TEMPLATE = Path("template.yaml")
+DEFAULT_SCHEMAS = Path(SCHEMAS_DIR)
 
 
-def check(workflows: Path, asl: Path, out: TextIO, err: TextIO, template: Path | None = DEFAULT_TEMPLATE, root: Path | None = None) -> int:
-    """Compare every compiled saga with its committed ASL and template; 0 when all match, 1 on drift.
+def check(workflows: Path, asl: Path, out: TextIO, err: TextIO, template: Path | None = DEFAULT_TEMPLATE, root: Path | None = None,
+          schemas: Path | None = DEFAULT_SCHEMAS) -> int:
+    """Compare every compiled saga with its committed ASL, template and event schemas; 0 when all match, 1 on drift.
 
     Every handler is also imported the way Lambda imports it, from its code folder under ``root``
     (default: the current folder, as for ``stepsaga run`` and ``stepsaga template``); each one that
@@ -86,11 +90,19 @@ def check(workflows: Path, asl: Path, out: TextIO, err: TextIO, template: Path |
     if template is not None and template.is_file():
         checked_template = True
         failures += _check_template(template, asl, all_sagas if loaded else None, workflows, out, err)
+    checked_schemas = False
+    if schemas is not None and schemas.is_dir():
+        checked_schemas = True
+        if loaded:
+            failures += _check_schemas(schemas, all_sagas, workflows, out, err)
+        else:
+            print(f"{schemas}/: not compared with {workflows}/, whose sagas did not all load", file=err)
     if failures:
         return 1
     also = f" and {template}" if checked_template else ""
     handlers = len({a for s in all_sagas for a in s.handlers().values()})
-    print(f"ok: {len(expected)} saga(s) in {workflows}/ match {asl}/{also}; their {handlers} handler(s) import as on Lambda", file=out)
+    events = f"; their {sum(len(event_names(s)) for s in all_sagas)} event schema(s) match {schemas}/" if checked_schemas else ""
+    print(f"ok: {len(expected)} saga(s) in {workflows}/ match {asl}/{also}; their {handlers} handler(s) import as on Lambda{events}", file=out)
     return 0
 
 
@@ -140,6 +152,16 @@ def _check_template(template: Path, asl: Path, sagas: list[Saga] | None, workflo
         print(problem, file=err)
         failures += 1
     return failures
+
+
+def _check_schemas(schemas: Path, sagas: list[Saga], workflows: Path, out: TextIO, err: TextIO) -> int:
+    """Failures of schemas/: a missing, stale or extra event schema (the models need pydantic)."""
+    try:
+        from stepsaga.choreography.schema_files import check_schemas
+    except ModuleNotFoundError as exc:
+        print(f"{schemas}/: cannot check the event schemas without {exc.name}; pip install 'stepsaga[handlers]'", file=err)
+        return 1
+    return check_schemas(schemas, sagas, workflows, out, err)
 
 
 def _attr(path: Path, saga: object) -> str:

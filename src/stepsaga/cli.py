@@ -316,14 +316,18 @@ def _cmd_check(args: argparse.Namespace) -> int:
 
     from stepsaga.check import check
 
-    for option, path in (("--asl", args.asl), ("--template", args.template)):
+    for option, path in (("--asl", args.asl), ("--template", args.template), ("--schemas", args.schemas)):
         if option == "--asl" and os.path.exists(path) and not os.path.isdir(path):
             _err(f"{option} {path}: is a file; name the folder of the compiled ASL")
+            return BAD_CALL
+        if option == "--schemas" and os.path.exists(path) and not os.path.isdir(path):
+            _err(f"{option} {path}: is a file; name the folder of the event schemas")
             return BAD_CALL
         if option == "--template" and os.path.isdir(path):
             _err(f"{option} {path}: is a folder; name the SAM template file, for example template.yaml")
             return BAD_CALL
-    return check(Path(args.workflows), Path(args.asl), out=sys.stdout, err=sys.stderr, template=Path(args.template))
+    return check(Path(args.workflows), Path(args.asl), out=sys.stdout, err=sys.stderr, template=Path(args.template),
+                 schemas=Path(args.schemas))
 
 
 def _cmd_template(args: argparse.Namespace) -> int:
@@ -350,6 +354,11 @@ def _cmd_template(args: argparse.Namespace) -> int:
     except ModuleNotFoundError as exc:
         _err(f"stepsaga template needs {exc.name}: pip install 'stepsaga[deploy]'")
         return BAD_CALL
+    try:
+        from stepsaga.choreography.schema_files import sync_schemas
+    except ModuleNotFoundError as exc:  # the event models are pydantic's
+        _err(f"stepsaga template needs {exc.name} for the event schemas: pip install 'stepsaga[handlers]'")
+        return BAD_CALL
     layout = Layout(Path(args.template), Path(args.asl))
     written = []
     try:
@@ -361,12 +370,19 @@ def _cmd_template(args: argparse.Namespace) -> int:
                 return _rejected(f"saga {saga.name}", exc)
         # Without PATHs the template describes every saga in the folder, so sagas gone from it go too.
         changed = sync_file(layout, sagas, prune=not args.paths)
+        schema_changes = sync_schemas(Path(args.schemas), sagas)
     except TemplateError as exc:
         _err(str(exc))
         return BAD_CALL
     for path, wrote in written:
         print(f"{'wrote' if wrote else 'unchanged:'} {path.as_posix()}", file=sys.stderr)
     print(f"{'wrote' if changed else 'unchanged:'} {args.template} ({len(sagas)} saga(s))", file=sys.stderr)
+    for path, what in schema_changes:
+        if what != "unchanged":
+            print(f"{what} {path.as_posix()}", file=sys.stderr)
+    kept = sum(what == "unchanged" for _, what in schema_changes)
+    if kept:
+        print(f"unchanged: {kept} event schema(s) in {args.schemas}/", file=sys.stderr)
     for saga in sagas:
         for line in schema_warnings(saga):
             _err(f"warning: {line}")
@@ -455,16 +471,18 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--logs", action="store_true", help="show the handlers' INFO logs (on stderr)")
     p.set_defaults(func=_cmd_run)
 
-    p = sub.add_parser("check", help="fail if asl/ or template.yaml drifted from workflows/", description="Recompile every saga in workflows/, compare with asl/ and template.yaml, and lint the committed ASL.")
+    p = sub.add_parser("check", help="fail if asl/, template.yaml or schemas/ drifted from workflows/", description="Recompile every saga in workflows/, compare with asl/, template.yaml and schemas/, and lint the committed ASL.")
     p.add_argument("--workflows", default="workflows", metavar="DIR")
     p.add_argument("--asl", default="asl", metavar="DIR")
     p.add_argument("-t", "--template", default="template.yaml", metavar="FILE", help="also compare this SAM template with the sagas, when it exists")
+    p.add_argument("--schemas", default="schemas", metavar="DIR", help="also compare these event schemas with the sagas, when the folder exists")
     p.set_defaults(func=_cmd_check)
 
     p = sub.add_parser("template", help="write or update template.yaml for AWS SAM", description="Generate the SAM resources of each saga into template.yaml, keeping everything else in the file as written.")
     p.add_argument("paths", nargs="*", metavar="PATH[:ATTR]", help="workflow files (default: every workflow in --workflows)")
     p.add_argument("-t", "--template", default="template.yaml", metavar="FILE")
     p.add_argument("--asl", default="asl", metavar="DIR", help="where the compiled ASL is (DefinitionUri points there)")
+    p.add_argument("--schemas", default="schemas", metavar="DIR", help="where to write each event's JSON Schema (<saga>/<DetailType>.json)")
     p.add_argument("--workflows", default="workflows", metavar="DIR")
     p.set_defaults(func=_cmd_template)
 

@@ -95,6 +95,15 @@ class HandlerPathError(DefinitionError):
     """Handler paths that do not load the way Lambda loads them; every one is listed."""
 
 
+class EventValidationError(StepsagaError, ValueError):
+    """A PutEvents entry is not a valid event of its saga; ``event`` and each wrong field are named."""
+
+    def __init__(self, saga: str, event: str | None, problems: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> None:
+        self.saga, self.event, self.problems = saga, event, tuple(problems)
+        what = f"event {event}" if event else "PutEvents entry"
+        super().__init__("\n".join(f"saga {saga}: {what}: {field} {text}" for field, text in self.problems))
+
+
 class FaultError(StepsagaError, ValueError):
     """A fault was declared wrongly: unknown state, bad attempt count or bad syntax."""
 

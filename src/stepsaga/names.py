@@ -126,6 +126,17 @@ def choreography_file_name(saga_name: str) -> str:
     return snake_case(saga_name) + CHOREOGRAPHY_SUFFIX
 
 
+#: The folder of the committed event schemas; each saga has a folder in it (`schema_path`).
+SCHEMAS_DIR = "schemas"
+#: The extension of an event's JSON Schema; `stepsaga check` looks for every ``*`` + this in a saga's folder.
+SCHEMA_SUFFIX = ".json"
+
+
+def schema_path(saga_name: str, detail_type: str) -> str:
+    """An event's JSON Schema, relative to schemas/: (OrderSaga, PaymentFailed) -> order_saga/PaymentFailed.json."""
+    return f"{snake_case(saga_name)}/{detail_type}{SCHEMA_SUFFIX}"
+
+
 # --- choreography: the resources a choreography adds, and what its functions are told ------------
 # (The events' own names come from the definition: stepsaga.choreography.plan.)
 

@@ -480,6 +480,34 @@ MORE_BAD_DEFINITIONS = [
         "saga OrderSaga: triggers[0].detail_type is empty; name the detail-type, for example detail_type='OrderPlaced'",
         id="event_detail_type",
     ),
+    # Trigger patterns against the trigger's model (stepsaga.trigger_patterns; its own table: test_trigger_patterns.py).
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], triggers=[EventTrigger("shop.orders", "OrderPlaced", pattern=["web"])]),
+        "saga OrderSaga: triggers[0].pattern is list, not an event pattern; write a dict of fields to lists of values, for example {'detail': {'channel': ['web']}}",
+        id="pattern_not_a_dict",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], triggers=[EventTrigger("shop.orders", "OrderPlaced", pattern={"source": ["shop.web"]})]),
+        "saga OrderSaga: triggers[0].pattern sets 'source', which the trigger's own source sets; remove 'source' from the pattern and write EventTrigger(source=...); declare one trigger per source",
+        id="pattern_sets_source",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], triggers=[EventTrigger("shop.orders", "OrderPlaced", pattern={"detail": {"total": [{"numeric": [">", 100]}]}},
+                                                                        model={"title": "OrderPlaced", "type": "object", "properties": {"total": {"type": "string"}}})]),
+        "saga OrderSaga: triggers[0].pattern compares detail.total with numeric, but the field is a JSON string, and numeric matches only JSON numbers, so the rule never matches; match it as a string, for example ['100'] or [{'prefix': '1'}], or declare the field as a number",
+        id="pattern_numeric_on_string",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], triggers=[EventTrigger("shop.orders", "OrderPlaced", pattern={"detail": {"chanel": ["web"]}},
+                                                                        model={"title": "OrderPlaced", "type": "object", "properties": {"channel": {"type": "string"}}})]),
+        "saga OrderSaga: triggers[0].pattern filters detail.chanel, but the model OrderPlaced has no field 'chanel', so the rule never matches; did you mean detail.channel?",
+        id="pattern_unknown_field",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], triggers=[EventTrigger("shop.orders", "OrderPlaced", model="OrderPlaced")]),
+        "saga OrderSaga: triggers[0].model is str, neither a pydantic model nor a JSON schema; pass the model class of the event's detail, for example model=OrderPlaced, or its JSON schema as a dict",
+        id="trigger_model_not_a_model",
+    ),
     pytest.param(
         lambda: Saga("OrderSaga", [V, pay(), N], triggers=["/orders"]),
         "saga OrderSaga: triggers[0] is str, not a trigger; write HttpTrigger('/orders') or EventTrigger('shop.orders', 'OrderPlaced')",
@@ -511,9 +539,9 @@ def _problem_sites() -> set[int]:
     return sites
 
 
-def _lines_run_by(rows: list) -> set[int]:
-    """The lines of model.py that run while building each row's definition."""
-    path, ran = model_module.__file__, set()
+def _lines_run_by(rows: list, module=model_module) -> set[int]:
+    """The lines of ``module`` (model.py) that run while building each row's definition."""
+    path, ran = module.__file__, set()
 
     def trace(frame, event, arg):
         if frame.f_code.co_filename != path:

@@ -19,18 +19,30 @@ a saga's events form one chain, so ``seq`` orders them even when EventBridge del
 
 The envelope (``SagaEventBridgeEvent``) is powertools' ``EventBridgeModel`` with this detail, the model its
 parser unwraps deliveries with. ``entry_size`` measures a ``PutEvents`` entry as EventBridge does.
+
+Each kind of event (``stepsaga.choreography.plan``: started, step_succeeded, ...) narrows the detail
+(``DETAIL_BY_KIND``): a failure event requires ``error`` and ``business_error``, a success event has no
+error, ``Started`` has no cause, ``seq`` 0 and no step. ``event_models(plan)`` gives one envelope model per
+event of a saga, with its ``source``, ``detail-type``, ``detail.saga`` and (for a step's or compensation's
+event) ``detail.step`` fixed; ``validate_entry`` checks a ``PutEvents`` entry against them, so that no
+malformed event leaves, and the JSON Schemas (``stepsaga.choreography.schemas``) are generated from them.
 """
 
 from __future__ import annotations
 
 import json
 import uuid
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from aws_lambda_powertools.utilities.parser.models import EventBridgeModel
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model
 
+from stepsaga.choreography import plan as _plan
 from stepsaga.choreography.limits import MAX_PUT_EVENTS_BYTES
+from stepsaga.errors import EventValidationError
+
+if TYPE_CHECKING:
+    from stepsaga.choreography.plan import Plan
 
 #: The namespace of event ids (uuid5): the same saga id and detail-type give the same id everywhere.
 EVENT_ID_NAMESPACE = uuid.UUID("5d3b0c8e-6d0c-4a53-9a57-5b1ac0e2f6a1")
@@ -90,6 +102,194 @@ class SagaEventBridgeEvent(EventBridgeModel):
     """A saga's event as EventBridge delivers it: powertools' envelope with the saga's detail."""
 
     detail: EventDetail  # type: ignore[assignment]
+
+
+# --- the detail of each kind of event --------------------------------------------------------
+
+
+class StartedDetail(EventDetail):
+    """The start of a saga: its first event, caused by no other and about no step."""
+
+    causation_id: None = Field(description="None: the start of a saga has no cause.")
+    seq: Literal[0] = Field(description="0: the first event of the saga's causal chain.")
+    step: None = Field(default=None, description="None: the start is about no step.")
+    error: None = Field(default=None, description="None: nothing has failed yet.")
+    business_error: None = Field(default=None, description="None: nothing has failed yet.")
+    compensation_error: None = Field(default=None, description="None: nothing has failed yet.")
+
+
+class _CausedDetail(EventDetail):
+    """An event emitted in reaction to another one: it names its cause and comes later in the chain."""
+
+    causation_id: str = Field(min_length=1, description="The event_id of the event whose reaction emitted this one.")
+    seq: int = Field(ge=1, description="The event's place in the saga's causal chain (Started is 0).")
+
+
+class _AttemptDetail(_CausedDetail):
+    """An event that reports the outcome of one attempt of a step or compensation."""
+
+    step: str = Field(min_length=1, description="The step or compensation the attempt ran.")
+    attempt: int = Field(ge=1, description="The attempt whose outcome the event reports.")
+    compensation_error: None = Field(default=None, description="None: no compensation failed.")
+
+
+class StepSucceededDetail(_AttemptDetail):
+    """A step succeeded: its action returned, without error."""
+
+    error: None = Field(default=None, description="None: the step succeeded.")
+    business_error: None = Field(default=None, description="None: the step succeeded.")
+
+
+class StepFailedDetail(_AttemptDetail):
+    """A step failed for good, with an error that is or is not one of its declared business errors."""
+
+    error: SagaError = Field(description="The error the step failed with.")
+    business_error: bool = Field(description="Whether the error is one of the step's declared business errors.")
+
+
+class CompensatedDetail(_AttemptDetail):
+    """A compensation undid its step, because of the error the saga failed with."""
+
+    error: SagaError = Field(description="The error that failed the saga, which the compensation undoes.")
+
+
+class CompletedDetail(_CausedDetail):
+    """The saga completed: every step ran (a retriable last step may have been dead-lettered, its error kept)."""
+
+    compensation_error: None = Field(default=None, description="None: nothing was compensated.")
+
+
+class AbortedDetail(_CausedDetail):
+    """The saga was aborted: a step failed and what it had done was undone (or there was nothing to undo)."""
+
+    error: SagaError = Field(description="The error the saga failed with.")
+    compensation_error: None = Field(default=None, description="None: every compensation succeeded.")
+
+
+class CompensationFailedDetail(_CausedDetail):
+    """A compensation failed for good: the chain stops, and a repair record goes to the dead-letter queue."""
+
+    error: SagaError = Field(description="The error the saga failed with.")
+    compensation_error: SagaError = Field(description="The compensation's own error.")
+
+
+#: The detail model of each kind of event (the kinds of stepsaga.choreography.plan).
+DETAIL_BY_KIND: dict[str, type[EventDetail]] = {
+    _plan.STARTED: StartedDetail,
+    _plan.STEP_SUCCEEDED: StepSucceededDetail,
+    _plan.STEP_FAILED: StepFailedDetail,
+    _plan.COMPENSATED: CompensatedDetail,
+    _plan.COMPLETED: CompletedDetail,
+    _plan.ABORTED: AbortedDetail,
+    _plan.COMPENSATION_FAILED: CompensationFailedDetail,
+}
+
+#: The keys a PutEvents request entry may have.
+#: https://docs.aws.amazon.com/eventbridge/latest/APIReference/API_PutEventsRequestEntry.html
+PUT_EVENTS_ENTRY_KEYS = ("Time", "Source", "Resources", "DetailType", "Detail", "EventBusName", "TraceHeader")
+
+# event_models per plan: building models is slow, and validate_entry runs before every PutEvents. A process
+# has a plan or a few (a Lambda has one); the oldest goes past _MODELS_KEPT, so a test run cannot grow it.
+_MODELS: dict[int, tuple[Plan, dict[str, type[SagaEventBridgeEvent]]]] = {}
+_MODELS_KEPT = 32
+
+
+def event_models(plan: Plan) -> dict[str, type[SagaEventBridgeEvent]]:
+    """One envelope model per event of the saga, by detail-type, in plan order.
+
+    Each fixes (``Literal``) the event's ``source`` and ``detail-type``, and its detail's ``saga``; the
+    detail of a step's or compensation's event also fixes ``step`` to that state. The model's name is the
+    detail-type, its detail model's ``<detail-type>Detail``: they title the JSON Schemas.
+    """
+    cached = _MODELS.get(id(plan))
+    if cached is not None and cached[0] is plan:
+        return cached[1]
+    out: dict[str, type[SagaEventBridgeEvent]] = {}
+    for spec in plan.events:
+        kind = DETAIL_BY_KIND[spec.kind]
+        fields: dict[str, Any] = {"saga": (Literal[plan.saga.name], Field(description=f"The saga's name: {plan.saga.name}."))}
+        if spec.state is not None:
+            fields["step"] = (Literal[spec.state], Field(description=kind.model_fields["step"].description))
+        detail = create_model(f"{spec.name}Detail", __base__=kind, __doc__=kind.__doc__, **fields)
+        out[spec.name] = create_model(
+            spec.name,
+            __base__=SagaEventBridgeEvent,
+            __doc__=f"The {spec.name} event of {plan.saga.name}, as EventBridge delivers it. {kind.__doc__}",
+            source=(Literal[spec.source], Field(description=f"The event's source: {spec.source}.")),
+            detail_type=(Literal[spec.name], Field(alias="detail-type", description=f"The event's detail-type: {spec.name}.")),
+            # A bare $ref, as the registry's own schemas write detail (a description beside it would need allOf in draft 4).
+            detail=(detail, ...),
+        )
+    _MODELS[id(plan)] = (plan, out)
+    while len(_MODELS) > _MODELS_KEPT:
+        del _MODELS[next(iter(_MODELS))]
+    return out
+
+
+def detail_model(plan: Plan, detail_type: str) -> type[EventDetail]:
+    """The detail model of one event of the saga; KeyError if the saga has no such event."""
+    return event_models(plan)[detail_type].model_fields["detail"].annotation  # type: ignore[return-value]
+
+
+def validate_entry(plan: Plan, entry: dict[str, Any]) -> None:
+    """Raise ``EventValidationError`` unless a ``PutEvents`` entry is a valid event of the saga.
+
+    The entry is ``{"Source", "DetailType", "Detail", "EventBusName"}`` (``put_events_entry``): its
+    detail-type must be one of the saga's events, its source that event's, its detail (JSON text) valid for
+    that event's detail model, and the whole entry within PutEvents' 256 KB. The error names the event and
+    every wrong field. The saga input is not checked against the trigger's schema: the trigger did that.
+    """
+    saga = plan.saga.name
+    if not isinstance(entry, dict):
+        raise EventValidationError(saga, None, [("entry", f"is {type(entry).__name__}, not a PutEvents entry (a dict)")])
+    unknown = [k for k in entry if k not in PUT_EVENTS_ENTRY_KEYS]
+    problems = [(repr(k), f"is not a key of a PutEvents entry ({', '.join(PUT_EVENTS_ENTRY_KEYS)})") for k in unknown]
+    name = entry.get("DetailType")
+    models = event_models(plan)
+    if name not in models:
+        import difflib
+
+        close = difflib.get_close_matches(str(name), list(models), n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else f"; its events are {', '.join(models)}"
+        raise EventValidationError(saga, None, [*problems, ("DetailType", f"is {name!r}, not an event of the saga{hint}")])
+    spec = plan.event(name)
+    if entry.get("Source") != spec.source:
+        problems.append(("Source", f"is {entry.get('Source')!r}, but {name} is emitted with source {spec.source!r}"))
+    bus = entry.get("EventBusName")
+    if bus is not None and (not isinstance(bus, str) or not bus):
+        problems.append(("EventBusName", f"is {bus!r}, not the name or ARN of an event bus"))
+    text = entry.get("Detail")
+    try:
+        data = json.loads(text) if isinstance(text, str) else None
+    except json.JSONDecodeError as exc:
+        problems.append(("Detail", f"is not JSON ({exc.msg} at position {exc.pos})"))
+        data = None
+    else:
+        if not isinstance(data, dict):
+            problems.append(("Detail", f"is {type(text).__name__ if not isinstance(text, str) else 'JSON ' + type(data).__name__}, "
+                                       "not the JSON text of an object"))
+            data = None
+    if data is not None:
+        try:
+            # Strict, on the JSON text: what EventBridge delivers is JSON, and "yes" is not a boolean there.
+            detail_model(plan, name).model_validate_json(text, strict=True)  # type: ignore[arg-type]
+        except ValidationError as exc:
+            for error in exc.errors(include_url=False):
+                where = ".".join(["detail", *(str(part) for part in error["loc"])])
+                problems.append((where, _say(error)))
+    if not problems and entry_size(entry) > MAX_PUT_EVENTS_BYTES:
+        problems.append(("Detail", f"makes the entry {entry_size(entry)} bytes, more than PutEvents' {MAX_PUT_EVENTS_BYTES}"))
+    if problems:
+        raise EventValidationError(saga, name, problems)
+
+
+def _say(error: Any) -> str:
+    """A pydantic error as the rest of a sentence that starts with the field: ``is missing``, ``must ...``."""
+    if error["type"] == "missing":
+        return "is missing"
+    if error["type"] == "extra_forbidden":
+        return "is not a field of the event"
+    return f"is {error['input']!r}: {error['msg'][:1].lower()}{error['msg'][1:]}"
 
 
 def event_id(saga: str, saga_id: str, detail_type: str) -> str:

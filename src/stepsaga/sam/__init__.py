@@ -11,6 +11,8 @@ Import from here, not from the modules below; each owns one reason to change:
   ASL it names, and the checks on a template (placeholders against ``DefinitionSubstitutions``);
 * ``stepsaga.sam.schema_bounds``: where an HTTP trigger's JSON schema lets a request grow without bound;
 * ``stepsaga.sam.event_patterns``: every event pattern in the template, linted as PutRule checks it.
+* ``stepsaga.sam.schema_registry``: a saga's EventBridge Schema Registry (one schema per domain event), as
+  plain data (it needs pydantic, for the event models).
 
 Importing this package imports ruamel.yaml (the ``deploy`` extra): only ``stepsaga template`` and
 ``stepsaga check`` do, never the compile path. The model-level rules the template applies, a step's
@@ -32,6 +34,7 @@ from stepsaga.sam.resources import (
     table_actions,
 )
 from stepsaga.sam.schema_bounds import unbounded
+from stepsaga.sam.schema_registry import SCHEMA_TYPE, registry_id, registry_resources, schema_id
 from stepsaga.sam.sync import TemplateError, load, plain
 from stepsaga.sam.template import (
     Layout,
@@ -48,6 +51,7 @@ __all__ = [
     "LAMBDA_RUNTIME",
     "LOG_DELIVERY_ACTIONS",
     "MARKER",
+    "SCHEMA_TYPE",
     "GeneratedSaga",
     "Layout",
     "Names",
@@ -57,7 +61,10 @@ __all__ = [
     "load",
     "pattern_problems",
     "plain",
+    "registry_id",
+    "registry_resources",
     "render",
+    "schema_id",
     "schema_warnings",
     "substitution_problems",
     "sync_asl",

@@ -17,6 +17,7 @@ from typing import Any
 
 from stepsaga.model import HttpTrigger, Saga
 from stepsaga.names import PLACEHOLDER_PATTERN, asl_file_name, substitution
+from stepsaga.output_files import write_if_changed
 from stepsaga.sam.resources import MARKER, GeneratedSaga, generate
 from stepsaga.sam.schema_bounds import unbounded
 from stepsaga.sam.sync import TemplateError, emit, ensure_transform, load, plain, update_section
@@ -112,15 +113,7 @@ def sync_file(layout: Layout, sagas: Sequence[Saga], *, prune: bool) -> bool:
     except OSError as exc:
         raise TemplateError(f"{path}: cannot read: {exc.strerror}") from None
     new = render(old, layout.generate(sagas), prune=prune, where=str(path))
-    if new == old:
-        return False
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        with open(path, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(new)
-    except OSError as exc:
-        raise TemplateError(f"{path}: cannot write: {exc.strerror}") from None
-    return True
+    return new != old and write_if_changed(path, new)
 
 
 def sync_asl(layout: Layout, sagas: Sequence[Saga]) -> list[tuple[Path, bool]]:
@@ -134,17 +127,8 @@ def sync_asl(layout: Layout, sagas: Sequence[Saga]) -> list[tuple[Path, bool]]:
 
     out: list[tuple[Path, bool]] = []
     for saga in sagas:
-        path, text = layout.asl_file(saga), to_asl(saga)
-        try:
-            if path.is_file() and path.read_text(encoding="utf-8") == text:
-                out.append((path, False))
-                continue
-            path.parent.mkdir(parents=True, exist_ok=True)
-            with open(path, "w", encoding="utf-8", newline="\n") as fh:
-                fh.write(text)
-        except OSError as exc:
-            raise TemplateError(f"{path}: cannot write: {exc.strerror}") from None
-        out.append((path, True))
+        path = layout.asl_file(saga)
+        out.append((path, write_if_changed(path, to_asl(saga))))
     return out
 
 
