@@ -9,8 +9,9 @@ The counts come from the saga itself, never from a hand-written table:
 * **choreography**: the plan (``stepsaga.choreography.plan``) is played event by event (``play_plan``): each
   event is a ``PutEvents`` entry, billed per 64 KB chunk of its size; each delivery to a consumer's queue
   is EventBridge's ``SendMessage``, the event source mapping's ``ReceiveMessage`` and ``DeleteMessage``; each
-  delivery runs a Lambda; the saga log's projection runs once per event; the delivery ledger writes a claim
-  and a completion per delivery, the saga log one item per event. Each queue is also long-polled while idle.
+  delivery runs a Lambda; the saga log's projection runs once per event; the delivery ledger writes a claim,
+  an outcome and a completion per delivery, the saga log an item and its summary per event. Each queue is
+  also long-polled while idle.
 
 The **happy path** has no retries. The **compensated path** is the longest: the last compensatable step fails
 with an error that is not a business error (``UNEXPECTED_ERROR``, which only a ``States.ALL`` retrier retries),
@@ -54,11 +55,15 @@ IDLE_POLLERS_PER_QUEUE = 5
 #: Each long poll waits up to 20 seconds, SQS's maximum
 #: (https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/quotas-queues.html).
 LONG_POLL_SECONDS = 20
-#: A delivery-ledger row (``<consumer>#<event_id>``, status, TTL) is well under 1 KB: one write unit each,
-#: for the claim (a conditional put) and the completion.
-LEDGER_WRITES_PER_DELIVERY = 2
-#: The saga log keeps one item per event holding the event's detail (the choreography's execution history).
-LOG_WRITES_PER_EVENT = 1
+#: The adapter writes a delivery's ledger row (``<consumer>#<event_id>``) three times: the claim, which starts
+#: the first attempt (a conditional put); the outcome, before PutEvents; the completion
+#: (``stepsaga.choreography.ledger``). A row is well under 1 KB (one write unit each) unless its outcome
+#: holds large events: counted at one unit, so a lower bound for large events.
+LEDGER_WRITES_PER_DELIVERY = 3
+#: The saga log writes per event: its item, holding the event's detail (the choreography's execution history,
+#: one write unit per KB of it), and the update of the saga's small summary item (one unit)
+#: (``stepsaga.choreography.projection``).
+LOG_WRITES_PER_EVENT = 2
 #: The template's functions run on x86_64 (``stepsaga.sam.resources``); Lambda's x86 price applies.
 LAMBDA_ARCHITECTURE = "x86_64"
 
@@ -227,7 +232,8 @@ def sample_detail(saga: str, seq: int, producer: str, about: str | None, saga_in
     return {
         "saga": saga, "saga_id": _SAMPLE_UUID, "correlation_id": _SAMPLE_UUID,
         "causation_id": _SAMPLE_UUID if seq else None, "event_id": _SAMPLE_UUID, "seq": seq,
-        "producer": producer, "step": about, "attempt": 1 if about else None, "retries": [],
+        "producer": producer, "step": about, "attempt": 1 if about else None,
+        "attempts": [{"number": 1, "started_ms": 1767225600000, "outcome": "ok", "error": None, "cause": None, "waited": 0.0}] if about else [],
         "input": saga_input, "results": dict(state["results"]), "compensated": dict(state["compensated"]),
         "error": state["error"], "business_error": business_error, "compensation_error": None, "time_ms": 1767225600000,
     }
@@ -414,7 +420,7 @@ def choreography_cost(p: Plan, flow: EventFlow, a: Assumptions, prices: dict[str
     _lambda_lines(lines, flow.handler_deliveries + len(flow.retried) + flow.log_deliveries, a, prices, "consumers and the saga log")
     lines.per_saga("DynamoDB writes: delivery ledger (WRU)", "dynamodb_on_demand_write_unit", LEDGER_WRITES_PER_DELIVERY * flow.handler_deliveries)
     lines.per_saga("DynamoDB writes: saga log (WRU)", "dynamodb_on_demand_write_unit",
-                   LOG_WRITES_PER_EVENT * sum(chunks(e.detail_bytes, wru) for e in flow.events))
+                   sum(chunks(e.detail_bytes, wru) + LOG_WRITES_PER_EVENT - 1 for e in flow.events))
     detail = {
         "events": [{"detail-type": e.name, "producer": e.producer, "entry_bytes": e.entry_bytes, "message_bytes": e.message_bytes,
                     "detail_bytes": e.detail_bytes} for e in flow.events],

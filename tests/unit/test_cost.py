@@ -192,25 +192,25 @@ def test_choreography_line_items_by_hand():
     # 4 events (Started, Step0Succeeded, Step1Succeeded, Chain2Completed), each under 64 KB
     # 6 deliveries (2 steps, 4 to the log) x (SendMessage + ReceiveMessage + DeleteMessage) = 18 requests
     # 5 queues (2 steps, 2 compensations, the log) x 5 pollers x 2,592,000 s / 20 s = 3,240,000 idle polls a month
-    # 6 Lambda calls (2 consumers, 4 projections) x 0.2 s x 0.5 GB; ledger: 2 writes x 2 deliveries; log: 1 unit x 4 events
+    # 6 Lambda calls (2 consumers, 4 projections) x 0.2 s x 0.5 GB; ledger: 3 writes x 2 deliveries; log: 2 units x 4 events
     assert lines(chor) == {
         "eventbridge_custom_event": (4, 120_000, pytest.approx(3_600.0)),
         "sqs_standard_request": (18, 540_000, pytest.approx(540.0)),
         "sqs_standard_request:monthly": (None, pytest.approx(3_240_000), pytest.approx(3_240.0)),
         "lambda_request": (6, 180_000, pytest.approx(7_200.0)),
         "lambda_gb_second_x86": (pytest.approx(0.6), pytest.approx(18_000), pytest.approx(1_800.0)),
-        "dynamodb_on_demand_write_unit": (4, 120_000, pytest.approx(240.0)),
-        "dynamodb_on_demand_write_unit+": (4, 120_000, pytest.approx(240.0)),
+        "dynamodb_on_demand_write_unit": (6, 180_000, pytest.approx(360.0)),
+        "dynamodb_on_demand_write_unit+": (8, 240_000, pytest.approx(480.0)),
     }
     assert ["ledger" in chor.lines[-2].item, "saga log" in chor.lines[-1].item] == [True, True]
     assert 5 * IDLE_POLLERS_PER_QUEUE * DAYS_PER_MONTH * 86_400 / LONG_POLL_SECONDS == 3_240_000  # the constants it assumes
     undone = small().cost("choreography", "compensated")
-    # 6 events, 10 deliveries (4 handlers, 6 to the log): 30 SQS requests, 10 Lambda calls, 8 ledger writes; the
-    # last two events carry the error's 512-byte cause and both compensations' results, just over 1 KB: 2 units
-    # each in the log, 4 + 2 x 2 = 8
-    assert [e["detail_bytes"] > 1024 for e in undone.detail["events"]] == [False] * 4 + [True] * 2
+    # 6 events, 10 deliveries (4 handlers, 6 to the log): 30 SQS requests, 10 Lambda calls, 4 x 3 = 12 ledger
+    # writes; the last four events carry the error's 512-byte cause (and the results), just over 1 KB: 2 units
+    # each for their log items, 1 for the two before, and 1 per event for the summary: 2 x 1 + 4 x 2 + 6 = 16
+    assert [e["detail_bytes"] > 1024 for e in undone.detail["events"]] == [False] * 2 + [True] * 4
     assert [lines(undone)[k][0] for k in ("eventbridge_custom_event", "sqs_standard_request", "lambda_request",
-                                          "dynamodb_on_demand_write_unit", "dynamodb_on_demand_write_unit+")] == [6, 30, 10, 8, 8]
+                                          "dynamodb_on_demand_write_unit", "dynamodb_on_demand_write_unit+")] == [6, 30, 10, 12, 16]
 
 
 def test_large_events_are_billed_per_64_kb_chunk_everywhere():
@@ -220,7 +220,7 @@ def test_large_events_are_billed_per_64_kb_chunk_everywhere():
     assert got["eventbridge_custom_event"][0] == 3 * 2  # 3 events, 2 chunks each
     assert got["sqs_standard_request"][0] == 4 * (2 + 2 + 1)  # 4 deliveries: send and receive carry 2 chunks, delete 1
     [_, log] = [line for line in chor.lines if line.price == "dynamodb_on_demand_write_unit"]
-    assert log.per_saga == 3 * 69  # each log item holds a ~70 KB detail: 69 write units of 1 KB
+    assert log.per_saga == 3 * (69 + 1)  # each log item holds a ~70 KB detail: 69 write units of 1 KB; the summary 1
 
 
 def test_defaults_are_the_documented_ones():

@@ -284,12 +284,12 @@ def test_the_saga_s_own_rules_filter_only_string_and_boolean_fields_of_the_detai
 def test_field_types_follows_refs_arrays_and_says_what_is_missing():
     schema = envelope(EventDetail.model_json_schema(mode="serialization"))
     assert field_types(schema, ("detail", "error", "Error")) == {"string"}
-    assert field_types(schema, ("detail", "retries", "waited")) == {"number"}  # inside an array of objects
+    assert field_types(schema, ("detail", "attempts", "waited")) == {"number"}  # inside an array of objects
     assert field_types(schema, ("detail", "error")) == {"object", "null"}
     assert field_types(schema, ("detail", "results", "Any", "output")) is None  # Any: nothing known
     with pytest.raises(KeyError, match="colour"):
         field_types(schema, ("detail", "colour"))
-    assert pattern_problems({"detail": {"retries": ["x"]}}, schema)[0][1].startswith("filters detail.retries, which is an object in JSON")
+    assert pattern_problems({"detail": {"attempts": ["x"]}}, schema)[0][1].startswith("filters detail.attempts, which is an object in JSON")
     # An optional object may be matched as null (an event without an error), never as a string.
     assert pattern_problems({"detail": {"error": [None]}}, schema) == []
     assert pattern_problems({"detail": {"error": ["x"]}}, schema)[0][1] == (

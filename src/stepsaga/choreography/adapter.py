@@ -52,6 +52,7 @@ from stepsaga.choreography.events import (
     parse_delivery,
     put_events_entry,
     request_size,
+    validate_event_entry,
 )
 from stepsaga.choreography.ledger import Claim, Delivery, Ledger
 from stepsaga.choreography.limits import MAX_PUT_EVENTS_BYTES, MAX_PUT_EVENTS_ENTRIES, MAX_VISIBILITY_TIMEOUT_SECONDS
@@ -124,6 +125,9 @@ class Adapter:
         self.events, self.sqs, self.bus, self.dead_letter_queue_url = events, sqs, bus, dead_letter_queue_url
         self.now, self.rng, self.lease_seconds = now, rng or random.Random(), lease_seconds
         self.ledger = Ledger(ledger_table, config["consumer"], lambda: int(self.now() * 1000))
+        from stepsaga.choreography.plan import EventSpec
+
+        self._specs = tuple(EventSpec(e["name"], config["sources"][e["name"]], e["kind"], e["state"]) for e in config["emits"])
 
     # --- the batch -----------------------------------------------------------------------------
 
@@ -328,6 +332,8 @@ class Adapter:
                 raise RuntimeError(f"{self.config['consumer']} dead-letters but has no {DEAD_LETTER_QUEUE_ENV}: redeploy the stack")
             self.sqs.send_message(QueueUrl=self.dead_letter_queue_url, MessageBody=json.dumps(outcome["record"], separators=(",", ":")))
         entries = outcome.get("entries", [])
+        for entry in entries:  # no malformed event leaves: each against its own model (EventValidationError)
+            validate_event_entry(self.config["saga"], self._specs, entry)
         for start in range(0, len(entries), MAX_PUT_EVENTS_ENTRIES):
             chunk = entries[start : start + MAX_PUT_EVENTS_ENTRIES]
             response = self.events.put_events(Entries=chunk)

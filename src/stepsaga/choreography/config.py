@@ -75,4 +75,6 @@ def consumer_config(plan: Plan, consumer: Consumer) -> dict[str, Any]:
         "pending": list(consumer.pending),
         "dead_letters": consumer.dead_letters,
         "sources": {name: plan.event(name).source for name in dict.fromkeys(emitted)},
+        # what the adapter validates each event against before it leaves (its kind, and the state it is about)
+        "emits": [{"name": e.name, "kind": e.kind, "state": e.state} for e in (plan.event(n) for n in dict.fromkeys(emitted))],
     }

@@ -190,7 +190,7 @@ PUT_EVENTS_ENTRY_KEYS = ("Time", "Source", "Resources", "DetailType", "Detail", 
 
 # event_models per plan: building models is slow, and validate_entry runs before every PutEvents. A process
 # has a plan or a few (a Lambda has one); the oldest goes past _MODELS_KEPT, so a test run cannot grow it.
-_MODELS: dict[int, tuple[Plan, dict[str, type[SagaEventBridgeEvent]]]] = {}
+_MODELS: dict[tuple[str, tuple[Any, ...]], dict[str, type[SagaEventBridgeEvent]]] = {}
 _MODELS_KEPT = 32
 
 
@@ -201,26 +201,33 @@ def event_models(plan: Plan) -> dict[str, type[SagaEventBridgeEvent]]:
     detail of a step's or compensation's event also fixes ``step`` to that state. The model's name is the
     detail-type, its detail model's ``<detail-type>Detail``: they title the JSON Schemas.
     """
-    cached = _MODELS.get(id(plan))
-    if cached is not None and cached[0] is plan:
-        return cached[1]
+    return models_for(plan.saga.name, plan.events)
+
+
+def models_for(saga: str, specs: Any) -> dict[str, type[SagaEventBridgeEvent]]:
+    """``event_models`` from the saga's name and some of its events (``EventSpec``): what a consumer's adapter
+    knows of the events it emits, from its configuration."""
+    key = (saga, tuple(specs))
+    cached = _MODELS.get(key)
+    if cached is not None:
+        return cached
     out: dict[str, type[SagaEventBridgeEvent]] = {}
-    for spec in plan.events:
+    for spec in key[1]:
         kind = DETAIL_BY_KIND[spec.kind]
-        fields: dict[str, Any] = {"saga": (Literal[plan.saga.name], Field(description=f"The saga's name: {plan.saga.name}."))}
+        fields: dict[str, Any] = {"saga": (Literal[saga], Field(description=f"The saga's name: {saga}."))}
         if spec.state is not None:
             fields["step"] = (Literal[spec.state], Field(description=kind.model_fields["step"].description))
         detail = create_model(f"{spec.name}Detail", __base__=kind, __doc__=kind.__doc__, **fields)
         out[spec.name] = create_model(
             spec.name,
             __base__=SagaEventBridgeEvent,
-            __doc__=f"The {spec.name} event of {plan.saga.name}, as EventBridge delivers it. {kind.__doc__}",
+            __doc__=f"The {spec.name} event of {saga}, as EventBridge delivers it. {kind.__doc__}",
             source=(Literal[spec.source], Field(description=f"The event's source: {spec.source}.")),
             detail_type=(Literal[spec.name], Field(alias="detail-type", description=f"The event's detail-type: {spec.name}.")),
             # A bare $ref, as the registry's own schemas write detail (a description beside it would need allOf in draft 4).
             detail=(detail, ...),
         )
-    _MODELS[id(plan)] = (plan, out)
+    _MODELS[key] = out
     while len(_MODELS) > _MODELS_KEPT:
         del _MODELS[next(iter(_MODELS))]
     return out
@@ -232,6 +239,11 @@ def detail_model(plan: Plan, detail_type: str) -> type[EventDetail]:
 
 
 def validate_entry(plan: Plan, entry: dict[str, Any]) -> None:
+    """``validate_event_entry`` against every event of the saga."""
+    validate_event_entry(plan.saga.name, plan.events, entry)
+
+
+def validate_event_entry(saga_name: str, specs: Any, entry: dict[str, Any]) -> None:
     """Raise ``EventValidationError`` unless a ``PutEvents`` entry is a valid event of the saga.
 
     The entry is ``{"Source", "DetailType", "Detail", "EventBusName"}`` (``put_events_entry``): its
@@ -239,20 +251,21 @@ def validate_entry(plan: Plan, entry: dict[str, Any]) -> None:
     that event's detail model, and the whole entry within PutEvents' 256 KB. The error names the event and
     every wrong field. The saga input is not checked against the trigger's schema: the trigger did that.
     """
-    saga = plan.saga.name
+    saga = saga_name
+    by_name = {spec.name: spec for spec in specs}
     if not isinstance(entry, dict):
         raise EventValidationError(saga, None, [("entry", f"is {type(entry).__name__}, not a PutEvents entry (a dict)")])
     unknown = [k for k in entry if k not in PUT_EVENTS_ENTRY_KEYS]
     problems = [(repr(k), f"is not a key of a PutEvents entry ({', '.join(PUT_EVENTS_ENTRY_KEYS)})") for k in unknown]
     name = entry.get("DetailType")
-    models = event_models(plan)
+    models = models_for(saga, tuple(by_name.values()))
     if name not in models:
         import difflib
 
         close = difflib.get_close_matches(str(name), list(models), n=1)
         hint = f"; did you mean {close[0]!r}?" if close else f"; its events are {', '.join(models)}"
         raise EventValidationError(saga, None, [*problems, ("DetailType", f"is {name!r}, not an event of the saga{hint}")])
-    spec = plan.event(name)
+    spec = by_name[name]
     if entry.get("Source") != spec.source:
         problems.append(("Source", f"is {entry.get('Source')!r}, but {name} is emitted with source {spec.source!r}"))
     bus = entry.get("EventBusName")
@@ -272,7 +285,7 @@ def validate_entry(plan: Plan, entry: dict[str, Any]) -> None:
     if data is not None:
         try:
             # Strict, on the JSON text: what EventBridge delivers is JSON, and "yes" is not a boolean there.
-            detail_model(plan, name).model_validate_json(text, strict=True)  # type: ignore[arg-type]
+            models[name].model_fields["detail"].annotation.model_validate_json(text, strict=True)  # type: ignore[union-attr]
         except ValidationError as exc:
             for error in exc.errors(include_url=False):
                 where = ".".join(["detail", *(str(part) for part in error["loc"])])
