@@ -32,6 +32,7 @@ from workflows.order_saga import saga as order_saga
     ("Charge", "Charged", "ChargeFailed"),
     ("FraudCheck", "FraudCheckSucceeded", "FraudCheckFailed"),
     ("BookHotel2", "Hotel2Booked", "Hotel2Failed"),
+    ("Pay2", "Pay2Succeeded", "Pay2Failed"),
 ])
 def test_a_step_names_its_events_in_the_past_tense(step, succeeded, failed):
     assert (naming.succeeded_event(step), naming.failed_event(step)) == (succeeded, failed)
@@ -39,7 +40,7 @@ def test_a_step_names_its_events_in_the_past_tense(step, succeeded, failed):
 
 @pytest.mark.parametrize(("compensation", "done"), [
     ("RefundPayment", "PaymentRefunded"), ("CancelOrder", "OrderCancelled"), ("ReleaseInventory", "InventoryReleased"),
-    ("UndoAlpha", "AlphaUndone"), ("Rollback", "RollbackDone"),
+    ("UndoAlpha", "AlphaUndone"), ("Rollback", "RollbackDone"), ("Undo1", "Undo1Done"),
 ])
 def test_a_compensation_names_its_done_event_in_the_past_tense(compensation, done):
     assert naming.done_event(compensation) == done
@@ -327,3 +328,14 @@ def test_a_consumer_configuration_past_lambda_s_environment_is_rejected():
     big = P.replace(retry=[Retry(errors[i * 10 : i * 10 + 10], max_attempts=1) for i in range(12)])
     with pytest.raises(DefinitionError, match=r"gives the consumer ProcessPayment a configuration of \d+ bytes, more than the 3072 bytes"):
         Saga("OrderSaga", [V, big, N], mode="choreography", tables=[Table("orders", "order_id")])
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.from_regex(r"[A-Z][a-z]{0,8}([A-Z][a-z0-9]{0,8}){0,4}", fullmatch=True), st.from_regex(r"[A-Z][A-Za-z0-9]{0,63}", fullmatch=True))
+def test_every_default_name_is_a_detail_type_eventbridge_takes(step, saga_name):
+    import re as _re
+
+    from stepsaga.choreography.limits import MAX_DETAIL_TYPE_LENGTH
+
+    for name in (naming.succeeded_event(step), naming.failed_event(step), naming.done_event(step), naming.saga_event(saga_name, "CompensationFailed")):
+        assert _re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", name) and len(name) <= MAX_DETAIL_TYPE_LENGTH, name

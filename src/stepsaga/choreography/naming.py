@@ -83,8 +83,10 @@ def _split(name: str) -> tuple[str, str | None]:
     parts = words(name)
     if len(parts) >= 1 and "".join(parts) == name:
         done = past_participle(parts[0])
-        if done is not None:
-            return "".join(parts[1:]), done
+        rest = "".join(parts[1:])
+        # an event name starts with a letter: Undo1 keeps itself whole (Undo1Done), not 1Undone
+        if done is not None and not rest[:1].isdigit():
+            return rest, done
     return name, None
 
 
