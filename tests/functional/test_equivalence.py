@@ -119,6 +119,16 @@ def both(saga: Saga, faults: dict[str, Any], delivery: dict[str, Any]) -> tuple[
     return first, second, by_state, by_event
 
 
+@pytest.fixture(scope="module", autouse=True)
+def one_moto() -> Any:
+    """One moto for the module: each example's clouds nest in it (as in a user's own ``mock_aws()``), so moto
+    does not start, stop and reset boto3's default session for every cloud."""
+    from moto import mock_aws
+
+    with mock_aws():
+        yield
+
+
 @settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
 @given(examples())
 def test_both_modes_reach_the_same_outcome(example: tuple[Saga, dict[str, Any], dict[str, Any]]) -> None:
