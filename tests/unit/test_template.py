@@ -17,6 +17,7 @@ from jsonschema import Draft4Validator
 
 from stepsaga import Compensation, EventTrigger, HttpTrigger, Retry, Saga, Step, Table
 from stepsaga.check import check
+from stepsaga.choreography.plan import plan
 from stepsaga.cli import main
 from stepsaga.names import DLQ_PLACEHOLDER
 from stepsaga.orchestration import placeholders, to_asl
@@ -413,10 +414,14 @@ def test_after_the_sam_transform_no_iam_statement_has_a_star_resource_beyond_log
     machine["Definition"] = json.loads((ROOT / machine.pop("DefinitionUri")).read_text(encoding="utf-8"))
     for res in resources_of(doc, "AWS::Serverless::Function").values():
         res["Properties"]["CodeUri"] = "s3://bucket/code.zip"
+    for res in resources_of(doc, "AWS::Serverless::LayerVersion").values():
+        res["Properties"]["ContentUri"] = "s3://bucket/layer.zip"
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     out = Translator(None, Parser()).translate(copy.deepcopy(doc), parameter_values={})
     roles = resources_of(out, "AWS::IAM::Role")
-    assert len(roles) == 1 + len(order_saga.handlers()) + 1  # state machine, functions, API
+    # state machine, functions, the API's; with a choreography, each consumer and its API's
+    consumers = len(plan(order_saga).consumers) + 1 if "choreography" in order_saga.modes else 0
+    assert len(roles) == 1 + len(order_saga.handlers()) + 1 + consumers
     managed = set()
     for key, role in roles.items():
         for arn in role["Properties"].get("ManagedPolicyArns", []):
@@ -579,6 +584,8 @@ def transformed(resources: dict, monkeypatch) -> dict:
             res["Properties"]["Definition"] = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
         elif res["Type"] == "AWS::Serverless::Function":
             res["Properties"]["CodeUri"] = "s3://bucket/code.zip"
+        elif res["Type"] == "AWS::Serverless::LayerVersion":
+            res["Properties"]["ContentUri"] = "s3://bucket/layer.zip"
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     return Translator(None, Parser()).translate(doc, parameter_values={})
 
@@ -621,7 +628,9 @@ def test_the_key_lets_cloudwatch_logs_encrypt_every_log_group_of_the_saga_and_no
     key = {x["Sid"]: x for x in doc["Resources"][n.key]["Properties"]["KeyPolicy"]["Statement"]}
     allowed = key["CloudWatchLogsEncryptsTheSagaLogGroups"]["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
     groups = {g["Properties"]["LogGroupName"]["Fn::Sub"] for g in resources_of(doc, "AWS::Logs::LogGroup").values()}
-    assert len(groups) == len(order_saga.handlers()) + 2  # functions, state machine, API access logs
+    # functions, state machine, API access logs; with a choreography, each consumer and its API's access logs
+    consumers = len(plan(order_saga).consumers) + 1 if "choreography" in order_saga.modes else 0
+    assert len(groups) == len(order_saga.handlers()) + 2 + consumers
     arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
     assert sorted(a["Fn::Sub"] for a in allowed) == sorted(arn + g for g in groups)
 
@@ -691,7 +700,9 @@ def project(tmp_path, monkeypatch):
 
 def test_cli_template_writes_then_leaves_the_file_unchanged(project, capsys):
     assert main(["template"]) == 0
-    assert (project / "template.yaml").read_text() == order_only()
+    # Paths are the project's own (the adapter layer's too: from this project to the installed stepsaga).
+    here = Layout(project / "template.yaml", project / "asl", project)
+    assert (project / "template.yaml").read_text() == render(None, here.generate([order_saga]), prune=True)
     assert "wrote template.yaml" in capsys.readouterr().err
     assert main(["template", "workflows/order_saga.py", "-t", "template.yaml"]) == 0
     assert "unchanged: template.yaml" in capsys.readouterr().err

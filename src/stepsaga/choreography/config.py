@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from stepsaga.choreography.plan import Consumer, Plan
 
-from stepsaga.choreography.plan import ABORTED, COMPENSATION_FAILED
+from stepsaga.choreography.plan import ABORTED, COMPENSATION_FAILED, COMPLETED, STARTED
 from stepsaga.lambda_timeout import function_timeout
 
 #: The version of the document's shape; the adapter refuses a document it does not know.
@@ -67,4 +67,27 @@ def consumer_config(plan: Plan, consumer: Consumer) -> dict[str, Any]:
         "pending": list(consumer.pending),
         "dead_letters": consumer.dead_letters,
         "sources": {name: plan.event(name).source for name in dict.fromkeys(emitted)},
+    }
+
+
+def service_config(plan: Plan, consumer: Consumer) -> dict[str, Any]:
+    """The configuration of a consumer that calls no handler: the saga log (``log``) or the start (``start``).
+
+    The start emits ``on_success`` (the saga's Started event) with the source in ``sources``; the projection
+    keeps each saga's summary from the saga's own events, named under ``started``, ``completed``, ``aborted``
+    and ``compensation_failed``. Its size does not grow with the saga.
+    """
+    if consumer.kind not in ("log", "start"):
+        raise ValueError(f"{consumer.name} is a {consumer.kind} consumer: use consumer_config")
+    return {
+        "version": CONFIG_VERSION,
+        "saga": plan.saga.name,
+        "consumer": consumer.name,
+        "kind": consumer.kind,
+        "on_success": list(consumer.on_success),
+        "started": plan.event_of(STARTED).name,
+        "completed": plan.event_of(COMPLETED).name,
+        "aborted": plan.event_of(ABORTED).name,
+        "compensation_failed": plan.event_of(COMPENSATION_FAILED).name,
+        "sources": {name: plan.event(name).source for name in consumer.on_success},
     }
