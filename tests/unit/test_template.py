@@ -27,6 +27,7 @@ from stepsaga.sam import (
     generated_owners, load, plain, render, substitution_problems, sync_file, unbounded,
 )
 from stepsaga.table_access import actions
+from tests.sam_helpers import transformed
 from workflows.order_saga import ORDER_SCHEMA
 from workflows.order_saga import saga as order_saga
 
@@ -224,6 +225,15 @@ def test_partial_regeneration_keeps_other_sagas_and_pruning_removes_them():
     assert only_other == both  # naming some sagas leaves the others alone
     pruned = render(both, generated(order_saga), prune=True)
     assert pruned == order_only()
+
+
+def test_pruning_the_saga_whose_resources_come_first_leaves_no_blank_line_under_resources():
+    other = Saga("RefundSaga", steps=[Step("IssueRefund", "tasks.issue_refund.handler")])
+    both = render(render(None, generated(other), prune=True), generated(other, order_saga), prune=True)
+    assert "\nResources:\n  RefundSagaStateMachine:" in both
+    pruned = render(both, generated(order_saga), prune=True)
+    assert "\nResources:\n  OrderSagaStateMachine:" in pruned  # as the first entry sat, not pushed down by a blank line
+    assert render(pruned, generated(order_saga), prune=True) == pruned
 
 
 def test_missing_transform_and_sections_are_added():
@@ -570,24 +580,6 @@ def shipment_saga() -> Saga:
         ],
         triggers=[EventTrigger("shop.orders", "OrderPaid", bus="shop"), EventTrigger("shop.orders", "OrderRetried")],
     )
-
-
-def transformed(resources: dict, monkeypatch) -> dict:
-    """Generated resources through SAM's own transform (as `sam deploy` sends them to CloudFormation)."""
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
-
-    doc = {"AWSTemplateFormatVersion": "2010-09-09", "Transform": "AWS::Serverless-2016-10-31", "Resources": copy.deepcopy(plain(resources))}
-    for res in doc["Resources"].values():
-        if res["Type"] == "AWS::Serverless::StateMachine":
-            res["Properties"].pop("DefinitionUri")
-            res["Properties"]["Definition"] = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
-        elif res["Type"] == "AWS::Serverless::Function":
-            res["Properties"]["CodeUri"] = "s3://bucket/code.zip"
-        elif res["Type"] == "AWS::Serverless::LayerVersion":
-            res["Properties"]["ContentUri"] = "s3://bucket/layer.zip"
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    return Translator(None, Parser()).translate(doc, parameter_values={})
 
 
 def test_eventbridge_may_dead_letter_to_the_queue_for_exactly_the_sagas_rules(monkeypatch):
