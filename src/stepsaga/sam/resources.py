@@ -17,7 +17,12 @@ Security posture, so that a reviewer can check it against the code:
 * the one ``Resource: "*"`` statement is the state machine's vended log delivery, whose actions
   accept no resource ARN (Service Authorization Reference, Amazon CloudWatch Logs);
 * the HTTP trigger is signed with SigV4 (``AWS_IAM``), its body is validated against the saga's
-  JSON schema, and its stage is throttled, traced and access-logged.
+  JSON schema, and its stage is throttled, traced and access-logged;
+* a choreography (``stepsaga.sam.choreography``) adds a bus of the saga's own; each consumer's queue is
+  encrypted with the saga key and lets only its own rule send; each consumer's role reads only its queue,
+  puts only its own events (by detail-type and source) on the saga's bus, writes only its own rows of the
+  delivery ledger (``dynamodb:LeadingKeys``) and uses exactly its declared tables; the choreography API's
+  role may put only the Started event.
 """
 
 from __future__ import annotations
