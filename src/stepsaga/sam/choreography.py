@@ -43,11 +43,11 @@ from stepsaga.sam.resources import (
     Json,
     Names,
     _alarm,
+    _api_url,
     _event_names,
     _log_group,
     _metadata,
     _service_statement,
-    _api_url,
     aws_integration,
     dead_letter_queue,
     function_properties,
@@ -86,7 +86,7 @@ _CONSUMER_SKIPS = (
     ("CKV_AWS_116", "No Lambda DLQ: the SQS event source invokes the function synchronously; a message that keeps "
                     "failing goes to the saga's event dead-letter queue through its queue's redrive policy."),
 )
-#: Compensations reserve concurrency, and cap their poller at it so that it is never throttled.
+#: Every consumer but the compensations, which reserve concurrency and cap their poller at it.
 _UNRESERVED_SKIPS = _CONSUMER_SKIPS + (
     ("CKV_AWS_115", "No reserved concurrency: a throttled SQS poller returns the message to the queue and spends one "
                     "of its receives toward dead-lettering; only compensations reserve, with an equal MaximumConcurrency."),
