@@ -89,4 +89,6 @@ saga = Saga(
         ),
     ],
     triggers=[HttpTrigger("/orders", schema=ORDER_SCHEMA)],
+    # Deployed both ways: a state machine, and the same saga as domain events on its own bus.
+    mode="both",
 )

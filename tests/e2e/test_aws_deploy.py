@@ -113,20 +113,23 @@ def stack():
     name = f"stepsaga-e2e-{uuid.uuid4().hex[:8]}"
     cfn = boto3.client("cloudformation", region_name=region)
     resources: dict[str, str] = {}
+    kinds: dict[str, str] = {}
     try:
         _sam("build", "--build-dir", ".aws-sam/e2e/build")
         _sam("deploy", "--template-file", ".aws-sam/e2e/build/template.yaml", "--stack-name", name, "--resolve-s3",
              "--capabilities", "CAPABILITY_IAM", "--no-confirm-changeset", "--no-fail-on-empty-changeset", "--region", region)
         summaries = cfn.list_stack_resources(StackName=name)["StackResourceSummaries"]
         resources = {s["LogicalResourceId"]: s["PhysicalResourceId"] for s in summaries}
+        kinds = {s["LogicalResourceId"]: s["ResourceType"] for s in summaries}
         outputs = {o["OutputKey"]: o["OutputValue"] for o in cfn.describe_stacks(StackName=name)["Stacks"][0]["Outputs"]}
         yield {"name": name, "region": region, "outputs": outputs, "resources": resources}
     finally:
         _sam("delete", "--stack-name", name, "--region", region, "--no-prompts", check=False)
-        # The tables, the queue and the key are retained by design (DeletionPolicy: Retain): remove this run's.
+        # The tables (the choreography's ledger and saga log too), the dead-letter queues and the key are
+        # retained by design (DeletionPolicy: Retain): remove this run's.
         ddb, sqs, kms = (boto3.client(s, region_name=region) for s in ("dynamodb", "sqs", "kms"))
         for logical, physical in resources.items():
-            if logical.endswith("Table"):
+            if kinds.get(logical) == "AWS::DynamoDB::Table":
                 ddb.delete_table(TableName=physical)
             elif logical.endswith("DeadLetterQueue"):
                 sqs.delete_queue(QueueUrl=physical)

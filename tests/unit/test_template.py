@@ -17,6 +17,7 @@ from jsonschema import Draft4Validator
 
 from stepsaga import Compensation, EventTrigger, HttpTrigger, Retry, Saga, Step, Table
 from stepsaga.check import check
+from stepsaga.choreography.plan import plan
 from stepsaga.cli import main
 from stepsaga.names import DLQ_PLACEHOLDER
 from stepsaga.orchestration import placeholders, to_asl
@@ -26,6 +27,7 @@ from stepsaga.sam import (
     generated_owners, load, plain, render, substitution_problems, sync_file, unbounded,
 )
 from stepsaga.table_access import actions
+from tests.sam_helpers import transformed
 from workflows.order_saga import ORDER_SCHEMA
 from workflows.order_saga import saga as order_saga
 
@@ -225,6 +227,15 @@ def test_partial_regeneration_keeps_other_sagas_and_pruning_removes_them():
     assert pruned == order_only()
 
 
+def test_pruning_the_saga_whose_resources_come_first_leaves_no_blank_line_under_resources():
+    other = Saga("RefundSaga", steps=[Step("IssueRefund", "tasks.issue_refund.handler")])
+    both = render(render(None, generated(other), prune=True), generated(other, order_saga), prune=True)
+    assert "\nResources:\n  RefundSagaStateMachine:" in both
+    pruned = render(both, generated(order_saga), prune=True)
+    assert "\nResources:\n  OrderSagaStateMachine:" in pruned  # as the first entry sat, not pushed down by a blank line
+    assert render(pruned, generated(order_saga), prune=True) == pruned
+
+
 def test_missing_transform_and_sections_are_added():
     text = render("AWSTemplateFormatVersion: '2010-09-09'\nDescription: mine\n", generated(order_saga), prune=True)
     doc = plain(load(text))
@@ -413,10 +424,14 @@ def test_after_the_sam_transform_no_iam_statement_has_a_star_resource_beyond_log
     machine["Definition"] = json.loads((ROOT / machine.pop("DefinitionUri")).read_text(encoding="utf-8"))
     for res in resources_of(doc, "AWS::Serverless::Function").values():
         res["Properties"]["CodeUri"] = "s3://bucket/code.zip"
+    for res in resources_of(doc, "AWS::Serverless::LayerVersion").values():
+        res["Properties"]["ContentUri"] = "s3://bucket/layer.zip"
     monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
     out = Translator(None, Parser()).translate(copy.deepcopy(doc), parameter_values={})
     roles = resources_of(out, "AWS::IAM::Role")
-    assert len(roles) == 1 + len(order_saga.handlers()) + 1  # state machine, functions, API
+    # state machine, functions, the API's; with a choreography, each consumer and its API's
+    consumers = len(plan(order_saga).consumers) + 1 if "choreography" in order_saga.modes else 0
+    assert len(roles) == 1 + len(order_saga.handlers()) + 1 + consumers
     managed = set()
     for key, role in roles.items():
         for arn in role["Properties"].get("ManagedPolicyArns", []):
@@ -567,22 +582,6 @@ def shipment_saga() -> Saga:
     )
 
 
-def transformed(resources: dict, monkeypatch) -> dict:
-    """Generated resources through SAM's own transform (as `sam deploy` sends them to CloudFormation)."""
-    from samtranslator.parser.parser import Parser
-    from samtranslator.translator.translator import Translator
-
-    doc = {"AWSTemplateFormatVersion": "2010-09-09", "Transform": "AWS::Serverless-2016-10-31", "Resources": copy.deepcopy(plain(resources))}
-    for res in doc["Resources"].values():
-        if res["Type"] == "AWS::Serverless::StateMachine":
-            res["Properties"].pop("DefinitionUri")
-            res["Properties"]["Definition"] = {"StartAt": "A", "States": {"A": {"Type": "Pass", "End": True}}}
-        elif res["Type"] == "AWS::Serverless::Function":
-            res["Properties"]["CodeUri"] = "s3://bucket/code.zip"
-    monkeypatch.setenv("AWS_DEFAULT_REGION", "us-east-1")
-    return Translator(None, Parser()).translate(doc, parameter_values={})
-
-
 def test_eventbridge_may_dead_letter_to_the_queue_for_exactly_the_sagas_rules(monkeypatch):
     saga = shipment_saga()
     [g] = generated(saga)
@@ -621,7 +620,9 @@ def test_the_key_lets_cloudwatch_logs_encrypt_every_log_group_of_the_saga_and_no
     key = {x["Sid"]: x for x in doc["Resources"][n.key]["Properties"]["KeyPolicy"]["Statement"]}
     allowed = key["CloudWatchLogsEncryptsTheSagaLogGroups"]["Condition"]["ArnEquals"]["kms:EncryptionContext:aws:logs:arn"]
     groups = {g["Properties"]["LogGroupName"]["Fn::Sub"] for g in resources_of(doc, "AWS::Logs::LogGroup").values()}
-    assert len(groups) == len(order_saga.handlers()) + 2  # functions, state machine, API access logs
+    # functions, state machine, API access logs; with a choreography, each consumer and its API's access logs
+    consumers = len(plan(order_saga).consumers) + 1 if "choreography" in order_saga.modes else 0
+    assert len(groups) == len(order_saga.handlers()) + 2 + consumers
     arn = "arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
     assert sorted(a["Fn::Sub"] for a in allowed) == sorted(arn + g for g in groups)
 
@@ -691,7 +692,9 @@ def project(tmp_path, monkeypatch):
 
 def test_cli_template_writes_then_leaves_the_file_unchanged(project, capsys):
     assert main(["template"]) == 0
-    assert (project / "template.yaml").read_text() == order_only()
+    # Paths are the project's own (the adapter layer's too: from this project to the installed stepsaga).
+    here = Layout(project / "template.yaml", project / "asl", project)
+    assert (project / "template.yaml").read_text() == render(None, here.generate([order_saga]), prune=True)
     assert "wrote template.yaml" in capsys.readouterr().err
     assert main(["template", "workflows/order_saga.py", "-t", "template.yaml"]) == 0
     assert "unchanged: template.yaml" in capsys.readouterr().err

@@ -14,7 +14,7 @@ if TYPE_CHECKING:
 
     from stepsaga.choreography.plan import Consumer, Plan
 
-from stepsaga.choreography.plan import ABORTED, COMPENSATION_FAILED, STARTED
+from stepsaga.choreography.plan import ABORTED, COMPENSATION_FAILED, COMPLETED, STARTED
 from stepsaga.lambda_timeout import function_timeout
 
 #: The version of the document's shape; the adapter refuses a document it does not know.
@@ -31,13 +31,8 @@ def consumer_config(plan: Plan, consumer: Consumer) -> dict[str, Any]:
     from stepsaga.orchestration import _retriers
 
     saga = plan.saga
-    if consumer.kind == "log":  # the saga log's projection: which events end the saga
-        return {"version": CONFIG_VERSION, "saga": saga.name, "consumer": consumer.name, "kind": "log",
-                "kinds": {e.name: e.kind for e in plan.events}}
-    if consumer.kind == "start":  # an EventTrigger's event becomes the saga's Started event
-        started = plan.event_of(STARTED)
-        return {"version": CONFIG_VERSION, "saga": saga.name, "consumer": consumer.name, "kind": "start",
-                "on_success": [started.name], "sources": {started.name: started.source}}
+    if consumer.kind in ("log", "start"):
+        return service_config(plan, consumer)
     if consumer.kind == "step":
         step = saga.step(consumer.name)
         retries = saga.retries_for(step)
@@ -77,4 +72,27 @@ def consumer_config(plan: Plan, consumer: Consumer) -> dict[str, Any]:
         "sources": {name: plan.event(name).source for name in dict.fromkeys(emitted)},
         # what the adapter validates each event against before it leaves (its kind, and the state it is about)
         "emits": [{"name": e.name, "kind": e.kind, "state": e.state} for e in (plan.event(n) for n in dict.fromkeys(emitted))],
+    }
+
+
+def service_config(plan: Plan, consumer: Consumer) -> dict[str, Any]:
+    """The configuration of a consumer that calls no handler: the saga log (``log``) or the start (``start``).
+
+    The start emits ``on_success`` (the saga's Started event) with the source in ``sources``; the projection
+    keeps each saga's summary from the saga's own events, named under ``started``, ``completed``, ``aborted``
+    and ``compensation_failed``. Its size does not grow with the saga.
+    """
+    if consumer.kind not in ("log", "start"):
+        raise ValueError(f"{consumer.name} is a {consumer.kind} consumer: use consumer_config")
+    return {
+        "version": CONFIG_VERSION,
+        "saga": plan.saga.name,
+        "consumer": consumer.name,
+        "kind": consumer.kind,
+        "on_success": list(consumer.on_success),
+        "started": plan.event_of(STARTED).name,
+        "completed": plan.event_of(COMPLETED).name,
+        "aborted": plan.event_of(ABORTED).name,
+        "compensation_failed": plan.event_of(COMPENSATION_FAILED).name,
+        "sources": {name: plan.event(name).source for name in consumer.on_success},
     }

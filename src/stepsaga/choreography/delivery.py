@@ -37,7 +37,12 @@ def consumer_timeout(config: dict[str, Any]) -> int:
 
 def visibility_timeout(config: dict[str, Any]) -> int:
     """The queue's ``VisibilityTimeout`` in seconds: six times the consumer's timeout, at most 12 hours."""
-    return min(MAX_VISIBILITY_TIMEOUT_SECONDS, VISIBILITY_TIMEOUT_FACTOR * consumer_timeout(config))
+    return visibility_timeout_for(consumer_timeout(config))
+
+
+def visibility_timeout_for(timeout: int) -> int:
+    """Six times a consumer function's timeout (seconds), at most 12 hours."""
+    return min(MAX_VISIBILITY_TIMEOUT_SECONDS, VISIBILITY_TIMEOUT_FACTOR * timeout)
 
 
 def attempts(config: dict[str, Any]) -> int:

@@ -39,11 +39,17 @@ def terminal_status(kind: str) -> str | None:
 
 
 class Projection:
-    """Writes events into the saga log. ``table`` is a boto3 DynamoDB ``Table``; ``kinds`` maps each
-    detail-type of the saga to its kind (``plan.events``), to tell the terminal ones."""
+    """Writes events into the saga log. ``table`` is a boto3 DynamoDB ``Table``; ``kinds`` maps the saga's own
+    detail-types to their kinds (``started``, ``completed``, ``aborted``, ``compensation_failed``), to tell the
+    start and the ends; every other event is a step's or a compensation's."""
 
     def __init__(self, table: Any, kinds: dict[str, str]) -> None:
         self.table, self.kinds = table, kinds
+
+    @classmethod
+    def from_config(cls, table: Any, config: dict[str, Any]) -> Projection:
+        """The saga log's projection from its configuration (``stepsaga.choreography.config.service_config``)."""
+        return cls(table, {config[kind]: kind for kind in ("started", "completed", "aborted", "compensation_failed")})
 
     def project(self, event: dict[str, Any]) -> None:
         """Project one EventBridge event (the envelope, decoded); writing the same event twice changes nothing."""
@@ -172,7 +178,7 @@ def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:
         from stepsaga.names import CONSUMER_CONFIG_ENV
 
         config = json.loads(os.environ[CONSUMER_CONFIG_ENV])
-        _PROJECTION = Projection(boto3.resource("dynamodb").Table(os.environ[SAGA_LOG_TABLE_ENV]), config["kinds"])
+        _PROJECTION = Projection.from_config(boto3.resource("dynamodb").Table(os.environ[SAGA_LOG_TABLE_ENV]), config)
     return project_batch(_PROJECTION, event)
 
 

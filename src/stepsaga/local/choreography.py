@@ -188,7 +188,7 @@ class ChoreographyRun:
     def _consumer(self, name: str, config: dict[str, Any]) -> Any:
         d = self.d
         if config["kind"] == "log":
-            projection = Projection(self.log_table, config["kinds"])
+            projection = Projection.from_config(self.log_table, config)
             return lambda event, context: project_batch(projection, event)
         if config["kind"] == "start":
             return Starter(config, self.events_client, d.bus_name, self.now).handle

@@ -3,8 +3,10 @@
 Import from here, not from the modules below; each owns one reason to change:
 
 * ``stepsaga.sam.resources``: saga -> the SAM resources and outputs that deploy it, as plain data
-  (functions, roles, tables, queue, key, alarms, API). Later deployment concerns (an event bus, its
-  rules and schemas) get modules of their own beside it, each returning plain data the same way;
+  (functions, roles, tables, queue, key, alarms, API), for each mode in ``saga.modes``;
+* ``stepsaga.sam.choreography``: the choreography's part of those (bus, per consumer a queue, rule,
+  policy, function and role, ledger, saga log, event dead-letter queue, adapter layer, PutEvents API),
+  from the routing plan. Later concerns (the event schemas) get modules beside it the same way;
 * ``stepsaga.sam.sync``: merging generated entries into a user's template.yaml with ruamel.yaml,
   keeping every other line byte for byte (``TemplateError``);
 * ``stepsaga.sam.template``: where things are (``Layout``), rendering and writing template.yaml and the

@@ -17,7 +17,12 @@ Security posture, so that a reviewer can check it against the code:
 * the one ``Resource: "*"`` statement is the state machine's vended log delivery, whose actions
   accept no resource ARN (Service Authorization Reference, Amazon CloudWatch Logs);
 * the HTTP trigger is signed with SigV4 (``AWS_IAM``), its body is validated against the saga's
-  JSON schema, and its stage is throttled, traced and access-logged.
+  JSON schema, and its stage is throttled, traced and access-logged;
+* a choreography (``stepsaga.sam.choreography``) adds a bus of the saga's own; each consumer's queue is
+  encrypted with the saga key and lets only its own rule send; each consumer's role reads only its queue,
+  puts only its own events (by detail-type and source) on the saga's bus, writes only its own rows of the
+  delivery ledger (``dynamodb:LeadingKeys``) and uses exactly its declared tables; the choreography API's
+  role may put only the Started event.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ import re
 from collections.abc import Callable
 from typing import Any
 
+from stepsaga.errors import TemplateError
 from stepsaga.lambda_timeout import function_timeout
 from stepsaga.functions import LAMBDA_MEMORY_MB, LambdaHandler, variables as function_variables
 from stepsaga.model import Compensation, EventTrigger, HttpTrigger, Saga, Step
@@ -119,6 +125,19 @@ class Names:
         self.dead_letters_age_alarm = f"{saga.name}DeadLettersAgeAlarm"
         self.failed_alarm = f"{saga.name}ExecutionsFailedAlarm"
         self.timed_out_alarm = f"{saga.name}ExecutionsTimedOutAlarm"
+        # The choreography's (stepsaga.sam.choreography). Consumer resources end in Consumer*, tables
+        # other than the declared ones do not end in Table: no name here is one the others can take.
+        self.bus = f"{saga.name}Bus"
+        self.layer = f"{saga.name}AdapterLayer"
+        self.ledger = f"{saga.name}DeliveryLedger"
+        self.saga_log = f"{saga.name}Log"
+        self.event_queue = f"{saga.name}EventDeadLetterQueue"
+        self.event_queue_policy = f"{saga.name}EventDeadLetterQueuePolicy"
+        self.event_dead_letters_alarm = f"{saga.name}EventDeadLettersAlarm"
+        self.event_dead_letters_age_alarm = f"{saga.name}EventDeadLettersAgeAlarm"
+        self.choreography_api = f"{saga.name}ChoreographyApi"
+        self.choreography_api_logs = f"{saga.name}ChoreographyApiAccessLogGroup"
+        self.choreography_api_role = f"{saga.name}ChoreographyApiRole"
 
     def function(self, state: str) -> str:
         """The function behind a step or compensation state."""
@@ -151,6 +170,38 @@ class Names:
     def table(self, table: str) -> str:
         """A declared table, by logical name: orders -> OrderSagaOrdersTable."""
         return f"{self.saga}{pascal(table)}Table"
+
+    def consumer(self, name: str) -> str:
+        """A choreography consumer's function: ProcessPayment -> OrderSagaProcessPaymentConsumer."""
+        return f"{self.saga}{name}Consumer"
+
+    def consumer_role(self, name: str) -> str:
+        """That function's own execution role."""
+        return self.consumer(name) + "Role"
+
+    def consumer_queue(self, name: str) -> str:
+        """The queue its rule delivers to and its function reads."""
+        return self.consumer(name) + "Queue"
+
+    def consumer_queue_policy(self, name: str) -> str:
+        """The policy that lets its rule (and no other) send to that queue."""
+        return self.consumer(name) + "QueuePolicy"
+
+    def consumer_rule(self, name: str) -> str:
+        """Its rule on the saga's bus."""
+        return self.consumer(name) + "Rule"
+
+    def consumer_logs(self, name: str) -> str:
+        """Its function's log group."""
+        return self.consumer(name) + "LogGroup"
+
+    def consumer_log_group_name(self, name: str) -> str:
+        """That log group's physical name (``Fn::Sub`` text)."""
+        return f"/aws/lambda/${{AWS::StackName}}/{self.saga}/choreography/{name}"
+
+    def start_rule(self, event: str) -> str:
+        """The rule that takes an EventTrigger's event to the SagaStart consumer's queue: OnOrderPaid."""
+        return f"{self.saga}Start{event}Rule"
 
 
 class GeneratedSaga:
@@ -222,21 +273,34 @@ def _log_group_arn(name: str) -> str:
     return f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{name}"
 
 
-def generate(saga: Saga, definition_uri: str, code_uri: Callable[[str], str], runtime: str = LAMBDA_RUNTIME) -> GeneratedSaga:
-    """Build a saga's resources and outputs; ``code_uri`` maps a top-level package to its CodeUri."""
+def generate(saga: Saga, definition_uri: str, code_uri: Callable[[str], str], runtime: str = LAMBDA_RUNTIME,
+             layer_uri: str | None = None) -> GeneratedSaga:
+    """Build a saga's resources and outputs; ``code_uri`` maps a top-level package to its CodeUri.
+
+    Each mode of ``saga.modes`` adds its own: the state machine and its functions for ``"orchestration"``,
+    the bus, consumers and layer for ``"choreography"`` (``stepsaga.sam.choreography``, whose adapter layer is
+    built from ``layer_uri``); the tables, the repair-record queue, the alarm topic and the key are shared.
+    """
     n = Names(saga)
-    handlers = _handlers(saga)
-    http = [(e, t) for e, t in zip(_event_names(saga), saga.triggers) if isinstance(t, HttpTrigger)]
-    events = [(e, t) for e, t in zip(_event_names(saga), saga.triggers) if isinstance(t, EventTrigger)]
-    log_groups = {n.state_machine_logs: f"/aws/vendedlogs/states/${{AWS::StackName}}/{saga.name}"}
+    orchestrated = "orchestration" in saga.modes
+    handlers = _handlers(saga) if orchestrated else []
+    triggers = list(zip(_event_names(saga), saga.triggers)) if orchestrated else []
+    http = [(e, t) for e, t in triggers if isinstance(t, HttpTrigger)]
+    events = [(e, t) for e, t in triggers if isinstance(t, EventTrigger)]
+    log_groups: dict[str, str] = {}
+    if orchestrated:
+        log_groups[n.state_machine_logs] = f"/aws/vendedlogs/states/${{AWS::StackName}}/{saga.name}"
     if http:
         log_groups[n.api_logs] = f"/aws/apigateway/${{AWS::StackName}}/{saga.name}/access"
     for h in handlers:
         log_groups[n.function_logs(h.state)] = n.function_log_group_name(h.state)
 
     resources: dict[str, Json] = {}
-    resources[n.state_machine] = _state_machine(saga, n, definition_uri, handlers, http, events)
-    resources[n.state_machine_logs] = _log_group(saga, n, log_groups[n.state_machine_logs])
+    outputs: dict[str, Json] = {}
+    if orchestrated:
+        resources[n.state_machine] = _state_machine(saga, n, definition_uri, handlers, http, events)
+        resources[n.state_machine_logs] = _log_group(saga, n, log_groups[n.state_machine_logs])
+        outputs[f"{n.state_machine}Arn"] = {"Description": f"ARN of the {saga.name} state machine", "Value": ref(n.state_machine)}
     if http:
         resources[n.api] = _api(saga, n, http)
         resources[n.api_logs] = _log_group(saga, n, log_groups[n.api_logs])
@@ -244,30 +308,51 @@ def generate(saga: Saga, definition_uri: str, code_uri: Callable[[str], str], ru
         resources[n.function(h.state)] = _function(saga, n, h, code_uri, runtime)
         resources[n.role(h.state)] = _role(saga, n, h)
         resources[n.function_logs(h.state)] = _log_group(saga, n, log_groups[n.function_logs(h.state)])
-    for t in saga.tables:
-        resources[n.table(t.name)] = _table(saga, n, t.name)
-    resources[n.queue] = _queue(saga, n)
-    if events:
-        resources[n.queue_policy] = _queue_policy(saga, n, [e for e, _ in events])
-    resources.update(_alarms(saga, n))
-    resources[n.key] = _key(saga, n, list(log_groups.values()), dead_letters_events=bool(events))
-
-    outputs: dict[str, Json] = {
-        f"{n.state_machine}Arn": {"Description": f"ARN of the {saga.name} state machine", "Value": ref(n.state_machine)},
-    }
     for event, trigger in http:
         outputs[f"{saga.name}{event}Url"] = {
             "Description": f"{trigger.method} here, SigV4-signed, to start an execution of {saga.name}",
-            "Value": sub(f"https://${{{n.api}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{API_STAGE}{trigger.path}"),
+            "Value": _api_url(n.api, trigger),
         }
+    choreographed = "choreography" in saga.modes
+    if choreographed:
+        from stepsaga.sam.choreography import choreography  # it builds on this module's helpers
+
+        if layer_uri is None:
+            raise ValueError(f"saga {saga.name} deploys a choreography: give generate() the adapter layer's layer_uri")
+        part = choreography(saga, n, code_uri, layer_uri, runtime)
+        _add(resources, part.resources, saga)
+        outputs.update(part.outputs)
+        log_groups.update(part.log_groups)
+    shared: dict[str, Json] = {}
+    for t in saga.tables:
+        shared[n.table(t.name)] = _table(saga, n, t.name)
+    shared[n.queue] = dead_letter_queue(saga, n)
+    if events:
+        shared[n.queue_policy] = _queue_policy(saga, n, [e for e, _ in events])
+    shared.update(_alarms(saga, n, orchestrated))
+    shared[n.key] = _key(saga, n, list(log_groups.values()), dead_letters_events=bool(events), choreography=choreographed)
+    _add(resources, shared, saga)
+
     for t in saga.tables:
         outputs[f"{n.table(t.name)}Name"] = {"Description": f"Name of the {saga.name} {t.name} table", "Value": ref(n.table(t.name))}
     outputs[f"{n.queue}Url"] = {"Description": f"URL of the {saga.name} dead-letter queue (repair records)", "Value": ref(n.queue)}
     outputs[f"{n.alarm_topic}Arn"] = {"Description": f"Subscribe here to hear when {saga.name} dead-letters a record or an execution fails",
                                        "Value": ref(n.alarm_topic)}
-    # Outputs have no Metadata of their own: the state machine records which ones are generated.
-    resources[n.state_machine]["Metadata"][MARKER]["outputs"] = list(outputs)
+    # Outputs have no Metadata of their own: the state machine (else the bus) records which ones are generated.
+    resources[n.state_machine if orchestrated else n.bus]["Metadata"][MARKER]["outputs"] = list(outputs)
     return GeneratedSaga(saga, resources, outputs)
+
+
+def _add(resources: dict[str, Json], more: dict[str, Json], saga: Saga) -> None:
+    """Add resources, refusing a logical ID that two of the saga's resources would share."""
+    clash = sorted(set(resources) & set(more))
+    if clash:
+        raise TemplateError(f"saga {saga.name}: two generated resources are both named {clash[0]}; rename a step, compensation or table")
+    resources.update(more)
+
+
+def _api_url(api: str, trigger: HttpTrigger) -> Json:
+    return sub(f"https://${{{api}}}.execute-api.${{AWS::Region}}.${{AWS::URLSuffix}}/{API_STAGE}{trigger.path}")
 
 
 def substitutions(saga: Saga) -> dict[str, Json]:
@@ -338,37 +423,60 @@ def _state_machine(saga: Saga, n: Names, definition_uri: str, handlers: list[_Ha
 def _function(saga: Saga, n: Names, h: _Handler, code_uri: Callable[[str], str], runtime: str) -> Json:
     path = LambdaHandler(h.action)
     variables: Json = function_variables(saga, h.state, lambda t: ref(n.table(t)))
-    props: Json = {
-        "Description": f"{saga.name} {h.kind} {h.state}: {h.action}",
-        "CodeUri": code_uri(path.code_dir),
-        "Handler": path.handler,
-        "Runtime": runtime,
-        "Architectures": ["x86_64"],
-        "MemorySize": LAMBDA_MEMORY_MB,
-        # Shorter than the Task's deadline by a cold start's Init limit plus a second: Lambda stops the
-        # handler before Step Functions can time the Task out and compensate (stepsaga.lambda_timeout).
-        "Timeout": h.timeout,
-        "Tracing": "Active",
-        "KmsKeyArn": get_att(n.key, "Arn"),
-        "LoggingConfig": {"LogFormat": "JSON", "LogGroup": ref(n.function_logs(h.state))},
-        "Environment": {"Variables": variables},
-        "Role": get_att(n.role(h.state), "Arn"),
-    }
+    # Shorter than the Task's deadline by a cold start's Init limit plus a second: Lambda stops the
+    # handler before Step Functions can time the Task out and compensate (stepsaga.lambda_timeout).
+    props = function_properties(n, f"{saga.name} {h.kind} {h.state}: {h.action}", code_uri(path.code_dir), path.handler, runtime,
+                                h.timeout, n.function_logs(h.state), variables, n.role(h.state))
     if h.kind == "compensation":
         props["ReservedConcurrentExecutions"] = COMPENSATION_RESERVED_CONCURRENCY
     skips = _FUNCTION_SKIPS if h.kind == "compensation" else _STEP_SKIPS
     return {"Type": "AWS::Serverless::Function", "Metadata": _metadata(saga, skips), "Properties": props}
 
 
+def function_properties(n: Names, description: str, code_uri: str, handler: str, runtime: str, timeout: int,
+                        log_group: str, variables: Json, role: str) -> Json:
+    """A function's properties: its code and Handler, X-Ray, the saga key, JSON logs to its group, its own role."""
+    return {
+        "Description": description,
+        "CodeUri": code_uri,
+        "Handler": handler,
+        "Runtime": runtime,
+        "Architectures": ["x86_64"],
+        "MemorySize": LAMBDA_MEMORY_MB,
+        "Timeout": timeout,
+        "Tracing": "Active",
+        "KmsKeyArn": get_att(n.key, "Arn"),
+        "LoggingConfig": {"LogFormat": "JSON", "LogGroup": ref(log_group)},
+        "Environment": {"Variables": variables},
+        "Role": get_att(role, "Arn"),
+    }
+
+
 def _role(saga: Saga, n: Names, h: _Handler) -> Json:
     """The function's own role: SAM's would add AWSLambdaBasicExecutionRole, whose log actions are on "*"."""
-    statements: list[Json] = [{
-        "Sid": "WriteItsOwnLogGroup",  # the group exists (a resource of this template): no CreateLogGroup
+    statements = [log_statement(n.function_log_group_name(h.state)), *table_statements(n, h.access), {
+        "Sid": "DecryptItsEnvironment",  # the environment is encrypted with the saga key
+        "Effect": "Allow",
+        "Action": "kms:Decrypt",
+        "Resource": get_att(n.key, "Arn"),
+    }]
+    return lambda_role(saga, f"{h.state}: its tables, its log group, traces", h.state, statements)
+
+
+def log_statement(log_group_name: str) -> Json:
+    """Write log streams to this log group only (the group exists: a resource of this template, no CreateLogGroup)."""
+    return {
+        "Sid": "WriteItsOwnLogGroup",
         "Effect": "Allow",
         "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
-        "Resource": sub(_log_group_arn(n.function_log_group_name(h.state)) + ":*"),  # its log streams
-    }]
-    for table, granted in h.access.items():
+        "Resource": sub(_log_group_arn(log_group_name) + ":*"),  # its log streams
+    }
+
+
+def table_statements(n: Names, access: dict[str, tuple[str, ...]]) -> list[Json]:
+    """Exactly the declared DynamoDB actions on each declared table (and its indexes for Query and Scan)."""
+    statements: list[Json] = []
+    for table, granted in access.items():
         arn = get_att(n.table(table), "Arn")
         resources: list[Json] = [arn]
         if any(a in INDEX_ACTIONS for a in granted):
@@ -379,23 +487,22 @@ def _role(saga: Saga, n: Names, h: _Handler) -> Json:
             "Action": [f"dynamodb:{a}" for a in granted],
             "Resource": resources,
         })
-    statements.append({
-        "Sid": "DecryptItsEnvironment",  # the environment is encrypted with the saga key
-        "Effect": "Allow",
-        "Action": "kms:Decrypt",
-        "Resource": get_att(n.key, "Arn"),
-    })
+    return statements
+
+
+def lambda_role(saga: Saga, what: str, policy_name: str, statements: list[Json]) -> Json:
+    """A function's own execution role: these statements, and X-Ray through AWS's write-only policy."""
     return {
         "Type": "AWS::IAM::Role",
         "Metadata": _metadata(saga),
         "Properties": {
-            "Description": sub(f"${{AWS::StackName}} {saga.name} {h.state}: its tables, its log group, traces"),
+            "Description": sub(f"${{AWS::StackName}} {saga.name} {what}"),
             "AssumeRolePolicyDocument": {
                 "Version": "2012-10-17",
                 "Statement": [{"Effect": "Allow", "Principal": {"Service": "lambda.amazonaws.com"}, "Action": "sts:AssumeRole"}],
             },
             "ManagedPolicyArns": [sub(XRAY_POLICY)],
-            "Policies": [{"PolicyName": h.state, "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
+            "Policies": [{"PolicyName": policy_name, "PolicyDocument": {"Version": "2012-10-17", "Statement": statements}}],
         },
     }
 
@@ -414,7 +521,12 @@ def _log_group(saga: Saga, n: Names, name: str) -> Json:
 
 def _table(saga: Saga, n: Names, name: str) -> Json:
     table = saga.table(name)
-    keys = [(table.partition_key, "HASH")] + ([(table.sort_key, "RANGE")] if table.sort_key else [])
+    return table_resource(saga, n, table.partition_key, table.sort_key)
+
+
+def table_resource(saga: Saga, n: Names, partition_key: str, sort_key: str | None = None) -> Json:
+    """A table of the saga: string keys, on demand, point-in-time recovery, the saga's key, retained."""
+    keys = [(partition_key, "HASH")] + ([(sort_key, "RANGE")] if sort_key else [])
     return {
         "Type": "AWS::DynamoDB::Table",
         # Business data outlives the stack: deleting or replacing it must be a deliberate act.
@@ -431,10 +543,12 @@ def _table(saga: Saga, n: Names, name: str) -> Json:
     }
 
 
-def _queue(saga: Saga, n: Names) -> Json:
+def dead_letter_queue(saga: Saga, n: Names) -> Json:
+    """A dead-letter queue of the saga: the repair-record queue, or the choreography's event dead-letter queue."""
     return {
         "Type": "AWS::SQS::Queue",
-        # Repair records are the last copy of a saga that could not be undone: never delete them with the stack.
+        # A dead letter (a repair record, an event no consumer took) is the last copy of a saga that could
+        # not go on: never delete it with the stack.
         "DeletionPolicy": "Retain",
         "UpdateReplacePolicy": "Retain",
         "Metadata": _metadata(saga),
@@ -497,7 +611,7 @@ def _alarm(saga: Saga, n: Names, what: str, description: str, namespace: str, me
     }
 
 
-def _alarms(saga: Saga, n: Names) -> dict[str, Json]:
+def _alarms(saga: Saga, n: Names, orchestrated: bool = True) -> dict[str, Json]:
     """Someone hears of every repair record and every execution that ended without success.
 
     Metrics: https://docs.aws.amazon.com/AWSSimpleQueueService/latest/SQSDeveloperGuide/sqs-available-cloudwatch-metrics.html
@@ -505,7 +619,7 @@ def _alarms(saga: Saga, n: Names) -> dict[str, Json]:
     """
     queue = ("QueueName", get_att(n.queue, "QueueName"))
     machine = ("StateMachineArn", ref(n.state_machine))
-    return {
+    out = {
         n.alarm_topic: {
             "Type": "AWS::SNS::Topic",
             "Metadata": _metadata(saga),
@@ -544,9 +658,12 @@ def _alarms(saga: Saga, n: Names) -> dict[str, Json]:
             f"An execution of {saga.name} timed out: no compensation ran and no repair record was sent.",
             "AWS/States", "ExecutionsTimedOut", machine, "Sum", 300, 0),
     }
+    if not orchestrated:  # no state machine, no executions to watch
+        del out[n.failed_alarm], out[n.timed_out_alarm]
+    return out
 
 
-def _key(saga: Saga, n: Names, log_group_names: list[str], dead_letters_events: bool) -> Json:
+def _key(saga: Saga, n: Names, log_group_names: list[str], dead_letters_events: bool, choreography: bool = False) -> Json:
     statements: list[Json] = [
         {
             # The default key policy: IAM policies in this account decide who uses the key.
@@ -575,6 +692,11 @@ def _key(saga: Saga, n: Names, log_group_names: list[str], dead_letters_events: 
         # https://docs.aws.amazon.com/eventbridge/latest/userguide/rule-dlq.html
         statements.append(_service_statement("EventBridgeDeadLettersUndeliveredTriggers", "events.amazonaws.com",
                                              ["kms:Decrypt", "kms:GenerateDataKey"], "*"))
+    if choreography:
+        # Every consumer queue and the event dead-letter queue are encrypted with this key, and EventBridge
+        # writes to them; which rule may write where is each queue policy's business (aws:SourceArn there).
+        statements.append(_service_statement("EventBridgeDeliversToTheEncryptedSagaQueues", "events.amazonaws.com",
+                                             ["kms:Decrypt", "kms:GenerateDataKey"], "*"))
     return {
         "Type": "AWS::KMS::Key",
         # The tables and the queue are retained, so the key that decrypts them must be too.
@@ -598,66 +720,96 @@ _ACCESS_LOG_FORMAT = (
 
 
 def _api(saga: Saga, n: Names, http: list[tuple[str, HttpTrigger]]) -> Json:
+    return rest_api(saga, sub(f"${{AWS::StackName}}-{saga.name}"), n.api_logs,
+                    openapi(saga, f"${{AWS::StackName}}-{saga.name}", http, lambda event, trigger: _start_execution(saga, n, event)))
+
+
+def rest_api(saga: Saga, name: Json, logs: str, body: Json) -> Json:
+    """A REST API of the saga: regional, traced, access-logged to ``logs``, throttled; ``body`` its OpenAPI."""
     return {
         "Type": "AWS::Serverless::Api",
         "Metadata": _metadata(saga, _API_SKIPS),
         "Properties": {
-            "Name": sub(f"${{AWS::StackName}}-{saga.name}"),
+            "Name": name,
             "StageName": API_STAGE,
             "EndpointConfiguration": {"Type": "REGIONAL"},
             "TracingEnabled": True,
-            "AccessLogSetting": {"DestinationArn": get_att(n.api_logs, "Arn"), "Format": _ACCESS_LOG_FORMAT},
+            "AccessLogSetting": {"DestinationArn": get_att(logs, "Arn"), "Format": _ACCESS_LOG_FORMAT},
             # A ceiling on how fast anyone with invoke rights can start executions (and spend money).
             "MethodSettings": [{"ResourcePath": "/*", "HttpMethod": "*", "MetricsEnabled": True,
                                 "ThrottlingBurstLimit": 50, "ThrottlingRateLimit": 25}],
-            "DefinitionBody": _openapi(saga, n, http),
+            "DefinitionBody": body,
         },
     }
 
 
-def _openapi(saga: Saga, n: Names, http: list[tuple[str, HttpTrigger]]) -> Json:
-    """The REST API: SigV4 auth, body validation against the saga's schema, StartExecution integration."""
+#: A request body's JSON as a JSON string's content: SAM's own escaping for an Api event, with the
+#: single quotes ``escapeJavaScript`` escapes unescaped again, so that the text stays JSON.
+ESCAPED_BODY = '$util.escapeJavaScript($input.json(\'$\')).replaceAll("\\\\\'","\'")'
+
+
+def _start_execution(saga: Saga, n: Names, event: str) -> tuple[Json, Json]:
+    """The responses and the StartExecution integration of one HTTP trigger."""
+    responses = {
+        "200": {"description": "The execution started; the body has its executionArn"},
+        "400": {"description": "The body failed validation, or Step Functions rejected the request"},
+    }
+    # The role SAM creates for this Api event: states:StartExecution on this state machine only.
+    # SAM's own template for an Api event, with the single quotes unescaped so that the input stays JSON.
+    integration = aws_integration("states:action/StartExecution", get_att(f"{n.state_machine}{event}Role", "Arn"),
+                                  sub(f'{{"input": "{ESCAPED_BODY}", "stateMachineArn": "${{{n.state_machine}}}"}}'),
+                                  {"200": {"statusCode": "200"}, "400": {"statusCode": "400"}})
+    return responses, integration
+
+
+def aws_integration(action: str, credentials: Json, template: Json, responses: Json, parameters: Json | None = None) -> Json:
+    """API Gateway's integration with an AWS service action (``states:action/StartExecution``), as ``credentials``.
+
+    Only a JSON body is mapped (``template``); any other content type is refused.
+    https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-swagger-extensions-integration.html
+    """
+    integration: Json = {
+        "type": "aws",
+        "httpMethod": "POST",
+        "uri": sub(f"arn:${{AWS::Partition}}:apigateway:${{AWS::Region}}:{action}"),
+        "credentials": credentials,
+        "passthroughBehavior": "NEVER",
+    }
+    if parameters:
+        integration["requestParameters"] = parameters
+    integration["requestTemplates"] = {"application/json": template}
+    integration["responses"] = responses
+    return integration
+
+
+def openapi(saga: Saga, title: str, http: list[tuple[str, HttpTrigger]],
+            operation: Callable[[str, HttpTrigger], tuple[Json, Json]], summary: str | None = None) -> Json:
+    """A REST API's OpenAPI: SigV4 auth and body validation against the saga's schema on every trigger.
+
+    ``operation(event, trigger)`` gives each route's method responses and its integration.
+    """
     paths: Json = {}
     schemas: Json = {}
     for event, trigger in http:
-        operation: Json = {
+        op: Json = {
             "operationId": f"{saga.name}{event}",
-            "summary": f"Start an execution of {saga.name} with the request body as its input",
+            "summary": summary or f"Start an execution of {saga.name} with the request body as its input",
             "security": [{"sigv4": []}],
         }
         if trigger.schema is not None:
             model = f"{saga.name}{event}Input"
             # API Gateway models are JSON Schema draft 4 without the $schema keyword.
             schemas[model] = {k: v for k, v in trigger.schema.items() if k != "$schema"}
-            operation["requestBody"] = {
+            op["requestBody"] = {
                 "required": True,
                 "content": {"application/json": {"schema": {"$ref": f"#/components/schemas/{model}"}}},
             }
-            operation["x-amazon-apigateway-request-validator"] = "body"
-        operation["responses"] = {
-            "200": {"description": "The execution started; the body has its executionArn"},
-            "400": {"description": "The body failed validation, or Step Functions rejected the request"},
-        }
-        operation["x-amazon-apigateway-integration"] = {
-            "type": "aws",
-            "httpMethod": "POST",
-            "uri": sub("arn:${AWS::Partition}:apigateway:${AWS::Region}:states:action/StartExecution"),
-            # The role SAM creates for this Api event: states:StartExecution on this state machine only.
-            "credentials": get_att(f"{n.state_machine}{event}Role", "Arn"),
-            "passthroughBehavior": "NEVER",
-            "requestTemplates": {
-                # SAM's own template for an Api event, with the single quotes unescaped so that the input stays JSON.
-                "application/json": sub(
-                    '{"input": "$util.escapeJavaScript($input.json(\'$\')).replaceAll("\\\\\'","\'")", '
-                    f'"stateMachineArn": "${{{n.state_machine}}}"}}'
-                ),
-            },
-            "responses": {"200": {"statusCode": "200"}, "400": {"statusCode": "400"}},
-        }
-        paths.setdefault(trigger.path, {})[trigger.method.lower()] = operation
+            op["x-amazon-apigateway-request-validator"] = "body"
+        op["responses"], op["x-amazon-apigateway-integration"] = operation(event, trigger)
+        paths.setdefault(trigger.path, {})[trigger.method.lower()] = op
     body: Json = {
         "openapi": "3.0.1",
-        "info": {"title": sub(f"${{AWS::StackName}}-{saga.name}"), "version": "1.0"},
+        "info": {"title": sub(title), "version": "1.0"},
         "paths": paths,
         "components": {
             "securitySchemes": {

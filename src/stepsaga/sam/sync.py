@@ -256,6 +256,10 @@ def merge(section: Section, groups: Mapping[str, Mapping[str, Any]], remove: set
                 section.entries[i].gap = gone.gap + [line for line in section.entries[i].gap if line.strip()]
             else:
                 section.tail = gone.gap + section.tail
+        elif i == 0 and section.entries and not any(line.strip() for line in section.entries[0].gap):
+            # The entry that becomes first sits as the gone one did under the section's key (an entry put
+            # first pushed the old first one down with a blank line: taking it away undoes that).
+            section.entries[0].gap = gone.gap
     for entries in groups.values():
         present = [section.index(k) for k in entries if section.index(k) >= 0]
         # A group's first new entry goes above its oldest one, or at the end when it has none yet.

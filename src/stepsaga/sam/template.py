@@ -22,9 +22,11 @@ from stepsaga.sam.resources import MARKER, GeneratedSaga, generate
 from stepsaga.sam.schema_bounds import unbounded
 from stepsaga.sam.sync import TemplateError, emit, ensure_transform, load, plain, update_section
 
-__all__ = ["TemplateError", "Layout", "render", "sync_file", "sync_asl", "substitution_problems", "generated_owners", "schema_warnings"]
+__all__ = ["TemplateError", "Layout", "adapter_layer_folder", "render", "sync_file", "sync_asl", "substitution_problems", "generated_owners", "schema_warnings"]
 
 _PLACEHOLDER = re.compile(PLACEHOLDER_PATTERN)
+#: The adapter layer's run-time requirements, in its folder (SAM installs them into the layer).
+LAYER_REQUIREMENTS = "requirements.txt"
 _HEADER = (
     "# Deploys the sagas in workflows/ with AWS SAM. `stepsaga template` regenerates the resources\n"
     "# marked `Metadata: stepsaga` (and the Outputs their state machine lists); everything else is yours\n"
@@ -36,13 +38,25 @@ def _posix_relpath(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
 
 
+def adapter_layer_folder() -> Path:
+    """The folder the choreography's adapter layer is built from: the parent of the installed ``stepsaga``.
+
+    In this repository (and any editable install) that is ``src/``, which holds the package and the layer's
+    ``requirements.txt``. A wheel installed in site-packages has neither alone, so ``Layout`` refuses it.
+    """
+    import stepsaga
+
+    return Path(stepsaga.__file__).resolve().parent.parent
+
+
 class Layout:
-    """Where things are: the template, the compiled ASL folder and the handlers' project root."""
+    """Where things are: the template, the compiled ASL folder, the handlers' project root, the adapter layer."""
 
-    __slots__ = ("template", "asl", "project")
+    __slots__ = ("template", "asl", "project", "layer")
 
-    def __init__(self, template: Path, asl: Path, project: Path | None = None) -> None:
+    def __init__(self, template: Path, asl: Path, project: Path | None = None, layer: Path | None = None) -> None:
         self.template, self.asl, self.project = Path(template), Path(asl), Path(project or Path.cwd())
+        self.layer = Path(layer) if layer is not None else None
 
     def asl_file(self, saga: Saga) -> Path:
         """The saga's compiled ASL file."""
@@ -57,9 +71,25 @@ class Layout:
         rel = _posix_relpath(self.project / package, self.template.parent)
         return rel if rel.endswith("/") else rel + "/"
 
+    def layer_uri(self) -> str:
+        """The adapter layer's folder (its ``ContentUri``), relative to the template's folder.
+
+        SAM builds it with ``BuildMethod: python3.12``: the folder's content goes to ``/opt/python`` and its
+        ``requirements.txt`` is installed beside it, so the folder must hold ``stepsaga/`` and that file only.
+        """
+        folder = self.layer if self.layer is not None else adapter_layer_folder()
+        missing = [name for name in ("stepsaga/__init__.py", LAYER_REQUIREMENTS) if not (folder / name).is_file()]
+        if missing:
+            raise TemplateError(
+                f"{folder}: the choreography's adapter layer is built from this folder, which has no {missing[0]}; "
+                f"install stepsaga from its source (pip install -e), whose src/ holds stepsaga/ and {LAYER_REQUIREMENTS}")
+        rel = _posix_relpath(folder, self.template.parent)
+        return rel if rel.endswith("/") else rel + "/"
+
     def generate(self, sagas: Sequence[Saga]) -> list[GeneratedSaga]:
         """The generated resources and outputs of each saga."""
-        return [generate(s, self.definition_uri(s), self.code_uri) for s in sagas]
+        return [generate(s, self.definition_uri(s), self.code_uri, layer_uri=self.layer_uri() if "choreography" in s.modes else None)
+                for s in sagas]
 
 
 def generated_owners(doc: Any) -> tuple[dict[str, str], dict[str, list[str]]]:
