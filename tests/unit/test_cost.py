@@ -305,7 +305,8 @@ def test_cli_cost_prints_the_tables_and_the_totals(capsys):
     assert out == render_text(estimate(order_saga(), 10_000))
     e = estimate(order_saga(), 10_000)
     total = e.cost("choreography", "compensated").total
-    assert re.search(rf"^  choreography, EventBridge \+ SQS +{e.cost('choreography', 'happy').total:,.2f} +{total:,.2f}$", out, re.M)
+    # the reference saga deploys both modes (mode="both"): each deployed one says so
+    assert re.search(rf"^  choreography, EventBridge \+ SQS +{e.cost('choreography', 'happy').total:,.2f} +{total:,.2f}  \(deployed\)$", out, re.M)
     assert re.search(r"^  orchestration, Step Functions Standard .*\(deployed\)$", out, re.M)
     assert "7 state transitions (BeginSaga -> CheckSagaInput -> ValidateOrder" in out
 

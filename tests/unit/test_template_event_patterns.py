@@ -59,9 +59,10 @@ BAD_LINES = [
 ]
 
 
-def with_user_rules(rules: str) -> str:
-    """The repository's template with the user's own resources at the end of Resources, where `stepsaga template` keeps them."""
-    text = (ROOT / "template.yaml").read_text(encoding="utf-8")
+def with_user_rules(rules: str, template: Path | None = None) -> str:
+    """A template (the repository's, by default) with the user's own resources at the end of Resources, where
+    `stepsaga template` keeps them."""
+    text = (template or ROOT / "template.yaml").read_text(encoding="utf-8")
     head, sep, outputs = text.partition("\nOutputs:")
     return f"{head.rstrip()}\n\n{rules}{sep}{outputs}"
 
@@ -107,11 +108,15 @@ def test_an_intrinsic_function_as_a_fields_value_stands_for_a_string():
 
 def test_check_exits_1_on_an_invalid_user_rule_and_0_on_good_ones(project, capsys):  # noqa: F811
     template = project / "template.yaml"
-    template.write_text(with_user_rules(GOOD_RULES), encoding="utf-8")
+    assert main(["template"]) == 0  # the project's own paths (its adapter layer's folder among them)
+    generated = project / "generated.yaml"
+    generated.write_text(template.read_text(encoding="utf-8"), encoding="utf-8")
+    template.write_text(with_user_rules(GOOD_RULES, generated), encoding="utf-8")
+    capsys.readouterr()
     assert main(["check"]) == 0, capsys.readouterr().err
     assert "match asl/ and template.yaml" in capsys.readouterr().out
 
-    template.write_text(with_user_rules(GOOD_RULES + BAD_RULES), encoding="utf-8")
+    template.write_text(with_user_rules(GOOD_RULES + BAD_RULES, generated), encoding="utf-8")
     assert main(["check"]) == 1
     assert capsys.readouterr().err.splitlines() == [f"template.yaml: {line}" for line in BAD_LINES]
 

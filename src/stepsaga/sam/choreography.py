@@ -418,7 +418,7 @@ def started_detail(plan: Plan) -> Json:
     """
     return {
         "saga": plan.saga.name, "saga_id": REQUEST_ID, "correlation_id": REQUEST_ID, "causation_id": None,
-        "event_id": REQUEST_ID, "seq": 0, "producer": API_PRODUCER, "step": None, "attempt": None, "retries": [],
+        "event_id": REQUEST_ID, "seq": 0, "producer": API_PRODUCER, "step": None, "attempt": None, "attempts": [],
         "input": _INPUT, "results": {}, "compensated": {}, "error": None, "business_error": None,
         "compensation_error": None, "time_ms": _TIME,
     }
