@@ -129,14 +129,35 @@ def one_moto() -> Any:
         yield
 
 
-@settings(max_examples=EXAMPLES, deadline=None, suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
-@given(examples())
-def test_both_modes_reach_the_same_outcome(example: tuple[Saga, dict[str, Any], dict[str, Any]]) -> None:
+def _same_outcome(example: tuple[Saga, dict[str, Any], dict[str, Any]]) -> None:
     saga, faults, delivery = example
     first, second, by_state, by_event = both(saga, faults, delivery)
     assert second == first, (
         f"faults {faults}, deliveries {delivery}\n--- orchestration\n{by_state.timeline_text(160)}\n--- choreography\n{by_event.timeline_text(160)}"
     )
+
+
+# The examples are drawn by PARTS tests of EXAMPLES // PARTS each (each its own random draw), so that a test
+# run on several workers (pytest -n) shares them out; together they are EXAMPLES examples per run.
+PARTS = 4
+_PROPERTY = settings(max_examples=max(1, EXAMPLES // PARTS), deadline=None,
+                     suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])(given(examples())(_same_outcome))
+
+
+def test_both_modes_reach_the_same_outcome_1() -> None:
+    _PROPERTY()
+
+
+def test_both_modes_reach_the_same_outcome_2() -> None:
+    _PROPERTY()
+
+
+def test_both_modes_reach_the_same_outcome_3() -> None:
+    _PROPERTY()
+
+
+def test_both_modes_reach_the_same_outcome_4() -> None:
+    _PROPERTY()
 
 
 def test_a_duplicated_delivery_calls_the_handler_once() -> None:
