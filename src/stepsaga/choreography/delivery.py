@@ -56,3 +56,25 @@ def max_receive_count(config: dict[str, Any]) -> int:
     if config["kind"] not in ("step", "compensation"):
         return INTERNAL_MAX_RECEIVE_COUNT
     return min(MAX_RECEIVE_COUNT, attempts(config) + SPARE_RECEIVES)
+
+
+#: Messages per invocation of a step's or compensation's consumer: one, so that each attempt has the whole
+#: function timeout (a batch of ten slow attempts would outlive it, and a message handed back for want of
+#: time would spend a receive that is not an attempt).
+HANDLER_BATCH_SIZE = 1
+#: Messages per invocation of the saga log's projection and of the start: their work per message is small.
+SERVICE_BATCH_SIZE = 10
+#: The saga log's event source gathers events for a second before invoking the projection: one invocation
+#: (and one write of a page) for the events of a saga that come close together. Steps and compensations do not
+#: wait. https://docs.aws.amazon.com/lambda/latest/dg/services-sqs-parameters.html#services-sqs-batchfailurereporting
+LOG_BATCHING_WINDOW_SECONDS = 1
+
+
+def batch_size(config: dict[str, Any]) -> int:
+    """The event source mapping's ``BatchSize`` for a consumer."""
+    return HANDLER_BATCH_SIZE if config["kind"] in ("step", "compensation") else SERVICE_BATCH_SIZE
+
+
+def batching_window(config: dict[str, Any]) -> int:
+    """The event source mapping's ``MaximumBatchingWindowInSeconds`` for a consumer (0: invoke at once)."""
+    return LOG_BATCHING_WINDOW_SECONDS if config["kind"] == "log" else 0

@@ -53,35 +53,58 @@ class Projection:
 
     def project(self, event: dict[str, Any]) -> None:
         """Project one EventBridge event (the envelope, decoded); writing the same event twice changes nothing."""
-        detail, detail_type = event["detail"], event["detail-type"]
+        self.project_all([event])
+
+    def project_all(self, events: list[dict[str, Any]]) -> None:
+        """Project events (EventBridge envelopes, decoded): their items in batches of 25 (``BatchWriteItem``, every
+        unprocessed item sent again), then one summary update per saga among them."""
         saga_key, entry_key = SAGA_LOG_KEYS
-        self.table.put_item(Item={
-            saga_key: detail["saga_id"],
-            entry_key: event_entry(int(detail["seq"]), detail_type),
-            "detail_type": detail_type,
-            "source": event["source"],
-            "seq": int(detail["seq"]),
-            "event_id": detail["event_id"],
-            "causation_id": detail.get("causation_id") or "",
-            "producer": detail["producer"],
-            "time_ms": int(detail["time_ms"]),
-            "detail": json.dumps(detail, separators=(",", ":"), sort_keys=True),
-        })
-        kind = self.kinds.get(detail_type, "")
-        status = terminal_status(kind)
+        items = {}
+        for event in events:
+            detail, detail_type = event["detail"], event["detail-type"]
+            item = {
+                saga_key: detail["saga_id"],
+                entry_key: event_entry(int(detail["seq"]), detail_type),
+                "detail_type": detail_type,
+                "source": event["source"],
+                "seq": int(detail["seq"]),
+                "event_id": detail["event_id"],
+                "causation_id": detail.get("causation_id") or "",
+                "producer": detail["producer"],
+                "time_ms": int(detail["time_ms"]),
+                "detail": json.dumps(detail, separators=(",", ":"), sort_keys=True),
+            }
+            items[(item[saga_key], item[entry_key])] = item  # a copy in the same batch is one item: BatchWriteItem refuses duplicates
+        with self.table.batch_writer() as batch:  # boto3 sends unprocessed items again
+            for item in items.values():
+                batch.put_item(Item=item)
+        by_saga: dict[str, list[dict[str, Any]]] = {}
+        for event in events:
+            by_saga.setdefault(event["detail"]["saga_id"], []).append(event)
+        for saga_id, mine in by_saga.items():
+            self._summarise(saga_id, mine)
+
+    def _summarise(self, saga_id: str, events: list[dict[str, Any]]) -> None:
+        """One update of a saga's summary for some of its events: its start, and its end when one of them is."""
+        saga_key, entry_key = SAGA_LOG_KEYS
+        first = min(events, key=lambda e: int(e["detail"]["seq"]))
+        start = next((e for e in events if self.kinds.get(e["detail-type"]) == "started"), None)
+        end = next((e for e in events if terminal_status(self.kinds.get(e["detail-type"], "")) is not None), None)
         names = {"#s": "status"}
-        values: dict[str, Any] = {":saga": detail["saga"], ":t": int(detail["time_ms"])}
+        values: dict[str, Any] = {":saga": first["detail"]["saga"], ":t": int((start or first)["detail"]["time_ms"])}
         # Out of order, another event may come first: the Started event's time is the start, whenever it arrives.
-        started = "started_ms = :t" if kind == "started" else "started_ms = if_not_exists(started_ms, :t)"
-        if status is None:
+        started = "started_ms = :t" if start is not None else "started_ms = if_not_exists(started_ms, :t)"
+        if end is None:
             expression = f"SET saga = :saga, #s = if_not_exists(#s, :running), {started}"
             values[":running"] = RUNNING
         else:
+            detail, detail_type = end["detail"], end["detail-type"]
             error, cause = _outcome(detail, self.kinds[detail_type])
-            expression = (f"SET saga = :saga, #s = :status, ended_ms = :t, {started}, "
+            expression = (f"SET saga = :saga, #s = :status, ended_ms = :end, {started}, "
                           "error_name = :error, error_cause = :cause, ended_by = :by")
-            values.update({":status": status, ":error": error or "", ":cause": cause or "", ":by": detail_type})
-        self.table.update_item(Key={saga_key: detail["saga_id"], entry_key: SUMMARY}, UpdateExpression=expression,
+            values.update({":status": terminal_status(self.kinds[detail_type]), ":end": int(detail["time_ms"]), ":error": error or "",
+                           ":cause": cause or "", ":by": detail_type})
+        self.table.update_item(Key={saga_key: saga_id, entry_key: SUMMARY}, UpdateExpression=expression,
                                ExpressionAttributeNames=names, ExpressionAttributeValues=values)
 
 
@@ -188,12 +211,17 @@ def project_batch(projection: Projection, event: dict[str, Any]) -> dict[str, An
 
     from stepsaga.choreography.events import parse_delivery
 
-    failures = []
+    failures, good = [], []
     for record in SqsModel.model_validate(event).Records:
         try:
             delivered = parse_delivery(str(record.body))
-            projection.project(json.loads(delivered.model_dump_json(by_alias=True)))
+            good.append((record.messageId, json.loads(delivered.model_dump_json(by_alias=True))))
         except Exception as exc:  # noqa: BLE001 - a bad record comes back, then goes to the dead-letter queue
             print(json.dumps({"level": "ERROR", "message": "event not projected", "messageId": record.messageId, "error": str(exc)}))
             failures.append({"itemIdentifier": record.messageId})
+    try:
+        projection.project_all([e for _, e in good])
+    except Exception as exc:  # noqa: BLE001 - the writes are idempotent: the whole batch comes back
+        print(json.dumps({"level": "ERROR", "message": "events not projected", "error": str(exc)}))
+        failures.extend({"itemIdentifier": m} for m, _ in good)
     return {"batchItemFailures": failures}

@@ -163,12 +163,13 @@ class ChoreographyRun:
         function = f"{d.saga.name}-{name}" if config["kind"] in ("step", "compensation") else f"{d.saga.name}-{name}-consumer"
         invoke = self._consumer(name, config)
         poller = QueuePoller(name, function, url, arn, queue_name, invoke, delivery.consumer_timeout(config), d.sqs,
-                             self.scheduler, self.epoch, d.cloud.account, d.cloud.region)
+                             self.scheduler, self.epoch, d.cloud.account, d.cloud.region,
+                             batch_size=delivery.batch_size(config), batching_window=delivery.batching_window(config))
         self.pollers[name] = poller
 
         def send(body: str, url: str = url, poller: QueuePoller = poller) -> None:
             d.sqs.send_message(QueueUrl=url, MessageBody=body)
-            poller.wake()
+            poller.delivered()
 
         def dead_letter(body: str, attributes: dict[str, str]) -> None:
             d.sqs.send_message(QueueUrl=d.event_dlq[0], MessageBody=body, MessageAttributes={

@@ -26,7 +26,6 @@ from stepsaga.local._moto import sqs_clock
 from stepsaga.local.bus import Scheduler
 from stepsaga.local.engine import LambdaContext
 
-BATCH_SIZE = 10
 
 
 @dataclass
@@ -56,8 +55,14 @@ class QueuePoller:
     epoch: float
     account: str
     region: str
+    batch_size: int = 10
+    batching_window: float = 0.0  # seconds the source gathers messages before it invokes
     invocations: list[Invocation] = field(default_factory=list)
     _wake_at: float | None = None
+
+    def delivered(self) -> None:
+        """A message was sent to the queue: poll once the batching window has passed."""
+        self.wake(self.scheduler.clock.now + self.batching_window)
 
     def wake(self, at: float | None = None) -> None:
         """Poll at virtual second ``at`` (now by default), unless a poll is already due by then."""
@@ -72,7 +77,7 @@ class QueuePoller:
             return  # an earlier poll replaced this one
         self._wake_at = None
         response = self.sqs.receive_message(
-            QueueUrl=self.queue_url, MaxNumberOfMessages=BATCH_SIZE, AttributeNames=["All"], MessageAttributeNames=["All"],
+            QueueUrl=self.queue_url, MaxNumberOfMessages=self.batch_size, AttributeNames=["All"], MessageAttributeNames=["All"],
         )
         messages = response.get("Messages", [])
         if not messages:

@@ -63,8 +63,6 @@ from stepsaga.sam.resources import (
     table_statements,
 )
 
-#: Messages per invocation of a consumer; ``ReportBatchItemFailures`` returns each failed one on its own.
-BATCH_SIZE = 10
 # The timeouts, visibility timeouts and redrive counts are stepsaga.choreography.delivery's, which the local
 # runtime reads too: a queue redrives locally after the receives it redrives after on AWS.
 #: The name of each consumer function's SQS event (SAM names the event source mapping <Function><Event>).
@@ -270,8 +268,11 @@ def _function(saga: Saga, n: Names, plan: Plan, consumer: Consumer, code_uri: Ca
                                 n.consumer_logs(consumer.name), consumer_environment(saga, n, plan, consumer), n.consumer_role(consumer.name))
     if consumer.action is not None:
         props["Layers"] = [ref(n.layer)]
-    source: Json = {"Queue": get_att(n.consumer_queue(consumer.name), "Arn"), "BatchSize": BATCH_SIZE,
+    config = config_of(plan, consumer)
+    source: Json = {"Queue": get_att(n.consumer_queue(consumer.name), "Arn"), "BatchSize": delivery.batch_size(config),
                     "FunctionResponseTypes": ["ReportBatchItemFailures"]}
+    if delivery.batching_window(config):
+        source["MaximumBatchingWindowInSeconds"] = delivery.batching_window(config)
     reserved = consumer.kind == "compensation"
     if reserved:
         # As in orchestration, the undo path keeps capacity of its own. The poller never runs more than the
