@@ -62,6 +62,13 @@ def event_trigger_problems(trigger: Any, where: str) -> list[tuple[str, str, str
         serialized, validated, name = _model_schemas(trigger.model)
     out += pattern_problems(trigger.pattern, envelope(serialized), f"{where}.pattern", model_name=name,
                             inputs=envelope(validated) if validated is not None else None, fixed=tuple(TRIGGER_FIELDS))
+    if not out:  # well-formed against the model: now every rule of PutRule's (an operator's operands, sizes)
+        from stepsaga.choreography.pattern import validate
+        from stepsaga.choreography.plan import trigger_pattern
+
+        for reason in validate(trigger_pattern(trigger)):
+            what, _, instead = reason.partition("; ")
+            out.append((f"{where}.pattern", f"is one PutRule rejects: {what}", instead or "write a pattern EventBridge takes"))
     return out
 
 

@@ -63,6 +63,12 @@ def shop(**trigger: object) -> Saga:
 
 
 BAD_PATTERNS = [
+    pytest.param(dict(pattern={"detail": {"channel": [{"wildcard": "we**b"}]}}),
+                 'saga Shop: triggers[0].pattern is one PutRule rejects: detail.channel[0]: wildcard "we**b" has consecutive wildcard characters at character 4, which EventBridge does not support; write one *',
+                 id='putrule_rejects'),
+    pytest.param(dict(pattern={"detail": {"amount": [{"numeric": [">", 6e9]}]}}),
+                 'saga Shop: triggers[0].pattern is one PutRule rejects: detail.amount[0]: numeric > 6000000000.0 is outside -5.0e9 to 5.0e9, the numbers numeric matching works on; compare within that range',
+                 id='putrule_range'),
     pytest.param(dict(pattern={"detail": {"channel": ["web"]}}, model=42),
                  "saga Shop: triggers[0].model is int, neither a pydantic model nor a JSON schema; pass the model class of the event's detail, for example model=OrderPlaced, or its JSON schema as a dict",
                  id='not_a_model'),

@@ -245,10 +245,13 @@ class ChoreographyRun:
         if response.get("FailedEntryCount"):
             raise ChoreographyError(f"the bus rejected the Started event: {response['Entries'][0]}")
 
-    def trigger(self, index: int, detail: dict[str, Any]) -> str:
-        """Put an event matching the saga's ``triggers[index]`` (an EventTrigger) on its bus; returns the event's
-        id, which becomes the saga id once ``SagaStart`` has started it."""
-        trigger = self.d.saga.triggers[index]
+    def trigger(self, index: int, detail: Any) -> str:
+        """Put an event of the saga's ``triggers[index]`` (an EventTrigger) on its bus; returns the event's id,
+        which becomes the saga id once ``SagaStart`` has started it. ``ValueError`` when ``triggers[index]`` is no
+        EventTrigger."""
+        trigger = self.d.saga.triggers[index] if 0 <= index < len(self.d.saga.triggers) else None
+        if not isinstance(trigger, EventTrigger):
+            raise ValueError(f"triggers[{index}] of saga {self.d.saga.name} is not an EventTrigger")
         bus = self.trigger_buses[trigger.bus or "default"]
         response = bus.put_events([{"Source": trigger.source, "DetailType": trigger.detail_type, "Detail": json.dumps(detail),
                                     "EventBusName": bus.name}])
@@ -267,14 +270,18 @@ class ChoreographyRun:
                                             f"and {self.clock.now:.0f} virtual seconds")
 
 
-def run_saga(cloud: Any, deployment: Deployment, input: Any, faults: Mapping[str, Any] | None, saga_id: str,
-             allow_contract_violations: bool = False, seed: int | None = None) -> Any:
+def run_saga(cloud: Any, deployment: Deployment, input: Any, faults: Mapping[str, Any] | None, saga_id: str | None,
+             allow_contract_violations: bool = False, seed: int | None = None, trigger: int | None = None) -> Any:
     """Run one saga as a choreography in a started cloud and return its ``SagaResult`` (mode ``choreography``).
 
-    The saga id is checked as StartExecution checks an execution name, and the input as its input, so the same
-    id and input start a saga in both modes. An input that is not a JSON object is rejected before any event,
-    as API Gateway's model rejects it: the result is ``FAILED`` with ``InvalidSagaInput`` and no state.
+    By default the saga starts as API Gateway starts it: its Started event is put with ``saga_id``, checked
+    as StartExecution checks an execution name (and the input as its input), so the same id and input start a
+    saga in both modes. An input that is not a JSON object is rejected before any event, as API Gateway's
+    model rejects it: the result is ``FAILED`` with ``InvalidSagaInput`` and no state. With ``trigger`` (the
+    index of an EventTrigger in ``saga.triggers``) an event of that trigger, whose detail is ``input``, is put on
+    the trigger's bus instead: its rule, queue and ``SagaStart`` start the saga, whose id is the event's id.
     """
+    from botocore.exceptions import ClientError
     from pydantic import ValidationError
 
     from stepsaga.choreography.projection import read_log
@@ -285,7 +292,9 @@ def run_saga(cloud: Any, deployment: Deployment, input: Any, faults: Mapping[str
     from stepsaga.names import INVALID_INPUT_ERROR
 
     text = input_text(input)
-    check_start_execution(saga_id, text)
+    if trigger is None:
+        assert saga_id is not None
+        check_start_execution(saga_id, text)
     consumers = [c.name for c in deployment.plan.consumers]
     handler_faults, delivery_faults = plan_faults(faults, list(cloud.saga.handlers()), consumers)
     dispatcher = cloud.dispatcher(handler_faults)
@@ -293,15 +302,18 @@ def run_saga(cloud: Any, deployment: Deployment, input: Any, faults: Mapping[str
     started = time.perf_counter()
     run = ChoreographyRun(deployment, contract.wrap(dispatcher), delivery_faults, seed)
     try:
-        run.start(saga_id, json.loads(text))
+        if trigger is None:
+            run.start(saga_id, json.loads(text))  # type: ignore[arg-type]
+        else:
+            saga_id = run.trigger(trigger, json.loads(text))
     except ValidationError:
         return SagaResult(
             saga=cloud.saga.name, execution=saga_id, status="FAILED", error=INVALID_INPUT_ERROR,
             cause="The saga input must be a JSON object; no step ran.", raw_output=None, states=[], dlq=[], history=[],
             virtual_seconds=0.0, wall_seconds=time.perf_counter() - started, mode="choreography",
         )
-    except Exception as exc:
-        if type(exc).__name__ == "ValidationException":  # the Started event is over PutEvents' 256 KB
+    except ClientError as exc:
+        if exc.response["Error"]["Code"] == "ValidationException":  # the Started event is over PutEvents' 256 KB
             from stepsaga.errors import StartExecutionError
 
             raise StartExecutionError("ValidationException", f"the Started event is too large for PutEvents: {exc}") from None
@@ -312,8 +324,11 @@ def run_saga(cloud: Any, deployment: Deployment, input: Any, faults: Mapping[str
     dlq = _drain(deployment.sqs, cloud.queue_url, lambda body: body.get("saga_id") == saga_id and "execution_arn" not in body)
     undelivered = _drain(deployment.sqs, deployment.event_dlq[0], lambda body: (body.get("detail") or {}).get("saga_id") == saga_id, raw=True)
     records = list({r.get("record_id", id(r)): r for r in dlq}.values())  # a record sent twice (a retried emit) once
+    # The saga took until its end event (the log's batching window after it is not the saga's); a saga that
+    # never ended took until the run settled.
+    took = (log.ended_ms - int(run.epoch * 1000)) / 1000 if log.ended_ms is not None else run.clock.now
     return build_choreography_result(
-        deployment.plan, log, dispatcher.calls, records, undelivered, run.clock.now, wall, int(run.epoch * 1000),
+        deployment.plan, log, dispatcher.calls, records, undelivered, max(0.0, took), wall, int(run.epoch * 1000),
         contract.violations, allow_contract_violations,
     )
 

@@ -407,6 +407,38 @@ class EmbeddedCloud:
             raise ContractViolationError(result)
         return result
 
+    @_scoped
+    def trigger(self, detail: Any, faults: Mapping[str, Fault | str] | None = None, *, trigger: int = 0,
+                allow_contract_violations: bool = False) -> SagaResult:
+        """Start the saga from its EventTrigger ``saga.triggers[trigger]``: an event of it whose detail is ``detail``.
+
+        In a choreography the event is put on the trigger's bus, where the trigger's rule, the ``SagaStart``
+        queue and consumer start the saga (its id is the event's id). In an orchestration, as the rule SAM
+        deploys does (``InputPath: $.detail``), the state machine starts with the detail as input, under a
+        fresh execution name. ``ValueError`` when that trigger is not an EventTrigger, or when its pattern does
+        not match the event, so that no saga would start.
+        """
+        from stepsaga.choreography.pattern import matches
+        from stepsaga.choreography.plan import trigger_pattern
+        from stepsaga.model import EventTrigger
+
+        found = self.saga.triggers[trigger] if 0 <= trigger < len(self.saga.triggers) else None
+        if not isinstance(found, EventTrigger):
+            raise ValueError(f"triggers[{trigger}] of saga {self.saga.name} is not an EventTrigger; its triggers are {list(self.saga.triggers)}")
+        event = {"version": "0", "id": str(uuid.uuid4()), "detail-type": found.detail_type, "source": found.source,
+                 "account": ACCOUNT, "time": "2026-01-01T00:00:00Z", "region": REGION, "resources": [], "detail": detail}
+        if not matches(trigger_pattern(found), event):
+            raise ValueError(f"the event does not match the pattern of triggers[{trigger}] ({trigger_pattern(found)}): no saga starts")
+        if self.mode == "orchestration":
+            return self.run(detail, faults, name=event["id"], allow_contract_violations=allow_contract_violations)
+        from stepsaga.local.choreography import run_saga
+
+        self._runs += 1
+        result = run_saga(self, self._choreography, detail, faults, None, allow_contract_violations, trigger=trigger)
+        if self.strict_contract and result.contract_violations and not allow_contract_violations:
+            raise ContractViolationError(result)
+        return result
+
     def _run_choreography(self, input: Any, faults: Mapping[str, Any] | None, saga_id: str, allow_contract_violations: bool) -> SagaResult:
         """One saga as a choreography: its Started event put on the bus, then every delivery until none is left."""
         from stepsaga.local.choreography import run_saga

@@ -26,6 +26,10 @@ from stepsaga.local._moto import sqs_clock
 from stepsaga.local.bus import Scheduler
 from stepsaga.local.engine import LambdaContext
 
+#: moto shows a message once the time is past its ``visible_at`` (a float of milliseconds): the poller wakes a
+#: microsecond after it, which the saga's millisecond times never show.
+_PAST_VISIBLE_MS = 0.001
+
 
 
 @dataclass
@@ -118,7 +122,7 @@ class QueuePoller:
         now_ms = (self.epoch + self.scheduler.clock.now) * 1000
         hidden = sqs_clock.next_visible_ms(self.account, self.region, self.queue_name, now_ms)
         if hidden is not None:
-            self.wake((hidden + 1) / 1000 - self.epoch)
+            self.wake((hidden + _PAST_VISIBLE_MS) / 1000 - self.epoch)
 
     def _record(self, message: dict[str, Any]) -> dict[str, Any]:
         attributes = message.get("Attributes", {})

@@ -32,6 +32,7 @@ from collections.abc import Callable
 from typing import Any
 
 from stepsaga.errors import TemplateError
+from stepsaga.choreography.plan import trigger_pattern
 from stepsaga.lambda_timeout import function_timeout
 from stepsaga.functions import LAMBDA_MEMORY_MB, LambdaHandler, variables as function_variables
 from stepsaga.model import Compensation, EventTrigger, HttpTrigger, Saga, Step
@@ -407,7 +408,9 @@ def _state_machine(saga: Saga, n: Names, definition_uri: str, handlers: list[_Ha
         sam_events[event] = {"Type": "Api", "Properties": {"RestApiId": ref(n.api), "Path": trigger.path, "Method": trigger.method.lower()}}
     for event, trigger in events:
         target: Json = {
-            "Pattern": {"source": [trigger.source], "detail-type": [trigger.detail_type]},
+            "Pattern": trigger_pattern(trigger),
+            # The saga input is the event's detail, as when the choreography's SagaStart starts it.
+            "InputPath": "$.detail",
             "RetryPolicy": {"MaximumRetryAttempts": 185, "MaximumEventAgeInSeconds": 86400},
             # EventBridge may send here because the queue's policy names this rule (n.queue_policy).
             "DeadLetterConfig": {"Arn": get_att(n.queue, "Arn")},

@@ -47,7 +47,7 @@ def _seconds(original: Callable[..., float], *args: Any, **kwargs: Any) -> float
 def next_visible_ms(account: str, region: str, queue_name: str, now_ms: float) -> float | None:
     """When the earliest message of a queue that is hidden at ``now_ms`` (in flight, or delayed) becomes
     visible, in epoch milliseconds; None when no message is hidden. moto shows a message only once the time
-    is past ``visible_at`` (``models.py:189-193``): wake up a millisecond after the time returned."""
+    is past ``visible_at`` (``models.py:189-193``): wake up just after the time returned."""
     queue = sqs_backends[account][region].get_queue(queue_name)
     times = []
     for message in queue._messages:  # models.py:256
