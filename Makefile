@@ -40,6 +40,7 @@ template: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/compile.py
 	$(BIN)/python bench/local_runtime.py
+	$(BIN)/python bench/choreography.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .aws-sam build src/*.egg-info

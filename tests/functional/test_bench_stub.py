@@ -23,3 +23,13 @@ def test_the_benchmark_stub_saga_runs_with_handlers_loaded_as_on_lambda(order_sa
     assert result.status == "SUCCEEDED", (result.error, result.cause)
     # each stub returns its event: the step saw the saga input the compiler sends it
     assert result.output["results"]["ValidateOrder"]["output"]["input"] == order
+
+
+def test_the_choreography_benchmark_runs_both_parts():
+    path = str(ROOT / "bench" / "choreography.py")
+    bench = types.ModuleType("stepsaga_bench_choreography")
+    bench.__file__ = path
+    SourceFileLoader(bench.__name__, path).exec_module(bench)
+    assert bench.delivery_cost(10, events=20) > 0 and bench.delivery_cost(50, indexed=False, events=20) > 0
+    figures = bench.completions(rounds=1, batch=1)  # raises if a run does not end as its path should
+    assert set(figures) == {(m, p) for m in ("orchestration", "choreography") for p in ("happy", "compensated")}
