@@ -29,7 +29,14 @@ demo: $(STAMP)
 	@$(RUN) --title "6. a refund fails for good: SagaCompensationFailed, repair record dead-lettered" --input @workflows/inputs/too_many.json --fail RefundPayment=RefundGatewayDown
 	@$(RUN) --title "7. a malformed order fails validation before any side effect" --input @workflows/inputs/invalid_order.json
 
-test: $(STAMP)
+# mermaid's own parser checks `stepsaga graph --mode choreography` (tests/unit/test_choreography_graph.py).
+MERMAID := tests/mermaid/node_modules/.package-lock.json
+
+$(MERMAID): tests/mermaid/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs npm (Node.js) for mermaid's parser"; exit 1; }
+	npm ci --prefix tests/mermaid --no-audit --no-fund --loglevel=error
+
+test: $(STAMP) $(MERMAID)
 	$(BIN)/stepsaga check
 	PYTHON=$(PYTHON) scripts/lint-template.sh
 	$(BIN)/python -m pytest

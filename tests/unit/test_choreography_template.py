@@ -197,8 +197,10 @@ def test_a_consumer_function_runs_the_adapter_from_the_layer_with_its_handler_co
         assert env["POWERTOOLS_SERVICE_NAME"] == "OrderSaga"
         [event] = props["Events"].values()
         assert event["Type"] == "SQS"
+        # one message per invocation for a handler: each attempt gets the whole function timeout
         assert (event["Properties"]["Queue"], event["Properties"]["BatchSize"], event["Properties"]["FunctionResponseTypes"]) == (
-            arn(n.consumer_queue(consumer.name)), 10, ["ReportBatchItemFailures"])
+            arn(n.consumer_queue(consumer.name)), 1, ["ReportBatchItemFailures"])
+        assert "MaximumBatchingWindowInSeconds" not in event["Properties"]
         assert (props["Tracing"], props["KmsKeyArn"], props["Runtime"]) == ("Active", arn(n.key), "python3.12")
         assert props["LoggingConfig"] == {"LogFormat": "JSON", "LogGroup": {"Ref": n.consumer_logs(consumer.name)}}
         if consumer.kind == "compensation":  # capacity of its own, and a poller that never outgrows it
@@ -210,6 +212,9 @@ def test_a_consumer_function_runs_the_adapter_from_the_layer_with_its_handler_co
     assert log["CodeUri"] == layer["Properties"]["ContentUri"] and "Layers" not in log  # the library's own code
     assert set(log["Environment"]["Variables"]) == {"STEPSAGA_CONSUMER", "SAGA_LOG_TABLE", "POWERTOOLS_SERVICE_NAME"}
     assert log["Environment"]["Variables"]["SAGA_LOG_TABLE"] == {"Ref": n.saga_log}
+    # the saga log takes batches of ten, gathered for a second: one write of a page for a saga's close events
+    [source] = log["Events"].values()
+    assert (source["Properties"]["BatchSize"], source["Properties"]["MaximumBatchingWindowInSeconds"]) == (10, 1)
 
 
 #: What an intrinsic can resolve to at most: a table, bus or queue name or URL (names are 255 or 256 characters).
@@ -530,3 +535,17 @@ def test_a_big_sagas_rule_patterns_stay_within_put_rules_limit():
     saga = Saga("BigSaga", mode="choreography", steps=steps, compensation_retry=Retry(["States.ALL"], max_attempts=2))
     for rule in of_type(resources(saga), "AWS::Events::Rule").values():
         assert len(json.dumps(rule["Properties"]["EventPattern"], separators=(",", ":"))) <= 4096
+
+
+@pytest.mark.parametrize(("mode", "state"), [("both", "DISABLED"), ("choreography", "ENABLED")])
+def test_an_event_trigger_starts_one_saga_in_both_modes_not_two(mode, state):
+    saga = shipment_saga(mode)
+    res = resources(saga)
+    starts = {k: v for k, v in res.items() if v["Type"] == "AWS::Events::Rule" and "Start" in k}
+    assert starts and {v["Properties"]["State"] for v in starts.values()} == {state}
+    machine = res.get(f"{saga.name}StateMachine")
+    if mode == "both":  # the state machine's own rule starts it, with the event's detail as the input
+        rules = [e["Properties"] for e in machine["Properties"]["Events"].values() if e["Type"] == "EventBridgeRule"]
+        assert rules and all(r["InputPath"] == "$.detail" for r in rules)
+    else:
+        assert machine is None

@@ -97,10 +97,10 @@ class ChoreographyPart:
 class _Rule:
     """A rule that delivers to one consumer's queue: its logical ID, its bus (None: the default bus), its pattern."""
 
-    __slots__ = ("key", "bus", "pattern", "description")
+    __slots__ = ("key", "bus", "pattern", "description", "enabled")
 
-    def __init__(self, key: str, bus: Json | str | None, pattern: Json, description: str) -> None:
-        self.key, self.bus, self.pattern, self.description = key, bus, pattern, description
+    def __init__(self, key: str, bus: Json | str | None, pattern: Json, description: str, enabled: bool = True) -> None:
+        self.key, self.bus, self.pattern, self.description, self.enabled = key, bus, pattern, description, enabled
 
 
 def choreography(saga: Saga, n: Names, code_uri: Callable[[str], str], layer_uri: str, runtime: str) -> ChoreographyPart:
@@ -176,8 +176,13 @@ def consumer_rules(saga: Saga, n: Names, plan: Plan, consumer: Consumer) -> list
     if consumer.kind != "start":
         return [_Rule(n.consumer_rule(consumer.name), get_att(n.bus, "Name"), plan.pattern(consumer),
                       f"{saga.name}: the events {consumer.name} reacts to, to its queue")]
+    # With both modes deployed, the state machine's rule starts the saga from the trigger's event: this one is
+    # deployed DISABLED, so that one event never starts two sagas; enabling it (and disabling the other) moves
+    # the traffic (docs/choreography.md).
+    enabled = saga.mode == "choreography"
     return [_Rule(n.start_rule(event), trigger.bus, trigger_pattern(trigger),
-                  f"{saga.name}: {trigger.detail_type} from {trigger.source} starts the saga")
+                  f"{saga.name}: {trigger.detail_type} from {trigger.source} starts the saga"
+                  + ("" if enabled else " (disabled while the state machine's rule starts it: mode 'both')"), enabled)
             for event, trigger in zip(_event_names(saga), saga.triggers) if isinstance(trigger, EventTrigger)]
 
 
@@ -222,7 +227,7 @@ def _rule(saga: Saga, n: Names, rule: _Rule, queue: str) -> Json:
         props["EventBusName"] = rule.bus
     props.update({
         "EventPattern": rule.pattern,
-        "State": "ENABLED",
+        "State": "ENABLED" if rule.enabled else "DISABLED",
         "Targets": [{
             "Id": "ConsumerQueue",
             "Arn": get_att(queue, "Arn"),
