@@ -41,7 +41,7 @@ from samtranslator.translator.translator import Translator
 
 from stepsaga import Compensation, EventTrigger, HttpTrigger, Retry, Saga, Step, Table
 from stepsaga import names as stepsaga_names
-from stepsaga.choreography import limits
+from stepsaga.choreography import delivery, limits
 from stepsaga.choreography.config import consumer_config, service_config
 from stepsaga.choreography.plan import plan, trigger_pattern
 from stepsaga.lambda_timeout import TIMEOUT_MARGIN_SECONDS
@@ -413,7 +413,9 @@ def check_choreography(ids: dict[str, Any], saga: Saga, stack: str) -> None:
 
         # Its function reads that queue, runs the adapter (or the projection, or the start) with its configuration.
         [mapping] = lam.list_event_source_mappings(FunctionName=ids[n.consumer(consumer.name)])["EventSourceMappings"]
-        assert (mapping["EventSourceArn"], mapping["BatchSize"], mapping["FunctionResponseTypes"]) == (queue, 10, ["ReportBatchItemFailures"])
+        batch = delivery.batch_size(config)  # one message per handler call; ten for the log and the start
+        assert (mapping["EventSourceArn"], mapping["BatchSize"], mapping["FunctionResponseTypes"]) == (queue, batch, ["ReportBatchItemFailures"])
+        assert batch == (1 if consumer.action else 10)
         env = function["Environment"]["Variables"]
         assert json.loads(env[stepsaga_names.CONSUMER_CONFIG_ENV]) == config
         expected_handler = {"log": stepsaga_names.PROJECTION_HANDLER, "start": stepsaga_names.START_HANDLER}.get(
