@@ -5,23 +5,13 @@ idempotency key, as a real handler guards its charge); ``calls`` counts every in
 more often in one mode than the other shows in the final table.
 """
 
-import os
-
-import boto3
 from botocore.exceptions import ClientError
 
-_TABLE = None
-
-
-def _table():
-    global _TABLE
-    if _TABLE is None:  # once per execution environment, as Lambda rewards
-        _TABLE = boto3.resource("dynamodb").Table(os.environ["EFFECTS_TABLE"])
-    return _TABLE
+import _db as db  # the code folder is the import root, as on Lambda
 
 
 def handler(event, context):
-    table = _table()
+    table = db.table()
     key = {"pk": f"{event['saga_id']}#{event['step']}"}
     table.update_item(Key=key, UpdateExpression="ADD calls :one", ExpressionAttributeValues={":one": 1})
     try:

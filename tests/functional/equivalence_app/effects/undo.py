@@ -1,21 +1,10 @@
 """A generated saga's compensation: undoes its step's effect if there is one (a no-op otherwise), and counts calls."""
 
-import os
-
-import boto3
-
-_TABLE = None
-
-
-def _table():
-    global _TABLE
-    if _TABLE is None:
-        _TABLE = boto3.resource("dynamodb").Table(os.environ["EFFECTS_TABLE"])
-    return _TABLE
+import _db as db  # the code folder is the import root, as on Lambda
 
 
 def handler(event, context):
-    table = _table()
+    table = db.table()
     undo_key = {"pk": f"{event['saga_id']}#{event['step']}"}
     table.update_item(Key=undo_key, UpdateExpression="ADD calls :one", ExpressionAttributeValues={":one": 1})
     effect = table.get_item(Key={"pk": f"{event['saga_id']}#{event['compensates']}"}, ConsistentRead=True).get("Item")
