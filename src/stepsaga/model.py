@@ -16,7 +16,6 @@ from stepsaga.errors import DefinitionError, Problem
 from stepsaga.lambda_timeout import MIN_TASK_DEADLINE_SECONDS, deadline_problems
 from stepsaga.names import RESERVED_STATE_NAMES, RESERVED_SUFFIXES
 from stepsaga.table_access import DEFAULT_ACCESS, access_problems
-from stepsaga.trigger_patterns import event_trigger_problems
 
 TYPE_CHECKING = False  # typing costs ~3 ms of import on the compile path
 if TYPE_CHECKING:
@@ -789,7 +788,10 @@ def _trigger_problems(triggers: Sequence[object]) -> list[tuple[str, str, str]]:
                 out.append((f"{where}.source", "is empty", "name the event source, for example source='shop.orders'"))
             if not isinstance(t.detail_type, str) or not t.detail_type:
                 out.append((f"{where}.detail_type", "is empty", "name the detail-type, for example detail_type='OrderPlaced'"))
-            out.extend(event_trigger_problems(t, where))
+            if t.pattern is not None or t.model is not None:  # imported only for a trigger that has them: the compile path stays light
+                from stepsaga.trigger_patterns import event_trigger_problems
+
+                out.extend(event_trigger_problems(t, where))
         else:
             out.append((where, f"is {type(t).__name__}, not a trigger", "write HttpTrigger('/orders') or EventTrigger('shop.orders', 'OrderPlaced')"))
     return out
