@@ -249,3 +249,31 @@ def record(message_id: str, text: str | None = None) -> dict[str, Any]:
                        "ApproximateFirstReceiveTimestamp": "1767225600000"},
         "messageAttributes": {}, "md5OfBody": "", "eventSource": "aws:sqs", "eventSourceARN": QUEUE_ARN, "awsRegion": REGION,
     }
+
+
+def test_the_lambda_entry_point_builds_its_consumer_from_the_environment(aws, monkeypatch, tmp_path):
+    import stepsaga.choreography.adapter as module
+    from stepsaga.names import CONSUMER_CONFIG_ENV, CONSUMER_HANDLER_ENV, DEAD_LETTER_QUEUE_ENV, EVENT_BUS_ENV, LEDGER_TABLE_ENV
+
+    (tmp_path / "charge.py").write_text("def handler(event, context):\n    return {'charged': event['idempotency_key']}\n")
+    monkeypatch.syspath_prepend(str(tmp_path))  # the code folder is Lambda's import root
+    config = consumer_config(PLAN, PLAN.consumer("ProcessPayment"))
+    for key, value in {CONSUMER_CONFIG_ENV: json.dumps(config), CONSUMER_HANDLER_ENV: "charge.handler", EVENT_BUS_ENV: "bus",
+                       LEDGER_TABLE_ENV: "ledger", DEAD_LETTER_QUEUE_ENV: aws["dlq"]}.items():
+        monkeypatch.setenv(key, value)
+    monkeypatch.setattr(module, "_ADAPTER", None)
+    sent = []
+    import boto3 as real_boto3
+
+    class Client:
+        def put_events(self, Entries):  # noqa: N803
+            sent.extend(Entries)
+            return {"FailedEntryCount": 0, "Entries": [{"EventId": "1"}]}
+
+    monkeypatch.setattr(real_boto3, "client", lambda service, **kw: Client() if service == "events" else aws["sqs"])
+    assert module.handler({"Records": [record("m-1")]}, Context()) == {"batchItemFailures": []}
+    [entry] = sent
+    assert entry["EventBusName"] == "bus" and json.loads(entry["Detail"])["results"]["ProcessPayment"] == {"output": {"charged": "saga-1:ProcessPayment"}}
+    from stepsaga.choreography import delivery
+
+    assert module._ADAPTER.lease_seconds == delivery.visibility_timeout(config) + 60

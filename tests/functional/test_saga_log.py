@@ -74,3 +74,30 @@ def test_an_aborted_saga_keeps_its_original_error_and_a_failed_compensation_says
     projection.project(other)
     log = read_log(table, "s-2")
     assert (log.status, log.error, log.cause) == ("FAILED", "SagaCompensationFailed", "RefundGatewayDown while compensating OutOfStock: down")
+
+
+def test_the_projection_s_lambda_reads_its_configuration_and_reports_a_bad_record(table, monkeypatch):
+    import json
+
+    import stepsaga.choreography.projection as module
+    from stepsaga.choreography.config import service_config
+    from stepsaga.names import CONSUMER_CONFIG_ENV, SAGA_LOG_TABLE_ENV
+
+    p = plan(order_saga)
+    monkeypatch.setenv(CONSUMER_CONFIG_ENV, json.dumps(service_config(p, p.consumer("SagaLog"))))
+    monkeypatch.setenv(SAGA_LOG_TABLE_ENV, "log")
+    monkeypatch.setattr(module, "_PROJECTION", None)
+    envelope = {"version": "0", "id": "x", "account": "123456789012", "time": "2026-01-01T00:00:00Z", "region": "us-east-1", "resources": []}
+
+    def sqs(message_id, body):
+        return {"messageId": message_id, "receiptHandle": "r", "body": body, "md5OfBody": "", "eventSource": "aws:sqs",
+                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:log", "awsRegion": "us-east-1", "messageAttributes": {},
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1", "SenderId": "x", "ApproximateFirstReceiveTimestamp": "1"}}
+
+    started = {**envelope, **event(0, "OrderSagaStarted", "api", None)}
+    started["detail"] = {**started["detail"], "correlation_id": "s-1", "step": None, "attempt": None, "attempts": [],
+                         "business_error": None}
+    out = module.handler({"Records": [sqs("m-1", json.dumps(started)), sqs("m-2", "not json")]}, None)
+    assert out == {"batchItemFailures": [{"itemIdentifier": "m-2"}]}
+    log = read_log(table, "s-1")
+    assert (log.status, [e.detail_type for e in log.events]) == ("RUNNING", ["OrderSagaStarted"])

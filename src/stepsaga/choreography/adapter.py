@@ -417,7 +417,16 @@ def _from_environment() -> Adapter:
         ledger_table=boto3.resource("dynamodb").Table(os.environ[LEDGER_TABLE_ENV]),
         bus=os.environ[EVENT_BUS_ENV],
         dead_letter_queue_url=os.environ.get(DEAD_LETTER_QUEUE_ENV),
+        lease_seconds=lease_seconds(config),
     )
+
+
+def lease_seconds(config: dict[str, Any]) -> float:
+    """How long a delivery holds its event beyond a retry's wait: the queue's visibility timeout (its message
+    is back by then, or the function is gone) and a minute more."""
+    from stepsaga.choreography import delivery
+
+    return delivery.visibility_timeout(config) + 60.0
 
 
 def handler(event: dict[str, Any], context: Any) -> dict[str, Any]:

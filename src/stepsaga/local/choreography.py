@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from stepsaga.choreography import delivery
-from stepsaga.choreography.adapter import Adapter, AttemptFailed, ProcessExited
+from stepsaga.choreography.adapter import Adapter, AttemptFailed, ProcessExited, lease_seconds
 from stepsaga.choreography.config import consumer_config
 from stepsaga.choreography.plan import STARTED, Plan, plan, trigger_pattern
 from stepsaga.model import EventTrigger
@@ -196,7 +196,7 @@ class ChoreographyRun:
         adapter = Adapter(
             config, self._call(name), events=self.events_client, sqs=d.sqs, ledger_table=self.ledger_table, bus=d.bus_name,
             dead_letter_queue_url=d.cloud.queue_url, now=self.now, rng=self.rng,
-            lease_seconds=delivery.visibility_timeout(config) + 60,
+            lease_seconds=lease_seconds(config),
         )
         return adapter.handle
 
