@@ -136,9 +136,9 @@ def test_undeliverable_fails_every_attempt_until_the_dead_letter_queue_then_n_at
     assert len(got) == 1 and [d.outcome for d in b.deliveries] == ["failed", "failed", "delivered"]
 
 
-def test_duplicate_delay_and_reorder_act_on_the_consumer_s_first_delivery():
+def test_duplicate_delay_and_reorder_act_on_the_consumer_s_first_deliveries():
     got: list = []
-    b = bus({"a": (Duplicate(2),), "b": (Delay(30),), "c": (Reorder(),)})
+    b = bus({"a": (Duplicate(2, attempts=1),), "b": (Delay(30, attempts=1),), "c": (Reorder(attempts=1),)})
     for name in "abc":
         b.put_rule(name, {"source": ["shop.payments"]}, [target(name, got)])
     b.put_rule("z", {"source": ["shop.payments"]}, [target("z", got)])
@@ -171,3 +171,13 @@ def test_boto3_clients_reach_the_bus_after_botocore_checked_the_call():
         client.put_events(Entries=[entry(detail={"blob": "x" * 300_000})])
     settle(b)
     assert len(got) == 1
+
+
+def test_a_delivery_fault_without_attempts_acts_on_every_delivery():
+    got: list = []
+    b = bus({"a": (Duplicate(),)})
+    b.put_rule("a", {"source": ["shop.payments"]}, [target("a", got)])
+    for n in range(3):
+        b.put_events([entry(detail={"n": n})])
+        settle(b)
+    assert [e["detail"]["n"] for _, e in got] == [0, 0, 1, 1, 2, 2]

@@ -236,14 +236,18 @@ class EventBus:
 
     def _deliver(self, event: dict[str, Any], rule: Rule, target: Target) -> None:
         faults = self._faults.get(target.consumer or "")
-        if faults is None or faults.deliveries > 0:
+        if faults is not None:
+            faults.deliveries += 1
+        # Each fault acts on every delivery to its consumer, or on the first N (attempts=N); Undeliverable
+        # counts EventBridge's delivery attempts instead (in _attempt).
+        acting = [f for f in faults.faults if not isinstance(f, Undeliverable) and f.applies(faults.deliveries)] if faults else []
+        if not acting:
             self._attempt(event, rule, target, 1, None)
             return
-        faults.deliveries += 1  # the consumer's first delivery in the run is the one the faults act on
-        delay = sum(f.seconds for f in faults.faults if isinstance(f, Delay))
-        copies = sum(f.copies for f in faults.faults if isinstance(f, Duplicate))
-        reorder = any(isinstance(f, Reorder) for f in faults.faults)
-        tag = ",".join(type(f).__name__.lower() for f in faults.faults)
+        delay = sum(f.seconds for f in acting if isinstance(f, Delay))
+        copies = sum(f.copies for f in acting if isinstance(f, Duplicate))
+        reorder = any(isinstance(f, Reorder) for f in acting)
+        tag = ",".join(type(f).__name__.lower() for f in acting)
 
         def go(copy: int) -> None:
             self._attempt(event, rule, target, 1, tag if copy == 0 else f"{tag} (copy {copy})")

@@ -7,13 +7,13 @@
     {"ProcessPayment": Exit()}                           the function's process exits (Runtime.ExitError)
     {"ProcessPayment": CrashAfter()}                     the real handler runs, then the Lambda crashes
 
-A choreography run also takes delivery faults, on the delivery of the event that triggers a consumer
-(a step, a compensation, or ``SagaLog``):
+A choreography run also takes delivery faults, on the deliveries of the events that trigger a consumer
+(a step, a compensation, or ``SagaLog``): every one, or the first N with ``attempts=N``:
 
-    {"ProcessPayment": Duplicate()}                      its triggering event is delivered twice
+    {"ProcessPayment": Duplicate()}                      each event it reacts to is delivered twice
     {"ProcessPayment": Delay(30)}                        ... 30 virtual seconds late
     {"ProcessPayment": Reorder()}                        ... after the next delivery on the bus
-    {"ProcessPayment": Undeliverable()}                  EventBridge cannot deliver it: retried, then dead-lettered
+    {"ProcessPayment": Undeliverable()}                  EventBridge cannot deliver to it: retried, then dead-lettered
 
 A consumer may have a handler fault and delivery faults together: pass a list or tuple of them.
 
@@ -124,8 +124,8 @@ class CrashAfter(Fault):
 class DeliveryFault(Fault):
     """Base of the faults of an event's delivery to a consumer (choreography runs only).
 
-    ``attempts`` of ``Undeliverable`` counts EventBridge's delivery attempts; the others act on the first
-    delivery of the consumer's triggering event in a run.
+    ``attempts`` None acts on every delivery to the consumer in a run, N on its first N deliveries; for
+    ``Undeliverable`` it counts EventBridge's delivery attempts (None: every attempt fails).
     """
 
     __slots__ = ()
