@@ -101,8 +101,10 @@ _SHARED_LOCK = threading.Lock()
 
 
 def _shared(service: str, kind: str) -> Any:
-    """The process's boto3 client (or resource) of a service for the clouds, made in a clean environment."""
-    key = (service, kind)
+    """The process's boto3 client of a service for the clouds (clients are thread-safe), or this thread's
+    resource (resources are not: https://boto3.amazonaws.com/v1/documentation/api/latest/guide/resources.html),
+    made in a clean environment."""
+    key = (service, kind) if kind == "client" else (service, f"{kind}@{threading.get_ident()}")
     found = _SHARED.get(key)
     if found is None:
         with _SHARED_LOCK, sandbox.Scope(sandbox.aws_environment()).active():
