@@ -6,6 +6,10 @@
   apply under ``lambda_only``.
 * Execution names are checked against an index instead of a scan of all executions, and the execution's
   snapshot of its state machine is a shallow copy.
+* A finished execution keeps only what Step Functions' API reads from it: its events, its output as marshal
+  bytes (read back on access), its pools of callbacks and map runs. The state document its run ended with
+  is let go. Every execution stays readable, so the objects it keeps are the ones the garbage collector
+  walks again in every full collection, for as long as the process runs.
 
 Off with ``install(fast=False)``, like ``speed.py``.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 import contextvars
 import copy as _stdlib_copy
 import functools
+import marshal
 import threading
 import weakref
 from collections.abc import Callable
@@ -25,7 +30,7 @@ from moto.dynamodb import models as _dynamodb_models_mod
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table as DynamoTable
 
-from stepsaga.local._moto import driver
+from stepsaga.local._moto import driver, speed
 from stepsaga.local._moto.run import Patch, gated_runtime
 
 def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
@@ -143,6 +148,50 @@ def _shallow_snapshot(state_machine: Any) -> Any:
     return snapshot
 
 
+class _SettledExecution(driver._InlineExecution):
+    """A finished inline execution whose output is kept as marshal bytes, and read back on access."""
+
+    @property
+    def output(self) -> Any:
+        blob = self.__dict__.get("_output_marshal")
+        return marshal.loads(blob) if blob is not None else self.__dict__.get("output")
+
+    @output.setter
+    def output(self, value: Any) -> None:
+        self.__dict__.pop("_output_marshal", None)
+        self.__dict__["output"] = value
+
+
+def _settled(execution: Any) -> None:
+    # A finished execution is read only through the API: describe_execution (its status, error, cause and
+    # output), get_execution_history (env.event_manager), list_executions, stop_execution (a no-op once ended,
+    # environment.py:217-228), and send_task_*/map runs (env.callback_pool_manager,
+    # env.map_run_record_pool_manager; parser/models.py:104-160, 270-310). Stock keeps, besides, the state
+    # document the run ended with (env.states) and a copy of it as the output (backend/execution.py:76): in
+    # the order saga with stub handlers, 144 of the 231 objects the garbage collector tracks per execution, and
+    # every full collection walks them all again. The output becomes marshal bytes, which marshal reads back
+    # equal and of the same types (it takes only exact dict, list, str, int, float, bool, None, ...: anything
+    # else, a datetime from $$.Execution.StartTime, keeps the object); the state document is let go.
+    output = execution.__dict__.get("output")
+    if output is not None:
+        try:
+            blob = marshal.dumps(output)
+        except ValueError:
+            blob = None
+        if blob is not None:
+            del execution.__dict__["output"]
+            execution.__dict__["_output_marshal"] = blob
+            execution.__class__ = _SettledExecution
+    worker = execution.exec_worker
+    env = worker.env if worker is not None else None
+    if env is not None:
+        data = env.states._states_data
+        for key in ("input", "result", "errorOutput"):
+            if key in data:
+                data[key] = None
+        env.states.__dict__.pop(speed.INPUT_JSON_ATTR, None)
+
+
 PATCHES: Final[tuple[Patch, ...]] = (
     (BaseModel, "__new__", lambda original: staticmethod(gated_runtime(original.__func__, _untracked_new))),
     (
@@ -153,4 +202,5 @@ PATCHES: Final[tuple[Patch, ...]] = (
     (_dynamodb_models_mod, "copy", lambda original: _TransactCopy()),
     (driver, "_find_execution", lambda original: _indexed_execution),
     (driver, "_snapshot", lambda original: _shallow_snapshot),
+    (driver, "_settle", lambda original: _settled),
 )
