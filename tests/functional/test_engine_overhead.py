@@ -103,6 +103,35 @@ def test_an_output_marshal_refuses_stays_the_object(cloud: Cloud) -> None:
     assert answers[0] == answers[1]
 
 
+def test_a_finished_execution_keeps_its_events_as_marshal_bytes(cloud: Cloud) -> None:
+    from moto.stepfunctions.parser.api import HistoryEventType
+    from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
+    from moto.stepfunctions.parser.asl.eval.event.event_manager import EventHistoryContext
+
+    raw = cloud.run("flaky-once")
+    env = _execution(raw.arn).exec_worker.env
+    manager = env.event_manager
+    assert type(manager).__name__ == "_SettledEvents" and isinstance(manager._blob, bytes)
+    events = manager.get_event_history()
+    assert events == manager.get_event_history() and events is not manager.get_event_history()
+    assert all(type(e["type"]) is HistoryEventType for e in events)
+    assert list(events[0]) == ["executionStartedEventDetails", "id", "previousEventId", "type", "timestamp"]  # moto's order
+    assert cloud.sfn.get_execution_history(executionArn=raw.arn)["events"] == raw.history
+    # a late event (none is known to come) joins the others, as on stock's list
+    manager.add_event(context=EventHistoryContext.of_program_start(), event_type=HistoryEventType.ExecutionAborted,
+                      event_details=EventDetails())
+    assert manager.get_event_history()[:-1] == events and manager.get_event_history()[-1]["id"] == len(events) + 1
+
+
+def test_events_marshal_refuses_stay_as_they_are() -> None:
+    from moto.stepfunctions.parser.api import HistoryEventType
+
+    from stepsaga.local._moto import growth
+
+    assert growth._frozen([{"id": 1, "type": HistoryEventType.ExecutionStarted, "odd": object()}]) is None
+    assert growth._frozen([{"id": 1, "type": "ExecutionStarted"}]) is None  # a type that is no HistoryEventType
+
+
 def test_failed_executions_settle_too(cloud: Cloud) -> None:
     raw = cloud.run("declined")
     execution = _execution(raw.arn)

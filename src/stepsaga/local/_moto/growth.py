@@ -29,6 +29,8 @@ from moto.core.common_models import BaseModel
 from moto.dynamodb import models as _dynamodb_models_mod
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table as DynamoTable
+from moto.stepfunctions.parser.api import HistoryEventType
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 
 from stepsaga.local._moto import driver, speed
 from stepsaga.local._moto.run import Patch, gated_runtime
@@ -162,6 +164,58 @@ class _SettledExecution(driver._InlineExecution):
         self.__dict__["output"] = value
 
 
+class _SettledEvents(EventManager):
+    """A finished execution's EventManager: its events kept as marshal bytes, read back on access."""
+
+    def __init__(self, manager: EventManager, blob: bytes) -> None:
+        # EventManager.__init__ (asl/eval/event/event_manager.py:66-73) but the list of events
+        self._mutex = manager._mutex
+        self._event_id_gen = manager._event_id_gen
+        self._cloud_watch_logging_session = manager._cloud_watch_logging_session
+        self._blob = blob
+        self._events: list[Any] | None = None  # read back for good by a late add_event
+
+    @property  # type: ignore[override]
+    def _history_event_list(self) -> list[Any]:
+        return self._events if self._events is not None else _thawed(self._blob)
+
+    def add_event(self, *args: Any, **kwargs: Any) -> int:
+        if self._events is None:  # nothing adds an event to a finished execution; if anything does, as stock
+            self._events = _thawed(self._blob)
+        return super().add_event(*args, **kwargs)
+
+    def get_event_history(self) -> list[Any]:
+        # event_manager.py:214-216 returns a deep copy of the list; a read-back is one
+        with self._mutex:
+            return _stdlib_copy.deepcopy(self._events) if self._events is not None else _thawed(self._blob)
+
+    def read_back(self) -> list[Any] | None:
+        """The events as new objects nobody else holds (history.py converts them without copying), or None."""
+        with self._mutex:
+            return _thawed(self._blob) if self._events is None else None
+
+
+def _frozen(events: list[Any]) -> bytes | None:
+    """The events as marshal bytes, each type (a HistoryEventType, which marshal refuses) as its name; None if
+    marshal refuses anything else in them."""
+    plain = []
+    for event in events:
+        if type(event) is not dict or type(event.get("type")) is not HistoryEventType:
+            return None
+        plain.append({k: v.value if k == "type" else v for k, v in event.items()})  # the same keys, in order
+    try:
+        return marshal.dumps(plain)
+    except ValueError:
+        return None
+
+
+def _thawed(blob: bytes) -> list[Any]:
+    events: list[Any] = marshal.loads(blob)
+    for event in events:
+        event["type"] = HistoryEventType(event["type"])  # an existing key: its place is kept
+    return events
+
+
 def _settled(execution: Any) -> None:
     # A finished execution is read only through the API: describe_execution (its status, error, cause and
     # output), get_execution_history (env.event_manager), list_executions, stop_execution (a no-op once ended,
@@ -169,9 +223,10 @@ def _settled(execution: Any) -> None:
     # env.map_run_record_pool_manager; parser/models.py:104-160, 270-310). Stock keeps, besides, the state
     # document the run ended with (env.states) and a copy of it as the output (backend/execution.py:76): in
     # the order saga with stub handlers, 144 of the 231 objects the garbage collector tracks per execution, and
-    # every full collection walks them all again. The output becomes marshal bytes, which marshal reads back
-    # equal and of the same types (it takes only exact dict, list, str, int, float, bool, None, ...: anything
-    # else, a datetime from $$.Execution.StartTime, keeps the object); the state document is let go.
+    # every full collection walks them all again; its 28 events are 52 more. The output becomes marshal bytes,
+    # which marshal reads back equal and of the same types (it takes only exact dict, list, str, int, float,
+    # bool, None, ...: anything else, a datetime from $$.Execution.StartTime, keeps the object), and so do the
+    # events (_frozen); the state document is let go.
     output = execution.__dict__.get("output")
     if output is not None:
         try:
@@ -190,6 +245,12 @@ def _settled(execution: Any) -> None:
             if key in data:
                 data[key] = None
         env.states.__dict__.pop(speed.INPUT_JSON_ATTR, None)
+        manager = env.event_manager
+        if type(manager) is EventManager:
+            with manager._mutex:
+                blob = _frozen(manager._history_event_list)
+            if blob is not None:  # else an event holds what marshal refuses: the events stay as they are
+                env.event_manager = _SettledEvents(manager, blob)
 
 
 PATCHES: Final[tuple[Patch, ...]] = (

@@ -88,8 +88,13 @@ def _history_as_boto3(execution: Execution) -> list[dict[str, Any]]:
     worker = execution.exec_worker
     assert worker is not None and worker.env is not None, "the execution has not started"
     manager = worker.env.event_manager
-    with manager._mutex:
-        events = list(manager._history_event_list)
+    # a settled execution's events (stepsaga.local._moto.growth) read back as new objects: no copy needed
+    read_back = getattr(manager, "read_back", None)
+    events = read_back() if read_back is not None else None
+    fresh = events is not None
+    if events is None:
+        with manager._mutex:
+            events = list(manager._history_event_list)
     out: list[dict[str, Any]] = []
     local_seconds: dict[str, datetime.datetime] = {}  # "YYYY-MM-DDTHH:MM:SS" (UTC) -> that second in local time
     stamps: dict[Any, datetime.datetime] = {}  # the event's timestamp text -> its datetime (immutable, so shared)
@@ -110,7 +115,7 @@ def _history_as_boto3(execution: Execution) -> list[dict[str, Any]]:
         }
         for key, value in event.items():
             if key not in item:
-                item[key] = value if type(value) in _ATOMS else _plain(value)
+                item[key] = value if fresh or type(value) in _ATOMS else _plain(value)
         out.append(item)
     return out
 
