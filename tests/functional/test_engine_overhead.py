@@ -128,7 +128,10 @@ def test_events_marshal_refuses_stay_as_they_are() -> None:
 
     from stepsaga.local._moto import growth
 
-    assert growth._frozen([{"id": 1, "type": HistoryEventType.ExecutionStarted, "odd": object()}]) is None
+    events = [{"id": 1, "type": HistoryEventType.ExecutionStarted}, {"id": 2, "type": HistoryEventType.PassStateEntered, "odd": object()}]
+    assert growth._frozen(events) is None
+    assert [e["type"] for e in events] == [HistoryEventType.ExecutionStarted, HistoryEventType.PassStateEntered]
+    assert all(type(e["type"]) is HistoryEventType for e in events)
     assert growth._frozen([{"id": 1, "type": "ExecutionStarted"}]) is None  # a type that is no HistoryEventType
 
 

@@ -197,23 +197,27 @@ class _SettledEvents(EventManager):
 
 def _frozen(events: list[Any]) -> bytes | None:
     """The events as marshal bytes, each type (a HistoryEventType, which marshal refuses) as its name; None if
-    marshal refuses anything else in them."""
-    plain = []
+    marshal refuses anything else in them. The events are changed in place meanwhile: their list is let go."""
+    if not all(type(event) is dict and type(event.get("type")) is HistoryEventType for event in events):
+        return None
     for event in events:
-        if type(event) is not dict or type(event.get("type")) is not HistoryEventType:
-            return None
-        plain.append({k: v.value if k == "type" else v for k, v in event.items()})  # the same keys, in order
+        event["type"] = event["type"].value  # an existing key: its place is kept
     try:
-        return marshal.dumps(plain)
+        return marshal.dumps(events)
     except ValueError:
+        for event in events:
+            event["type"] = _EVENT_TYPES[event["type"]]
         return None
 
 
 def _thawed(blob: bytes) -> list[Any]:
     events: list[Any] = marshal.loads(blob)
     for event in events:
-        event["type"] = HistoryEventType(event["type"])  # an existing key: its place is kept
+        event["type"] = _EVENT_TYPES[event["type"]]
     return events
+
+
+_EVENT_TYPES: Final = {t.value: t for t in HistoryEventType}
 
 
 def _settled(execution: Any) -> None:
