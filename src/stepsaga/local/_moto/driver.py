@@ -187,8 +187,9 @@ def run_inline(
     finally:
         ACTIVE.reset(token)
         _prune_threads()
+    raw = RawExecution(execution, run.clock)  # its output is the last event's text: read before settling
     _settle(execution)
-    return RawExecution(execution, run.clock)
+    return raw
 
 
 #: An Express execution runs for at most five minutes (https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html)
