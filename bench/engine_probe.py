@@ -22,6 +22,8 @@ machine inflate wall time, which is printed too). Then each column runs under cP
 summed by where it is spent: each function's own time goes to its module's group; the standard library's,
 and other libraries' (jsonpath_ng, moto's core), goes to the group of the code that called it.
 
+``--real`` adds a third column: the shipped engine with the real handlers (``workflows/order_saga.py``
+against moto DynamoDB, a new order each run), for what the engine's changes are worth there.
 ``--against SRC`` also measures another checkout's ``src/`` (for example the code before a change:
 ``git archive <commit> src | tar -x -C /tmp/before``, then ``--against /tmp/before/src``): each side runs in a
 worker process of its own, and the rounds alternate between them, so both see the same machine load. The
@@ -46,7 +48,8 @@ from typing import Any
 BENCH = os.path.dirname(os.path.abspath(__file__))
 REPO = os.path.dirname(BENCH)
 ROUNDS = 9
-BATCH = {"probe": 200, "shipped": 100}
+BATCH = {"probe": 200, "shipped": 100, "real": 20}
+REAL = "--real" in sys.argv  # also the shipped engine with the real handlers (workflows/order_saga.py, moto DynamoDB)
 PROFILED = 300  # executions per column under cProfile
 ACCOUNT, REGION = "123456789012", "us-east-1"
 
@@ -54,7 +57,9 @@ ACCOUNT, REGION = "123456789012", "us-east-1"
 # that match none (the standard library, builtins, jsonpath_ng, moto's core, dateutil) are charged to their
 # callers' group.
 GROUPS: list[tuple[str, tuple[str, ...]]] = [
-    ("history (boto3 shape)", ("stepsaga/local/_moto/history.py",)),
+    ("history (boto3 shape)", (
+        "stepsaga/local/_moto/history.py", "stepsaga/local/_moto/growth.py:_thawed", "stepsaga/local/_moto/growth.py:read_back",
+    )),
     ("result building", ("stepsaga/local/result.py",)),
     ("dispatch and contract", (
         "stepsaga/local/_moto/lambda_invoke.py", "stepsaga/local/dispatch.py", "stepsaga/local/contract.py",
@@ -75,6 +80,8 @@ GROUPS: list[tuple[str, tuple[str, ...]]] = [
     ("the interpreter", ("moto/stepfunctions/parser/", "stepsaga/local/_moto/")),
 ]
 COLLECTOR = "garbage collector"
+LABELS = {"probe": "probe, moto interpreter alone", "shipped": "shipped engine (EmbeddedCloud.run)",
+          "real": "shipped engine, real handlers"}
 
 
 # --------------------------------------------------------------------------------------------
@@ -87,7 +94,7 @@ class Columns:
         for path in (REPO, BENCH):
             if path not in sys.path:
                 sys.path.insert(0, path)
-        from local_runtime import with_stub_handlers  # bench/local_runtime.py
+        from local_runtime import SEED, with_stub_handlers  # bench/local_runtime.py
         from moto import mock_aws
         from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 
@@ -104,10 +111,22 @@ class Columns:
         self.definition = self.cloud.substitute(self.cloud.asl)
         self.program = AmazonStateLanguageParser.parse(self.definition)[0]
         self.probes = 0
+        self.real_saga = saga
+        self.real_cloud = EmbeddedCloud(saga, seed=SEED, root=REPO).__enter__() if REAL else None
+        self.reals = 0
 
     def close(self) -> None:
+        if self.real_cloud is not None:
+            self.real_cloud.__exit__(None, None, None)
         self.cloud.__exit__(None, None, None)
         self._mock.stop()
+
+    def real(self) -> list[dict[str, Any]]:
+        """The shipped engine with the real handlers: a new order each run, as bench/local_runtime.py's column."""
+        self.reals += 1
+        result = self._run(self.real_saga, dict(self.order, order_id=f"probe-{self.reals:06d}"), cloud=self.real_cloud)
+        assert result.succeeded, (result.error, result.cause)
+        return result.history
 
     def shipped(self) -> list[dict[str, Any]]:
         result = self._run(self.saga, self.order, cloud=self.cloud)
@@ -287,7 +306,7 @@ def worker() -> None:
     columns = Columns()
     try:
         check = [e["type"] for e in columns.probe()], [e["type"] for e in columns.shipped()]
-        for fn in (columns.probe, columns.shipped):  # warm-up
+        for fn in (columns.probe, columns.shipped) + ((columns.real,) if REAL else ()):  # warm-up
             timed(fn, 20)
         print(json.dumps({"stepsaga": os.path.dirname(stepsaga.__file__), "events": check}), flush=True)
         for line in sys.stdin:
@@ -306,7 +325,7 @@ def worker() -> None:
 class Worker:
     def __init__(self, src: str) -> None:
         env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, REPO, BENCH]), POWERTOOLS_LOG_LEVEL="WARNING")
-        self.process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker"], env=env, text=True,
+        self.process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", *(["--real"] if REAL else [])], env=env, text=True,
                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
         self.hello = self._read()
 
@@ -345,7 +364,7 @@ def main() -> None:
         assert probe_events == shipped_events
     print("order saga, happy path, stub handlers (bench/stub_lambda/echo.handler)")
 
-    cells = [(side, column) for side in workers for column in ("probe", "shipped")]
+    cells = [(side, column) for side in workers for column in ("probe", "shipped") + (("real",) if REAL else ())]
     cpu: dict[tuple[str, str], list[float]] = {cell: [] for cell in cells}
     wall: dict[tuple[str, str], list[float]] = {cell: [] for cell in cells}
     collector: dict[tuple[str, str], list[float]] = {cell: [] for cell in cells}  # ms per execution in the collector
@@ -365,16 +384,17 @@ def main() -> None:
           "all rounds together, and ms per execution in the garbage collector (all rounds)")
     for side, column in cells:
         values = cpu[(side, column)]
-        label = f"{side}: {'probe, moto interpreter alone' if column == 'probe' else 'shipped engine (EmbeddedCloud.run)'}"
+        label = f"{side}: {LABELS[column]}"
         print(f"  {label:<52} {med[(side, column)]:>7.1f} /s ({min(values):.0f}-{max(values):.0f}) {1000 / med[(side, column)]:>5.2f} ms"
               f"   overall {overall[(side, column)]:>6.1f} /s   collector {gc_ms[(side, column)]:.3f} ms"
               f"   [wall median {statistics.median(wall[(side, column)]):.1f} /s]")
     for side in workers:
         print(f"  {side}: shipped / probe = {med[(side, 'shipped')] / med[(side, 'probe')]:.2f} (medians), "
               f"{overall[(side, 'shipped')] / overall[(side, 'probe')]:.2f} (overall)")
-    if against is not None:
-        print(f"  shipped engine, this / against: {med[('this', 'shipped')] / med[('against', 'shipped')]:.2f}x (medians), "
-              f"{overall[('this', 'shipped')] / overall[('against', 'shipped')]:.2f}x (overall)")
+    for column in ("shipped", "real") if against is not None else ():
+        if ("this", column) in med:
+            print(f"  {LABELS[column]}, this / against: {med[('this', column)] / med[('against', column)]:.2f}x (medians), "
+                  f"{overall[('this', column)] / overall[('against', column)]:.2f}x (overall)")
 
     for side, w in workers.items():
         probe_groups = w.ask(f"profile probe {PROFILED}")

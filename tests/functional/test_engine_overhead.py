@@ -123,7 +123,7 @@ def test_a_finished_execution_keeps_its_events_as_marshal_bytes(cloud: Cloud) ->
     assert manager.get_event_history()[:-1] == events and manager.get_event_history()[-1]["id"] == len(events) + 1
 
 
-def test_events_marshal_refuses_stay_as_they_are() -> None:
+def test_events_are_frozen_exactly_or_not_at_all() -> None:
     from moto.stepfunctions.parser.api import HistoryEventType
 
     from stepsaga.local._moto import growth
@@ -133,6 +133,8 @@ def test_events_marshal_refuses_stay_as_they_are() -> None:
     assert [e["type"] for e in events] == [HistoryEventType.ExecutionStarted, HistoryEventType.PassStateEntered]
     assert all(type(e["type"]) is HistoryEventType for e in events)
     assert growth._frozen([{"id": 1, "type": "ExecutionStarted"}]) is None  # a type that is no HistoryEventType
+    kept = [{"id": 1, "type": HistoryEventType.ExecutionStarted}]
+    assert growth._thawed(growth._frozen(kept)) == kept and type(kept[0]["type"]) is HistoryEventType  # put back
 
 
 def test_failed_executions_settle_too(cloud: Cloud) -> None:

@@ -197,17 +197,19 @@ class _SettledEvents(EventManager):
 
 def _frozen(events: list[Any]) -> bytes | None:
     """The events as marshal bytes, each type (a HistoryEventType, which marshal refuses) as its name; None if
-    marshal refuses anything else in them. The events are changed in place meanwhile: their list is let go."""
+    marshal refuses anything else in them. Each type is its name only while marshal writes (under the mutex)."""
     if not all(type(event) is dict and type(event.get("type")) is HistoryEventType for event in events):
         return None
-    for event in events:
-        event["type"] = event["type"].value  # an existing key: its place is kept
+    types = [event["type"] for event in events]
+    for event, kind in zip(events, types):
+        event["type"] = kind.value  # an existing key: its place is kept
     try:
         return marshal.dumps(events)
     except ValueError:
-        for event in events:
-            event["type"] = _EVENT_TYPES[event["type"]]
         return None
+    finally:
+        for event, kind in zip(events, types):
+            event["type"] = kind
 
 
 def _thawed(blob: bytes) -> list[Any]:
@@ -237,10 +239,10 @@ def _settled(execution: Any) -> None:
             blob = marshal.dumps(output)
         except ValueError:
             blob = None
-        if blob is not None:
-            del execution.__dict__["output"]
+        if blob is not None:  # in this order, another thread's describe_execution always finds an output
             execution.__dict__["_output_marshal"] = blob
             execution.__class__ = _SettledExecution
+            del execution.__dict__["output"]
     worker = execution.exec_worker
     env = worker.env if worker is not None else None
     if env is not None:
