@@ -93,15 +93,17 @@ class ContractCheck:
         self._business = {fn: (state, business[state]) for fn, state in functions.items() if state in business}
         self._tables = dict(tables)
         self._account_id, self._region = account_id, region
+        self._backend: Any = None  # moto's DynamoDB backend, looked up by the first watch
         self.violations: list[ContractViolation] = []
 
     def observe(self, function_name: str) -> Callable[[Any], None] | None:
         """Start watching one attempt; return what to call with its ``Call`` record when it ends."""
         entry = self._business.get(function_name)
-        if entry is None:
+        if entry is None or not self._tables:  # no table, no change to see
             return None
         state, errors = entry
-        watch = TableWatch(list(self._tables), self._account_id, self._region)
+        watch = TableWatch(list(self._tables), self._account_id, self._region, self._backend)
+        self._backend = watch.backend
         watch.start()
 
         def ended(call: Any) -> None:

@@ -13,8 +13,8 @@ inside ``mock_aws(config={"stepfunctions": {"execute_state_machine": True}})``) 
 * moto's ERROR log line for every expected ``FailureEventException`` (each Fail state, each caught or
   uncaught task error) is not emitted. Other interpreter errors still log.
 
-The module-level seams ``_program``, ``_frame_input``, ``_copy_stack``, ``_snapshot`` and ``_find_execution``
-do what stock moto does; the speed modules (``speed.py``, ``growth.py``) replace them through their patch
+The module-level seams ``_program``, ``_frame_input``, ``_copy_stack``, ``_snapshot``, ``_find_execution`` and
+``_settle`` do what stock moto does; the speed modules (``speed.py``, ``growth.py``) replace them through their patch
 tables, and ``install(fast=False)`` leaves them stock.
 """
 
@@ -95,6 +95,11 @@ def _snapshot(state_machine: Any) -> Any:
 def _find_execution(state_machine: Any, name: str) -> Any | None:
     # StepFunctionsParserBackend.start_execution's scan of all executions (models.py:186-202, parser/models.py:169)
     return next((e for e in state_machine.executions if e.name == name), None)
+
+
+def _settle(execution: Any) -> None:
+    # a finished execution keeps everything its run left (backend/execution.py:69-87)
+    return None
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -182,7 +187,9 @@ def run_inline(
     finally:
         ACTIVE.reset(token)
         _prune_threads()
-    return RawExecution(execution, run.clock)
+    raw = RawExecution(execution, run.clock)  # its output is the last event's text: read before settling
+    _settle(execution)
+    return raw
 
 
 #: An Express execution runs for at most five minutes (https://docs.aws.amazon.com/step-functions/latest/dg/choosing-workflow-type.html)

@@ -6,6 +6,10 @@
   apply under ``lambda_only``.
 * Execution names are checked against an index instead of a scan of all executions, and the execution's
   snapshot of its state machine is a shallow copy.
+* A finished execution keeps only what Step Functions' API reads from it: its events, its output as marshal
+  bytes (read back on access), its pools of callbacks and map runs. The state document its run ended with
+  is let go. Every execution stays readable, so the objects it keeps are the ones the garbage collector
+  walks again in every full collection, for as long as the process runs.
 
 Off with ``install(fast=False)``, like ``speed.py``.
 """
@@ -15,6 +19,7 @@ from __future__ import annotations
 import contextvars
 import copy as _stdlib_copy
 import functools
+import marshal
 import threading
 import weakref
 from collections.abc import Callable
@@ -24,8 +29,10 @@ from moto.core.common_models import BaseModel
 from moto.dynamodb import models as _dynamodb_models_mod
 from moto.dynamodb.models.dynamo_type import DynamoType
 from moto.dynamodb.models.table import Table as DynamoTable
+from moto.stepfunctions.parser.api import HistoryEventType
+from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 
-from stepsaga.local._moto import driver
+from stepsaga.local._moto import driver, speed
 from stepsaga.local._moto.run import Patch, gated_runtime
 
 def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
@@ -143,6 +150,115 @@ def _shallow_snapshot(state_machine: Any) -> Any:
     return snapshot
 
 
+class _SettledExecution(driver._InlineExecution):
+    """A finished inline execution whose output is kept as marshal bytes, and read back on access."""
+
+    @property
+    def output(self) -> Any:
+        blob = self.__dict__.get("_output_marshal")
+        return marshal.loads(blob) if blob is not None else self.__dict__.get("output")
+
+    @output.setter
+    def output(self, value: Any) -> None:
+        self.__dict__.pop("_output_marshal", None)
+        self.__dict__["output"] = value
+
+
+class _SettledEvents(EventManager):
+    """A finished execution's EventManager: its events kept as marshal bytes, read back on access."""
+
+    def __init__(self, manager: EventManager, blob: bytes) -> None:
+        # EventManager.__init__ (asl/eval/event/event_manager.py:66-73) but the list of events
+        self._mutex = manager._mutex
+        self._event_id_gen = manager._event_id_gen
+        self._cloud_watch_logging_session = manager._cloud_watch_logging_session
+        self._blob = blob
+        self._events: list[Any] | None = None  # read back for good by a late add_event
+
+    @property  # type: ignore[override]
+    def _history_event_list(self) -> list[Any]:
+        return self._events if self._events is not None else _thawed(self._blob)
+
+    def add_event(self, *args: Any, **kwargs: Any) -> int:
+        if self._events is None:  # nothing adds an event to a finished execution; if anything does, as stock
+            self._events = _thawed(self._blob)
+        return super().add_event(*args, **kwargs)
+
+    def get_event_history(self) -> list[Any]:
+        # event_manager.py:214-216 returns a deep copy of the list; a read-back is one
+        with self._mutex:
+            return _stdlib_copy.deepcopy(self._events) if self._events is not None else _thawed(self._blob)
+
+    def read_back(self) -> list[Any] | None:
+        """The events as new objects nobody else holds (history.py converts them without copying), or None."""
+        with self._mutex:
+            return _thawed(self._blob) if self._events is None else None
+
+
+def _frozen(events: list[Any]) -> bytes | None:
+    """The events as marshal bytes, each type (a HistoryEventType, which marshal refuses) as its name; None if
+    marshal refuses anything else in them. Each type is its name only while marshal writes (under the mutex)."""
+    if not all(type(event) is dict and type(event.get("type")) is HistoryEventType for event in events):
+        return None
+    types = [event["type"] for event in events]
+    for event, kind in zip(events, types):
+        event["type"] = kind.value  # an existing key: its place is kept
+    try:
+        return marshal.dumps(events)
+    except ValueError:
+        return None
+    finally:
+        for event, kind in zip(events, types):
+            event["type"] = kind
+
+
+def _thawed(blob: bytes) -> list[Any]:
+    events: list[Any] = marshal.loads(blob)
+    for event in events:
+        event["type"] = _EVENT_TYPES[event["type"]]
+    return events
+
+
+_EVENT_TYPES: Final = {t.value: t for t in HistoryEventType}
+
+
+def _settled(execution: Any) -> None:
+    # A finished execution is read only through the API: describe_execution (its status, error, cause and
+    # output), get_execution_history (env.event_manager), list_executions, stop_execution (a no-op once ended,
+    # environment.py:217-228), and send_task_*/map runs (env.callback_pool_manager,
+    # env.map_run_record_pool_manager; parser/models.py:104-160, 270-310). Stock keeps, besides, the state
+    # document the run ended with (env.states) and a copy of it as the output (backend/execution.py:76): in
+    # the order saga with stub handlers, 144 of the 231 objects the garbage collector tracks per execution, and
+    # every full collection walks them all again; its 28 events are 52 more. The output becomes marshal bytes,
+    # which marshal reads back equal and of the same types (it takes only exact dict, list, str, int, float,
+    # bool, None, ...: anything else, a datetime from $$.Execution.StartTime, keeps the object), and so do the
+    # events (_frozen); the state document is let go.
+    output = execution.__dict__.get("output")
+    if output is not None:
+        try:
+            blob = marshal.dumps(output)
+        except ValueError:
+            blob = None
+        if blob is not None:  # in this order, another thread's describe_execution always finds an output
+            execution.__dict__["_output_marshal"] = blob
+            execution.__class__ = _SettledExecution
+            del execution.__dict__["output"]
+    worker = execution.exec_worker
+    env = worker.env if worker is not None else None
+    if env is not None:
+        data = env.states._states_data
+        for key in ("input", "result", "errorOutput"):
+            if key in data:
+                data[key] = None
+        env.states.__dict__.pop(speed.INPUT_JSON_ATTR, None)
+        manager = env.event_manager
+        if type(manager) is EventManager:
+            with manager._mutex:
+                blob = _frozen(manager._history_event_list)
+            if blob is not None:  # else an event holds what marshal refuses: the events stay as they are
+                env.event_manager = _SettledEvents(manager, blob)
+
+
 PATCHES: Final[tuple[Patch, ...]] = (
     (BaseModel, "__new__", lambda original: staticmethod(gated_runtime(original.__func__, _untracked_new))),
     (
@@ -153,4 +269,5 @@ PATCHES: Final[tuple[Patch, ...]] = (
     (_dynamodb_models_mod, "copy", lambda original: _TransactCopy()),
     (driver, "_find_execution", lambda original: _indexed_execution),
     (driver, "_snapshot", lambda original: _shallow_snapshot),
+    (driver, "_settle", lambda original: _settled),
 )

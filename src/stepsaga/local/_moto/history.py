@@ -63,14 +63,15 @@ def _output_json(execution: Execution) -> str:
 
 
 _TZLOCAL = None
+_ATOMS: Final = frozenset({str, int, float, bool, type(None)})  # what _plain returns as is, without a call
 
 
 def _plain(value: Any) -> Any:
     cls = type(value)
     if cls is dict:
-        return {k: _plain(v) for k, v in value.items()}
+        return {k: v if type(v) in _ATOMS else _plain(v) for k, v in value.items()}
     if cls is list:
-        return [_plain(v) for v in value]
+        return [v if type(v) in _ATOMS else _plain(v) for v in value]
     if isinstance(value, Enum):
         return value.value
     return value
@@ -87,32 +88,45 @@ def _history_as_boto3(execution: Execution) -> list[dict[str, Any]]:
     worker = execution.exec_worker
     assert worker is not None and worker.env is not None, "the execution has not started"
     manager = worker.env.event_manager
-    with manager._mutex:
-        events = list(manager._history_event_list)
+    # a settled execution's events (stepsaga.local._moto.growth) read back as new objects: no copy needed
+    read_back = getattr(manager, "read_back", None)
+    events = read_back() if read_back is not None else None
+    fresh = events is not None
+    if events is None:
+        with manager._mutex:
+            events = list(manager._history_event_list)
     out: list[dict[str, Any]] = []
     local_seconds: dict[str, datetime.datetime] = {}  # "YYYY-MM-DDTHH:MM:SS" (UTC) -> that second in local time
+    stamps: dict[Any, datetime.datetime] = {}  # the event's timestamp text -> its datetime (immutable, so shared)
     for event in events:
         # a string despite the TypedDict: iso_8601_datetime_with_milliseconds (event_manager.py:87),
         # "YYYY-MM-DDTHH:MM:SS.mmmZ". botocore's tzlocal() offset and fold are whole seconds and depend on the
         # whole second only (it asks time.localtime), so one astimezone per second gives the same datetimes.
-        text = str(event["timestamp"])
-        if len(text) == 24 and text[10] == "T" and text[19] == "." and text[23] == "Z" and text[20:23].isdigit():
-            local = local_seconds.get(text[:19])
-            if local is None:
-                utc = datetime.datetime.fromisoformat(text[:19]).replace(tzinfo=datetime.timezone.utc)
-                local = local_seconds[text[:19]] = utc.astimezone(_TZLOCAL)
-            stamp = local.replace(microsecond=int(text[20:23]) * 1000)
-        else:
-            stamp = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
-            stamp = stamp.replace(tzinfo=datetime.timezone.utc).astimezone(_TZLOCAL)
+        raw = event["timestamp"]
+        stamp = stamps.get(raw)
+        if stamp is None:
+            stamp = stamps[raw] = _local_stamp(str(raw), local_seconds)
+        kind = event["type"]
         item: dict[str, Any] = {
             "timestamp": stamp,
-            "type": _plain(event["type"]),
+            "type": kind.value if isinstance(kind, Enum) else _plain(kind),
             "id": event["id"],
             "previousEventId": event["previousEventId"],
         }
         for key, value in event.items():
             if key not in item:
-                item[key] = _plain(value)
+                item[key] = value if fresh or type(value) in _ATOMS else _plain(value)
         out.append(item)
     return out
+
+
+def _local_stamp(text: str, local_seconds: dict[str, datetime.datetime]) -> datetime.datetime:
+    if len(text) == 24 and text[10] == "T" and text[19] == "." and text[23] == "Z" and text[20:23].isdigit():
+        second = text[:19]
+        local = local_seconds.get(second)
+        if local is None:
+            utc = datetime.datetime.fromisoformat(second).replace(tzinfo=datetime.timezone.utc)
+            local = local_seconds[second] = utc.astimezone(_TZLOCAL)
+        return local.replace(microsecond=int(text[20:23]) * 1000)
+    stamp = datetime.datetime.strptime(text, "%Y-%m-%dT%H:%M:%S.%fZ")
+    return stamp.replace(tzinfo=datetime.timezone.utc).astimezone(_TZLOCAL)

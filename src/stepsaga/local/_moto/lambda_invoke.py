@@ -87,11 +87,26 @@ def _service_error(exc: LambdaServiceError, request_id: str) -> ClientError:
     )
 
 
+_DATE: tuple[int, str] = (-1, "")  # the last second asked for, and its HTTP date
+
+
+def _http_date(now: float) -> str:
+    # email.utils.formatdate(now, usegmt=True) reads only the whole second; made once per second
+    global _DATE
+    second, text = _DATE  # one read: another thread may replace it
+    if second != int(now):
+        second = int(now)
+        text = email.utils.formatdate(second, usegmt=True)
+        _DATE = (second, text)
+    return text
+
+
 def _invoke_response(payload: Any, payload_text: str, request_id: str, version: str) -> dict[str, Any]:
     # The full lambda:invoke result as Step Functions returns it on AWS.
     length = str(len(payload_text.encode("utf-8")))
-    date = email.utils.formatdate(usegmt=True)
-    trace = f"root=1-{int(time.time()):08x}-{uuid.uuid4().hex[:24]};sampled=0"
+    now = time.time()
+    date = _http_date(now)
+    trace = f"root=1-{int(now):08x}-{uuid.uuid4().hex[:24]};sampled=0"
     return {
         "ExecutedVersion": version,
         "Payload": payload,

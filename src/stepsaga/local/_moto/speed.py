@@ -245,7 +245,7 @@ def _result_path_parse(original: Callable[[str], Any], path: str) -> Any:
 # (States._extract, :89-95); nothing else touches _states_data["input"] (the JSONata bindings only encode it,
 # asl/jsonata/jsonata.py:124-132). So code that only reads the input can read it in place, an input can be
 # shared between two States, and its JSON text stays valid for as long as the same object is stored.
-_INPUT_JSON_ATTR: Final = "_stepsaga_input_json"
+INPUT_JSON_ATTR: Final = "_stepsaga_input_json"
 _COMPACT: Final = (",", ":")
 # the _verify_size_quota methods that only check the size (is_within_size_quota, made AWS's by fidelity.py)
 _STOCK_QUOTA_CHECKS: Final[frozenset[Any]] = frozenset(
@@ -256,11 +256,11 @@ _STOCK_QUOTA_CHECKS: Final[frozenset[Any]] = frozenset(
 def _input_json(states: States) -> str:
     """``to_json_str(states.get_input(), separators=(",", ":"))`` without the copy, memoised per stored input."""
     value = states._states_data["input"]
-    memo = states.__dict__.get(_INPUT_JSON_ATTR)
+    memo = states.__dict__.get(INPUT_JSON_ATTR)
     if memo is not None and memo[0] is value:
         return cast(str, memo[1])
     text = to_json_str(value, separators=_COMPACT)
-    states.__dict__[_INPUT_JSON_ATTR] = (value, text)  # keeps value alive: its id is not reused
+    states.__dict__[INPUT_JSON_ATTR] = (value, text)  # keeps value alive: its id is not reused
     return text
 
 

@@ -40,24 +40,26 @@ class TableWatch:
     transaction) is not a change.
     """
 
-    def __init__(self, tables: list[str], account_id: str, region: str) -> None:
-        from moto.dynamodb.models import dynamodb_backends
+    def __init__(self, tables: list[str], account_id: str, region: str, backend: Any = None) -> None:
+        if backend is None:  # moto's backend of that account and region; a watcher of many attempts passes it on
+            from moto.dynamodb.models import dynamodb_backends
 
-        self._backend = dynamodb_backends[account_id][region]
-        self._names = [name for name in tables if name in self._backend.tables]
+            backend = dynamodb_backends[account_id][region]
+        self.backend: Any = backend
+        self._names = [name for name in tables if name in self.backend.tables]
         self._before: dict[str, dict[tuple[Any, Any], Any]] = {name: {} for name in self._names}
 
     def start(self) -> None:
         """Record writes from now on."""
         for name in self._names:
-            table = self._backend.tables[name]
+            table = self.backend.tables[name]
             table.stream_shard = _WriteRecorder(table, table.stream_shard, self._before[name])
 
     def changes(self) -> list[tuple[str, dict[str, Any], dict[str, Any] | None, dict[str, Any] | None]]:
         """Stop recording; return ``(table, key, before, after)`` for each row that differs (None: no row)."""
         out = []
         for name in self._names:
-            table = self._backend.tables.get(name)
+            table = self.backend.tables.get(name)
             if table is None:
                 continue
             # take out our recorder only (another attempt, in a parallel branch, may be watching too), also
