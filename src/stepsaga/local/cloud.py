@@ -38,6 +38,9 @@ _CREDENTIALS = sandbox.CREDENTIALS
 
 Seed = Mapping[str, "list[dict[str, Any]] | str | Path"]
 
+#: What a cloud's own id becomes in the canonical definition its saga's clouds share (never a cloud id: not hex).
+_CANONICAL_ID = "cloudid"
+
 
 def function_name(saga: Saga, state: str) -> str:
     """The Lambda function name a state invokes in the embedded cloud."""
@@ -155,6 +158,12 @@ def seed_items(saga: Saga, seed: Seed) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _fill(asl: str, substitutions: Mapping[str, str]) -> str:
+    for key, value in substitutions.items():
+        asl = asl.replace(substitution(key), value)
+    return asl
+
+
 def default_seed(saga: Saga, inputs_dir: str | Path) -> dict[str, Path]:
     """Seed files found by convention: ``<inputs_dir>/<table>_seed.json``."""
     found = {}
@@ -211,6 +220,7 @@ class EmbeddedCloud:
         self._runs = 0
         self._clients: dict[str, Any] = {}
         self._choreography: Any = None  # stepsaga.local.choreography.Deployment, in choreography mode
+        self._definition = ""  # the state machine's definition, while registered as a variant (_moto.programs)
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -293,9 +303,16 @@ class EmbeddedCloud:
             self._choreography = Deployment(self)
             self._choreography.deploy()
             return
+        subs = self.substitutions()
+        definition = _fill(self.asl, subs)
+        # Every cloud of a saga shares one parse of its ASL: the definitions differ only in the names of this cloud.
+        canonical = {key: value.replace(self.id, _CANONICAL_ID) for key, value in subs.items()}
+        literals = {canonical[key]: value for key, value in subs.items() if canonical[key] != value}
+        if _moto.programs.variant(definition, _fill(self.asl, canonical), literals):
+            self._definition = definition
         self.state_machine_arn = self.client("stepfunctions").create_state_machine(
             name=f"{self.saga.name}-{self.id}",
-            definition=self.substitute(self.asl),
+            definition=definition,
             roleArn=ROLE_ARN,
             type=self.saga.workflow_type,
         )["stateMachineArn"]
@@ -305,6 +322,9 @@ class EmbeddedCloud:
         """Delete what this cloud created: moto keeps it while another cloud or the user's mock runs."""
         from botocore.exceptions import ClientError
 
+        if self._definition:
+            _moto.programs.forget(self._definition)
+            self._definition = ""
         if self._choreography is not None:
             self._choreography.undeploy()
         for delete in (
@@ -328,9 +348,7 @@ class EmbeddedCloud:
 
     def substitute(self, asl: str) -> str:
         """Fill every ``${...}`` placeholder of the compiled ASL."""
-        for key, value in self.substitutions().items():
-            asl = asl.replace(substitution(key), value)
-        return asl
+        return _fill(asl, self.substitutions())
 
     @_scoped
     def reseed(self) -> None:
