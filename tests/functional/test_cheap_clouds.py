@@ -1,13 +1,15 @@
-"""Cheap clouds (issue 10): the ASL parsed once per saga and process.
+"""Cheap clouds (issue 10): the ASL parsed once per saga and process, a reset in milliseconds, clouds reused.
 
 Every shortcut is checked against the slow way: a rebound Program against moto's own parse of the same text,
-object by object.
+object by object; a reset cloud against a new one on the same scenarios, rows and results; a pool's cloud
+against what the process would see without the pool.
 """
 
 from __future__ import annotations
 
 import enum
 import json
+import re
 import threading
 import uuid
 from pathlib import Path
@@ -23,11 +25,14 @@ from stepsaga import Compensation, Retry, Saga, Step, Table
 from stepsaga.errors import DefinitionError
 from stepsaga.local import EmbeddedCloud, Fail, default_seed
 from stepsaga.local._moto import programs, speed
+from stepsaga.local.pool import CloudPool
 
 ROOT = Path(__file__).resolve().parents[2]
 INPUTS = ROOT / "workflows" / "inputs"
 EFFECTS = Path(__file__).resolve().parent / "equivalence_app"
 ORDER = json.loads((INPUTS / "order.json").read_text())
+TOO_MANY = json.loads((INPUTS / "too_many.json").read_text())
+UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 @pytest.fixture
@@ -204,3 +209,166 @@ def test_an_unregistered_definition_is_parsed_as_it_is(order_saga: Saga, parses:
         program = speed._parse_program(text)
         assert parsed(parses)[before:] == [text]
         assert first_difference(program, AmazonStateLanguageParser.parse(text)[0]) is None
+
+
+# --- a reset in milliseconds ----------------------------------------------------------------------------------
+
+
+def outcome(cloud: EmbeddedCloud, result: Any) -> dict[str, Any]:
+    """A run as a test sees it, less what differs between any two runs (times, request ids, cloud names)."""
+    def plain(value: Any) -> Any:
+        if isinstance(value, str):
+            try:
+                value = json.loads(value)
+            except ValueError:
+                return UUID.sub("<id>", value)
+            return plain(value) if isinstance(value, (dict, list)) else value
+        if isinstance(value, dict):
+            return {k: plain(v) for k, v in value.items() if not k.endswith(("_at", "requestId", "execution_arn", "stackTrace"))
+                    and k not in ("record_id", "event_id", "time", "timestamp")}
+        if isinstance(value, list):
+            return [plain(v) for v in value]
+        return value
+
+    return {
+        "status": result.status, "error": result.error, "cause": plain(result.cause), "entered": result.entered,
+        "compensations": result.compensations, "attempts": [(s.name, len(s.attempts)) for s in result.states],
+        "dlq": plain(result.dlq), "calls": [(c.state, c.attempt, c.outcome, c.error) for c in result.calls],
+        "rows": {t.name: sorted((plain(i) for i in cloud.items(t.name)), key=repr) for t in cloud.saga.tables},
+    }
+
+
+SCENARIOS = [
+    ("happy", ORDER, {}),
+    ("declined", ORDER, {"ProcessPayment": Fail("PaymentDeclined")}),
+    ("out of stock", TOO_MANY, {}),
+    ("dead-lettered", ORDER, {"SendNotification": Fail("SmtpUnavailable")}),
+    ("compensation failed", TOO_MANY, {"RefundPayment": Fail("RefundGatewayDown")}),
+]
+
+
+@pytest.mark.parametrize("mode", ["orchestration", "choreography"])
+def test_a_reset_cloud_runs_every_scenario_as_a_new_cloud(order_saga: Saga, mode: str) -> None:
+    seed = default_seed(order_saga, INPUTS)
+    with EmbeddedCloud(order_saga, seed=seed, root=ROOT, mode=mode) as reused:
+        for label, payload, faults in SCENARIOS:
+            # dirty the reused cloud with another scenario, under the same name, then reset it
+            other = SCENARIOS[(SCENARIOS.index((label, payload, faults)) + 1) % len(SCENARIOS)]
+            reused.run(other[1], other[2], name="same-saga-id")
+            reused.reset()
+            again = outcome(reused, reused.run(payload, faults, name="same-saga-id"))
+            with EmbeddedCloud(order_saga, seed=seed, root=ROOT, mode=mode) as fresh:
+                assert again == outcome(fresh, fresh.run(payload, faults, name="same-saga-id")), label
+            reused.reset()
+
+
+def test_a_reset_empties_the_ledger_the_saga_log_and_the_queues(order_saga: Saga) -> None:
+    with EmbeddedCloud(order_saga, seed=default_seed(order_saga, INPUTS), root=ROOT, mode="choreography") as cloud:
+        cloud.run(ORDER, {"SendNotification": Fail("SmtpUnavailable")})
+        deployment = cloud._choreography
+        ddb, sqs = cloud.client("dynamodb"), cloud.client("sqs")
+        assert ddb.scan(TableName=deployment.ledger_name)["Items"] and ddb.scan(TableName=deployment.log_name)["Items"]
+        urls = [cloud.queue_url, deployment.event_dlq[0]] + [url for url, _arn, _name in deployment.queues.values()]
+        for url in urls:
+            sqs.send_message(QueueUrl=url, MessageBody="{}")
+        cloud.reset()
+        assert ddb.scan(TableName=deployment.ledger_name)["Items"] == [] and ddb.scan(TableName=deployment.log_name)["Items"] == []
+        for url in urls:
+            attributes = sqs.get_queue_attributes(QueueUrl=url, AttributeNames=["All"])["Attributes"]
+            assert (attributes["ApproximateNumberOfMessages"], attributes["ApproximateNumberOfMessagesNotVisible"]) == ("0", "0"), url
+
+
+def test_a_reset_makes_no_aws_call_and_forgets_the_executions(order_saga: Saga) -> None:
+    with EmbeddedCloud(order_saga, seed=default_seed(order_saga, INPUTS), root=ROOT) as cloud:
+        cloud.run(ORDER, name="once")
+        calls: list[str] = []
+        cloud.client("dynamodb").meta.events.register("before-call", lambda model, **_: calls.append(model.name))
+        cloud.reset()
+        assert calls == []
+        sfn = cloud.client("stepfunctions")
+        assert sfn.list_executions(stateMachineArn=cloud.state_machine_arn)["executions"] == []
+        assert cloud.run(ORDER, name="once").succeeded  # the name is free again, as in a new cloud
+
+
+def test_a_reset_leaves_other_clouds_alone(order_saga: Saga) -> None:
+    seed = default_seed(order_saga, INPUTS)
+    with EmbeddedCloud(order_saga, seed=seed, root=ROOT) as mine, EmbeddedCloud(order_saga, seed=seed, root=ROOT) as other:
+        other.run(ORDER, name="kept")
+        sqs = other.client("sqs")
+        sqs.send_message(QueueUrl=other.queue_url, MessageBody="{}")
+        rows = {t.name: other.items(t.name) for t in order_saga.tables}
+        mine.run(ORDER)
+        mine.reset()
+        assert {t.name: other.items(t.name) for t in order_saga.tables} == rows
+        assert len(sqs.receive_message(QueueUrl=other.queue_url)["Messages"]) == 1
+        assert [e["name"] for e in other.client("stepfunctions").list_executions(stateMachineArn=other.state_machine_arn)["executions"]] == ["kept"]
+
+
+def test_a_reset_writes_a_changed_seed(order_saga: Saga) -> None:
+    with EmbeddedCloud(order_saga, seed=default_seed(order_saga, INPUTS), root=ROOT) as cloud:
+        cloud.seed = {"inventory": [{"pk": "SKU#ONLY", "sku": "ONLY", "available": 1}]}
+        cloud.reset()
+        assert cloud.items("inventory") == [{"pk": "SKU#ONLY", "sku": "ONLY", "available": 1}]
+        cloud.reset()  # and that seed is what the next reset restores
+        assert [i["pk"] for i in cloud.items("inventory")] == ["SKU#ONLY"]
+
+
+def test_a_reset_of_a_cloud_whose_table_is_gone_says_so(order_saga: Saga) -> None:
+    with EmbeddedCloud(order_saga, root=ROOT) as cloud:
+        cloud.client("dynamodb").delete_table(TableName=cloud.table_name("orders"))
+        with pytest.raises(RuntimeError, match=r"reset\(\): DynamoDB table .*-orders is gone"):
+            cloud.reset()
+    with pytest.raises(RuntimeError, match="needs the cloud started"):
+        cloud.reset()
+
+
+# --- clouds reused across tests -------------------------------------------------------------------------------
+
+
+def test_a_pool_lends_one_cloud_per_saga_reset_and_stops_moto_between_uses(order_saga: Saga) -> None:
+    from moto.core.models import botocore_stubber
+
+    pool = CloudPool()
+    seed = default_seed(order_saga, INPUTS)
+    try:
+        cloud = pool.cloud(order_saga, seed=seed, root=ROOT)
+        cloud.run(ORDER, name="first-test")
+        pool.give_back()
+        assert not botocore_stubber.enabled  # between uses moto is off, as when no cloud runs
+        with pytest.raises(RuntimeError, match="waits between tests"):
+            cloud.run(ORDER)
+        again = pool.cloud(order_saga, seed=dict(seed), root=ROOT)  # an equal seed: the same cloud
+        assert again is cloud and len(pool) == 1
+        assert again.items("orders") == [] and again.run(ORDER, name="first-test").succeeded
+        # a second cloud of the same key while the first is lent is another cloud, and another seed another
+        assert pool.cloud(order_saga, seed=seed, root=ROOT) is not cloud
+        assert pool.cloud(order_saga, root=ROOT) is not cloud and len(pool) == 3
+        pool.give_back()
+    finally:
+        pool.close()
+    assert len(pool) == 0
+
+
+def test_a_users_own_mock_between_two_uses_sees_no_cloud_and_the_pool_starts_a_new_one(order_saga: Saga) -> None:
+    import boto3
+    from moto import mock_aws
+
+    pool = CloudPool()
+    seed = default_seed(order_saga, INPUTS)
+    try:
+        cloud = pool.cloud(order_saga, seed=seed, root=ROOT)
+        pool.give_back()
+        with mock_aws():  # another test's own moto: a clean account, as without the pool
+            assert boto3.client("dynamodb", region_name="us-east-1").list_tables()["TableNames"] == []
+            assert boto3.client("sqs", region_name="us-east-1").list_queues().get("QueueUrls", []) == []
+        replaced = pool.cloud(order_saga, seed=seed, root=ROOT)  # its resources went with that mock's reset
+        assert replaced is not cloud and len(pool) == 1 and replaced.run(ORDER).succeeded
+        pool.give_back()
+    finally:
+        pool.close()
+
+
+def test_the_fixture_reuses_a_strict_cloud(order_saga: Saga, saga_cloud: Any, saga_clouds: CloudPool) -> None:
+    cloud = saga_cloud(order_saga, seed=default_seed(order_saga, INPUTS), reuse=True)
+    assert cloud.strict_contract is True
+    assert any(known is cloud for _key, known in saga_clouds._clouds)

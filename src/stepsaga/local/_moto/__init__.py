@@ -14,6 +14,7 @@ One module per reason to change, each with its own patch table (``PATCHES``):
 ``fidelity``       where stock moto differs from AWS (the "Fidelity" list of what the inline run changes)
 ``speed``          fewer parses, copies and encodings per state (identical results)
 ``programs``       the ASL parsed once per process for every cloud of a saga (no patches; ``speed`` uses it)
+``reset``          a cloud's tables, queues and executions put back as they were when it started (no patches)
 ``growth``         a run's cost does not grow with the runs before it (identical results)
 ``sqs_clock``      SQS's visibility timeouts and delays on a choreography run's virtual clock
 ``history``        an execution's outcome and history as boto3 returns them (no patches)
@@ -43,7 +44,7 @@ from stepsaga.errors import MotoVersionError
 from stepsaga.local._moto.version import MOTO_VERSION, check_version
 
 try:  # moto internals; a different moto may not have them, which check_version() reports clearly
-    from stepsaga.local._moto import driver, fidelity, growth, lambda_invoke, programs, speed, sqs_clock
+    from stepsaga.local._moto import driver, fidelity, growth, lambda_invoke, programs, reset, speed, sqs_clock
     from stepsaga.local._moto.driver import EXPRESS_LIMIT_SECONDS, execution_limit, lambda_only, run_inline
     from stepsaga.local._moto.history import RawExecution
     from stepsaga.local._moto.run import Patch
