@@ -23,6 +23,7 @@ from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguagePa
 
 from stepsaga import Compensation, Retry, Saga, Step, Table
 from stepsaga.errors import DefinitionError
+from stepsaga.functions import declared_tables
 from stepsaga.local import EmbeddedCloud, Fail, default_seed
 from stepsaga.local._moto import programs, speed
 from stepsaga.local.pool import CloudPool
@@ -320,6 +321,29 @@ def test_a_reset_of_a_cloud_whose_table_is_gone_says_so(order_saga: Saga) -> Non
             cloud.reset()
     with pytest.raises(RuntimeError, match="needs the cloud started"):
         cloud.reset()
+
+
+# --- handlers that keep their clients --------------------------------------------------------------------------
+
+
+def test_each_function_of_each_cloud_keeps_its_own_resource_and_tables_across_invocations(order_saga: Saga) -> None:
+    seed = default_seed(order_saga, INPUTS)
+    ran = ["ValidateOrder", "ProcessPayment", "ReserveInventory", "RefundPayment", "CancelOrder"]  # too many: compensated
+    with EmbeddedCloud(order_saga, seed=seed, root=ROOT) as one, EmbeddedCloud(order_saga, seed=seed, root=ROOT) as two:
+        kept = {}
+        for cloud in (one, two):
+            assert cloud.run(TOO_MANY).compensations == ["RefundPayment", "CancelOrder"]
+            for state in ran:
+                common = cloud.function(state).modules["_common"]
+                declared = [cloud.table_name(t) for t in declared_tables(order_saga, state)]
+                assert sorted(common._tables) == sorted(declared)  # one Table per table the function used
+                kept[cloud.id, state] = (common._resource, dict(common._tables))
+        assert len({id(resource) for resource, _ in kept.values()}) == len(kept)  # every function its own, as on Lambda
+        one.reset()
+        one.run(TOO_MANY)
+        for state in ran:  # a warm function: the same objects
+            common = one.function(state).modules["_common"]
+            assert (common._resource, common._tables) == kept[one.id, state]
 
 
 # --- clouds reused across tests -------------------------------------------------------------------------------
