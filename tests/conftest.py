@@ -2,7 +2,8 @@
 reference application's fixtures, built on the stepsaga plugin's ``saga_cloud``:
 
     order_saga   the saga in ``workflows/order_saga.py``
-    order_cloud  an EmbeddedCloud for it, seeded from ``workflows/inputs/<table>_seed.json``
+    order_cloud  an EmbeddedCloud for it, seeded from ``workflows/inputs/<table>_seed.json``: the session's cloud of
+                 the saga, reset for each test (``saga_cloud(..., reuse=True)``)
 """
 
 from __future__ import annotations
@@ -29,7 +30,7 @@ def order_saga() -> Any:
 
 @pytest.fixture
 def order_cloud(order_saga: Any, saga_cloud: Any) -> Any:
-    """An embedded cloud running the order saga, with its tables seeded by convention."""
+    """An embedded cloud running the order saga, with its tables seeded by convention: reused, as a new one would be."""
     from stepsaga.local import default_seed
 
-    return saga_cloud(order_saga, seed=default_seed(order_saga, ROOT / "workflows" / "inputs"))
+    return saga_cloud(order_saga, seed=default_seed(order_saga, ROOT / "workflows" / "inputs"), reuse=True)

@@ -19,7 +19,7 @@ ORDER = json.loads((INPUTS / "order.json").read_text())
 
 @pytest.fixture
 def choreography(order_saga, saga_cloud):
-    return saga_cloud(order_saga, seed=default_seed(order_saga, INPUTS), mode="choreography")
+    return saga_cloud(order_saga, seed=default_seed(order_saga, INPUTS), mode="choreography", reuse=True)
 
 
 def test_json_attempts_pin_every_field(order_saga):

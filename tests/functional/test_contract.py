@@ -120,7 +120,7 @@ LEDGER_SAGA = Saga(
     [("write", [("ledger", "inserted")]), ("audit", [("audit", "inserted")]), ("undo", []), ("rewrite", [])],
 )
 def test_only_a_change_left_behind_is_flagged_in_any_declared_table(saga_cloud, mode, flagged):
-    cloud = saga_cloud(LEDGER_SAGA, root=APP)
+    cloud = saga_cloud(LEDGER_SAGA, root=APP, reuse=True)
     if mode == "rewrite":  # the row is already there, as the handler writes it: an idempotent rewrite
         cloud.table("ledger").put_item(Item={"id": "charge-1", "amount": "10.00"})
     result = cloud.run({"mode": mode, "audit_table": cloud.table_name("audit")}, allow_contract_violations=True)
@@ -130,7 +130,7 @@ def test_only_a_change_left_behind_is_flagged_in_any_declared_table(saga_cloud, 
 
 
 def test_a_step_that_succeeds_after_writing_is_no_violation(saga_cloud):
-    cloud = saga_cloud(LEDGER_SAGA, root=APP)
+    cloud = saga_cloud(LEDGER_SAGA, root=APP, reuse=True)
     result = cloud.run({"mode": "ok"})
     assert_succeeded(result)
     assert result.contract_violations == []

@@ -59,7 +59,7 @@ def order_cloud(request, order_saga, saga_cloud):
     """The order saga's cloud, once per mode."""
     from stepsaga.local import default_seed
 
-    return saga_cloud(order_saga, seed=default_seed(order_saga, ROOT / "workflows" / "inputs"), mode=request.param)
+    return saga_cloud(order_saga, seed=default_seed(order_saga, ROOT / "workflows" / "inputs"), mode=request.param, reuse=True)
 
 
 def _same_in_both(key, value):
@@ -91,7 +91,7 @@ def both_clouds(order_saga, saga_cloud):
         out = {}
         name = f"matrix-{uuid.uuid4().hex[:10]}"
         for mode in MODES:
-            cloud = saga_cloud(order_saga, seed=default_seed(order_saga, ROOT / "workflows" / "inputs"), mode=mode)
+            cloud = saga_cloud(order_saga, seed=default_seed(order_saga, ROOT / "workflows" / "inputs"), mode=mode, reuse=True)
             result = cloud.run(input, faults, name=name)
             out[mode] = (result, business_rows(cloud))
         return out

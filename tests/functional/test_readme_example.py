@@ -21,7 +21,7 @@ def test_readme_pytest_example_passes(order_saga):
     exec(compile(readme_example(), "README.md", "exec"), namespace)
     tests = [fn for name, fn in namespace.items() if name.startswith("test_")]
     assert len(tests) >= 2
-    for test in tests:
-        # a fresh cloud per test, as the order_cloud fixture gives each test
-        with EmbeddedCloud(order_saga, seed=default_seed(order_saga, ROOT / "workflows" / "inputs"), root=ROOT) as cloud:
+    with EmbeddedCloud(order_saga, seed=default_seed(order_saga, ROOT / "workflows" / "inputs"), root=ROOT) as cloud:
+        for test in tests:
+            cloud.reset()  # a cloud as a new one would be, as the order_cloud fixture gives each test
             test(cloud)

@@ -112,6 +112,8 @@ def _aws() -> Iterator[Any]:
             # Hand the handlers this mocked resource, so none of them ever holds a real-AWS client.
             mp.setattr(tasks._common, "_resource", resource)
             mp.setattr(compensations._common, "_resource", resource)
+            mp.setattr(tasks._common, "_tables", {})  # and no Table of another resource
+            mp.setattr(compensations._common, "_tables", {})
             yield resource
 
 
@@ -435,6 +437,22 @@ def test_too_many_sample_compensates_cleanly(ddb: Any) -> None:
     assert stock(ddb) == SEED
     assert get(ddb, "payments", order_id="ord-1003")["status"] == "REFUNDED"
     assert get(ddb, "orders", order_id="ord-1003")["cancel_reason"] == "OutOfStock"
+
+
+# --------------------------------------------------------------------------- clients
+
+
+@pytest.mark.parametrize("common", [tasks._common, compensations._common], ids=["tasks", "compensations"])
+def test_one_table_per_name_and_resource_for_every_invocation(_aws: Any, common: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    orders = common.table("ORDERS_TABLE")
+    assert common.table("ORDERS_TABLE") is orders and orders.name == "orders"
+    assert common.table("PAYMENTS_TABLE") is not orders  # another name, another Table
+    monkeypatch.setenv("ORDERS_TABLE", "payments")  # the variable is read at every call: its table by name
+    assert common.table("ORDERS_TABLE") is common.table("PAYMENTS_TABLE")
+    monkeypatch.setattr(common, "_resource", None)  # a cold start: a new resource, and new Tables of it
+    monkeypatch.setattr(common, "_tables", dict(common._tables))
+    fresh = common.table("PAYMENTS_TABLE")
+    assert common._resource is not _aws and fresh.meta.client is common._resource.meta.client
 
 
 # --------------------------------------------------------------------------- packaging

@@ -1,4 +1,5 @@
-"""Declaring faults and catching stepsaga's errors load neither boto3 nor moto (issue 8.1, 8.5)."""
+"""Declaring faults and catching stepsaga's errors load neither boto3 nor moto (issue 8.1, 8.5); `stepsaga run` loads
+only the moto services it uses (issue 10)."""
 
 from __future__ import annotations
 
@@ -87,3 +88,45 @@ def test_the_choreography_commands_stay_light(argv: list[str]) -> None:
     assert rc == 0 and sorted(set(loaded) & NOT_ON_THE_LIGHT_PATH) == []
     if argv[0] == "compile":
         assert not dataclasses  # the compile path is measured (bench/compile.py): no dataclasses there
+
+
+#: The moto packages `stepsaga run` may load, and why: the services it calls, moto's own machinery, and what
+#: those import. Batch (with EC2, ECS and their tables, about a second) is left out: no run calls it (issue 10).
+RUN_MAY_LOAD = {
+    "dynamodb", "sqs", "stepfunctions", "events",  # the services a run calls (events: a choreography's rules)
+    "core", "backends", "backend_index", "settings", "utilities", "moto_api",  # moto itself
+    "logs", "s3", "cloudwatch",  # the interpreter's execution logging imports moto.logs.models, which imports S3's
+    "iam", "sts",  # moto's request authorisation (core/authorization.py)
+    "batch",  # deferred: in sys.modules, its __init__ not run (stepsaga.local._moto.imports)
+}
+
+
+@pytest.mark.parametrize("mode", ["orchestration", "choreography", "both"])
+def test_stepsaga_run_imports_only_the_moto_services_it_uses(mode: str) -> None:
+    code = (
+        "import json, sys\nfrom stepsaga.cli import main\n"
+        f"rc = main(['run', 'workflows/order_saga.py', '--input', '@workflows/inputs/order.json', '--json', '--mode', {mode!r}])\n"
+        "from stepsaga.local._moto import imports\n"
+        "print(json.dumps([rc, sorted(m for m in sys.modules if m.startswith('moto.')), imports.deferred('moto.batch')]), file=sys.stderr)"
+    )
+    proc = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)
+    rc, loaded, batch_deferred = json.loads(proc.stderr.strip().splitlines()[-1])
+    assert rc == 0
+    assert not [m for m in loaded if m.startswith(("moto.ec2", "moto.ecs", "moto.batch.models"))]
+    assert batch_deferred
+    assert {m.split(".")[1] for m in loaded} <= RUN_MAY_LOAD
+
+
+def test_a_deferred_moto_package_still_serves_its_service() -> None:
+    # what a user's own Batch tests in the same process need: the package completes on first use
+    code = (
+        "import sys, types\nimport stepsaga.local.cloud\nfrom stepsaga.local._moto import imports\n"
+        "assert imports.deferred('moto.batch') and 'moto.ec2' not in sys.modules\n"
+        "import boto3\nfrom moto import mock_aws\n"
+        "with mock_aws():\n"
+        "    queues = boto3.client('batch', region_name='us-east-1').describe_job_queues()['jobQueues']\n"
+        "from moto.batch import batch_backends\n"
+        "assert queues == [] and not imports.deferred('moto.batch') and type(sys.modules['moto.batch']) is types.ModuleType\n"
+        "assert sys.modules['moto.batch'].batch_backends is batch_backends and 'moto.ec2' in sys.modules\n"
+    )
+    subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, check=True)

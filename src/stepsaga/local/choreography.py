@@ -68,6 +68,7 @@ class Deployment:
         self.ledger_name, self.log_name = f"{prefix}-ledger", f"{prefix}-log"
         self.queues: dict[str, tuple[str, str, str]] = {}  # consumer -> (url, arn, name)
         self.event_dlq: tuple[str, str] = ("", "")
+        self.event_dlq_name = f"{prefix}-events-dlq"
         self.patterns = {c.name: self.plan.pattern(c) for c in self.plan.consumers if c.kind != "start"}
 
     def deploy(self) -> None:
@@ -81,7 +82,7 @@ class Deployment:
             AttributeDefinitions=[{"AttributeName": saga_key, "AttributeType": "S"}, {"AttributeName": entry_key, "AttributeType": "S"}],
             BillingMode="PAY_PER_REQUEST",
         )
-        dlq_name = f"{self.saga.name}-{self.cloud.id}-events-dlq"
+        dlq_name = self.event_dlq_name
         dlq_url = self.sqs.create_queue(QueueName=dlq_name, Attributes={"MessageRetentionPeriod": "1209600"})["QueueUrl"]
         dlq_arn = self.queue_arn(dlq_name)
         self.event_dlq = (dlq_url, dlq_arn)
@@ -101,6 +102,10 @@ class Deployment:
             if consumer.name not in self.patterns:
                 continue
             events.put_rule(Name=self.rule_name(consumer.name), EventBusName=self.bus_name, EventPattern=json.dumps(self.patterns[consumer.name]))
+
+    def resources(self) -> tuple[list[str], list[str]]:
+        """The names of the tables and queues deploy() created (what a cloud's reset empties)."""
+        return [self.ledger_name, self.log_name], [name for _url, _arn, name in self.queues.values()] + [self.event_dlq_name]
 
     def queue_arn(self, name: str) -> str:
         """A queue's ARN, as SQS forms it: ``arn:aws:sqs:<region>:<account>:<name>``."""

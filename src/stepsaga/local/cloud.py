@@ -38,6 +38,9 @@ _CREDENTIALS = sandbox.CREDENTIALS
 
 Seed = Mapping[str, "list[dict[str, Any]] | str | Path"]
 
+#: What a cloud's own id becomes in the canonical definition its saga's clouds share (never a cloud id: not hex).
+_CANONICAL_ID = "cloudid"
+
 
 def function_name(saga: Saga, state: str) -> str:
     """The Lambda function name a state invokes in the embedded cloud."""
@@ -69,29 +72,45 @@ class _SharedMock:
     moto's backends are process-wide and its ``mock_aws`` start/stop (environment, config, boto3's
     default session) are not meant to interleave across threads; sharing one keeps the clouds apart
     only by their names. Inside a user's own ``mock_aws()`` it nests, and leaves the user's data alone.
+
+    A suspended cloud (a pool's, between two tests) lets the mock stop, as if no cloud ran, but asks it
+    to keep the data: the mock stops without a reset, and starts again without one. A user's own
+    ``mock_aws()`` started meanwhile resets moto's backends as always; the suspended cloud then finds its
+    resources gone when it is reset, and its pool starts a new one.
     """
 
     def __init__(self) -> None:
         self._lock = threading.Lock()
-        self._users = 0
+        self._users = 0  # clouds started and not suspended
+        self._kept = 0  # clouds suspended, whose resources stay in moto's backends while the mock is stopped
         self._mock: Any = None
 
-    def acquire(self) -> None:
+    def acquire(self, resumed: bool = False) -> None:
         with self._lock:
+            if resumed:
+                self._kept -= 1
             if self._users == 0:
-                from moto import mock_aws
+                if self._mock is None:
+                    from moto import mock_aws
 
-                mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
-                mock.start()
-                self._mock = mock
+                    mock = mock_aws(config={"stepfunctions": {"execute_state_machine": True}, "lambda": {"use_docker": False}})
+                    mock.start()
+                    self._mock = mock
+                else:  # stopped while clouds were suspended: their data is still there
+                    self._mock.start(reset=False)
             self._users += 1
 
-    def release(self) -> None:
+    def release(self, suspended: bool = False) -> None:
         with self._lock:
             self._users -= 1
+            if suspended:
+                self._kept += 1
             if self._users == 0:
-                self._mock.stop()
-                self._mock = None
+                if self._kept:
+                    self._mock.stop(remove_data=False)
+                else:
+                    self._mock.stop()
+                    self._mock = None
 
 
 _MOCK = _SharedMock()
@@ -157,6 +176,12 @@ def seed_items(saga: Saga, seed: Seed) -> dict[str, list[dict[str, Any]]]:
     return out
 
 
+def _fill(asl: str, substitutions: Mapping[str, str]) -> str:
+    for key, value in substitutions.items():
+        asl = asl.replace(substitution(key), value)
+    return asl
+
+
 def default_seed(saga: Saga, inputs_dir: str | Path) -> dict[str, Path]:
     """Seed files found by convention: ``<inputs_dir>/<table>_seed.json``."""
     found = {}
@@ -208,11 +233,14 @@ class EmbeddedCloud:
         self.state_machine_arn = ""
         self.queue_url = ""
         self._started = False
+        self._suspended = False
         self._functions: dict[str, LocalFunction] = {}
         self._scope = sandbox.Scope(sandbox.aws_environment())
         self._runs = 0
         self._clients: dict[str, Any] = {}
         self._choreography: Any = None  # stepsaga.local.choreography.Deployment, in choreography mode
+        self._definition = ""  # the state machine's definition, while registered as a variant (_moto.programs)
+        self._seeded: tuple[dict[str, Any], dict[str, Any]] = ({}, {})  # the seed items, and the rows they made
 
     # --- lifecycle -------------------------------------------------------------------------
 
@@ -237,6 +265,7 @@ class EmbeddedCloud:
             # Lambda imports a handler at its cold start; all of them here, so a bad path fails now.
             sandbox.load_all(self.saga, self._functions)
             self.reseed()
+            self._snapshot()
         except BaseException:
             self.__exit__(*sys.exc_info())
             raise
@@ -245,11 +274,34 @@ class EmbeddedCloud:
     def __exit__(self, *exc: object) -> None:
         if not self._started:
             return
+        self._resume()
         try:
             self._undeploy()
         finally:
             self._started = False
             _MOCK.release()
+
+    def _suspend(self) -> None:
+        """Wait, resources kept, while moto stops as if no cloud ran (``CloudPool``, between two tests)."""
+        if self._started and not self._suspended:
+            self._suspended = True
+            _MOCK.release(suspended=True)
+
+    def _resume(self) -> None:
+        """Run again after ``_suspend``: moto started again (with the data it kept)."""
+        if self._suspended:
+            _MOCK.acquire(resumed=True)
+            self._suspended = False
+
+    def _check_running(self, what: str) -> None:
+        if not self._started:
+            raise RuntimeError(f"EmbeddedCloud.{what}() needs the cloud started: use `with EmbeddedCloud(saga) as cloud:`")
+        self._check_awake(what)
+
+    def _check_awake(self, what: str) -> None:
+        # while suspended, moto is stopped: a call would leave for AWS
+        if self._suspended:
+            raise RuntimeError(f"EmbeddedCloud.{what}(): this cloud waits between tests in its pool; take it from the pool again")
 
     def function(self, state: str) -> LocalFunction:
         """The Lambda function of a step or compensation, its handler loaded (the cloud must be started)."""
@@ -288,16 +340,23 @@ class EmbeddedCloud:
                 AttributeDefinitions=[{"AttributeName": k, "AttributeType": "S"} for k, _ in keys],
                 BillingMode="PAY_PER_REQUEST",
             )
-        self.queue_url = self.client("sqs").create_queue(QueueName=f"{self.saga.name}-{self.id}-dlq")["QueueUrl"]
+        self.queue_url = self.client("sqs").create_queue(QueueName=self._queue_name())["QueueUrl"]
         if self.mode == "choreography":
             from stepsaga.local.choreography import Deployment
 
             self._choreography = Deployment(self)
             self._choreography.deploy()
             return
+        subs = self.substitutions()
+        definition = _fill(self.asl, subs)
+        # Every cloud of a saga shares one parse of its ASL: the definitions differ only in the names of this cloud.
+        canonical = {key: value.replace(self.id, _CANONICAL_ID) for key, value in subs.items()}
+        literals = {canonical[key]: value for key, value in subs.items() if canonical[key] != value}
+        if _moto.programs.variant(definition, _fill(self.asl, canonical), literals):
+            self._definition = definition
         self.state_machine_arn = self.client("stepfunctions").create_state_machine(
             name=f"{self.saga.name}-{self.id}",
-            definition=self.substitute(self.asl),
+            definition=definition,
             roleArn=ROLE_ARN,
             type=self.saga.workflow_type,
         )["stateMachineArn"]
@@ -307,6 +366,9 @@ class EmbeddedCloud:
         """Delete what this cloud created: moto keeps it while another cloud or the user's mock runs."""
         from botocore.exceptions import ClientError
 
+        if self._definition:
+            _moto.programs.forget(self._definition)
+            self._definition = ""
         if self._choreography is not None:
             self._choreography.undeploy()
         for delete in (
@@ -330,21 +392,66 @@ class EmbeddedCloud:
 
     def substitute(self, asl: str) -> str:
         """Fill every ``${...}`` placeholder of the compiled ASL."""
-        for key, value in self.substitutions().items():
-            asl = asl.replace(substitution(key), value)
-        return asl
+        return _fill(asl, self.substitutions())
 
     @_scoped
     def reseed(self) -> None:
         """Write the seed items into their tables (replacing rows with the same key); ``SeedError`` if bad."""
+        self._check_awake("reseed")
         for name, items in seed_items(self.saga, self.seed).items():
             with self.table(name).batch_writer() as batch:
                 for item in items:
                     batch.put_item(Item=item)
 
+    def reset(self) -> None:
+        """Make this started cloud what a new one of the same saga, seed and mode would be, in milliseconds.
+
+        Its tables (in a choreography also the delivery ledger and the saga log) hold their seed rows and
+        nothing else, its queues (the dead-letter queue; in a choreography every consumer's queue and the event
+        dead-letter queue) no message, its state machine no execution, and the run count starts again. Only this
+        cloud's resources are touched. Its functions stay warm, as Lambda keeps an execution environment
+        between invocations: a handler's module state (clients, caches) and its ``os.environ`` are kept.
+        A seed that changed since the cloud started (``cloud.seed``, or a seed file) is written again.
+        ``RuntimeError`` when the cloud is not started, or a resource of it is gone (a test deleted it).
+        """
+        self._check_running("reset")
+        tables, queues = self._resources()
+        seeded = seed_items(self.saga, self.seed)  # read again: a new cloud would read the files now
+        try:
+            if seeded == self._seeded[0]:
+                _moto.reset.restore_tables(ACCOUNT, REGION, self._seeded[1])
+            else:
+                _moto.reset.restore_tables(ACCOUNT, REGION, {name: {} for name in tables})
+                self.reseed()
+                self._snapshot()
+            _moto.reset.purge_queues(ACCOUNT, REGION, queues)
+            if self.state_machine_arn:
+                _moto.reset.forget_executions(ACCOUNT, REGION, self.state_machine_arn)
+        except LookupError as exc:
+            raise RuntimeError(f"EmbeddedCloud.reset(): {exc.args[0]}; start a new cloud") from None
+        self._runs = 0
+
+    def _resources(self) -> tuple[list[str], list[str]]:
+        """The names of this cloud's tables and queues in moto."""
+        tables = [self.table_name(t.name) for t in self.saga.tables]
+        queues = [self._queue_name()]
+        if self._choreography is not None:
+            more_tables, more_queues = self._choreography.resources()
+            tables += more_tables
+            queues += more_queues
+        return tables, queues
+
+    def _queue_name(self) -> str:
+        return f"{self.saga.name}-{self.id}-dlq"
+
+    def _snapshot(self) -> None:
+        """Keep the seeded tables' rows, for ``reset``."""
+        self._seeded = (seed_items(self.saga, self.seed), _moto.reset.snapshot_tables(ACCOUNT, REGION, self._resources()[0]))
+
     @_scoped
     def items(self, table: str) -> list[dict[str, Any]]:
         """Every item of a declared table (a scan), for assertions."""
+        self._check_awake("items")
         tbl, out, kwargs = self.table(table), [], {}
         while True:
             page = tbl.scan(**kwargs)
@@ -376,8 +483,7 @@ class EmbeddedCloud:
         saga's tables by an attempt that raised one is in ``result.contract_violations``. The
         ``stepsaga.testing`` helpers fail on it unless ``allow_contract_violations=True``.
         """
-        if not self._started:
-            raise RuntimeError("EmbeddedCloud.run() needs the cloud started: use `with EmbeddedCloud(saga) as cloud:`")
+        self._check_running("run")
         if engine not in ("inline", "stock"):
             raise ValueError(f"engine is {engine!r}; write 'inline' or 'stock'")
         self._runs += 1
@@ -423,6 +529,8 @@ class EmbeddedCloud:
         from stepsaga.choreography.pattern import matches
         from stepsaga.choreography.plan import trigger_pattern
         from stepsaga.model import EventTrigger
+
+        self._check_awake("trigger")
 
         found = self.saga.triggers[trigger] if 0 <= trigger < len(self.saga.triggers) else None
         if not isinstance(found, EventTrigger):

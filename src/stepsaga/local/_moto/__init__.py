@@ -13,6 +13,9 @@ One module per reason to change, each with its own patch table (``PATCHES``):
 ``lambda_invoke``  a Lambda task's call shaped for the dispatcher, its answer shaped as Lambda's
 ``fidelity``       where stock moto differs from AWS (the "Fidelity" list of what the inline run changes)
 ``speed``          fewer parses, copies and encodings per state (identical results)
+``programs``       the ASL parsed once per process for every cloud of a saga (no patches; ``speed`` uses it)
+``reset``          a cloud's tables, queues and executions put back as they were when it started (no patches)
+``imports``        moto's service packages no run uses (Batch, and EC2 through it) imported only when used
 ``growth``         a run's cost does not grow with the runs before it (identical results)
 ``sqs_clock``      SQS's visibility timeouts and delays on a choreography run's virtual clock
 ``history``        an execution's outcome and history as boto3 returns them (no patches)
@@ -41,8 +44,13 @@ from typing import Any, Final
 from stepsaga.errors import MotoVersionError
 from stepsaga.local._moto.version import MOTO_VERSION, check_version
 
+from stepsaga.local._moto import imports as _imports
+
+for _package in _imports.DEFERRED:  # before the interpreter's first import: it would pull in EC2 (imports.py)
+    _imports.defer(_package)
+
 try:  # moto internals; a different moto may not have them, which check_version() reports clearly
-    from stepsaga.local._moto import driver, fidelity, growth, lambda_invoke, speed, sqs_clock
+    from stepsaga.local._moto import driver, fidelity, growth, lambda_invoke, programs, reset, speed, sqs_clock
     from stepsaga.local._moto.driver import EXPRESS_LIMIT_SECONDS, execution_limit, lambda_only, run_inline
     from stepsaga.local._moto.history import RawExecution
     from stepsaga.local._moto.run import Patch

@@ -60,12 +60,11 @@ from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.program_state import ProgramRunning
 from moto.stepfunctions.parser.asl.eval.states import StateData, States
-from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.asl.utils import json_path as _json_path_mod
 from moto.stepfunctions.parser.asl.utils.encoding import to_json_str
 from moto.stepfunctions.parser.asl.utils.json_path import NoSuchJsonPathError
 
-from stepsaga.local._moto import driver
+from stepsaga.local._moto import driver, programs
 from stepsaga.local._moto.run import ACTIVE, Patch, check_deadline, gate, gate_wrapping, gated, module
 from stepsaga.local.quotas import MAX_PAYLOAD_BYTES
 
@@ -77,8 +76,9 @@ from stepsaga.local.quotas import MAX_PAYLOAD_BYTES
 def _parse_program(definition: str) -> Program:
     # Stock parses the definition with ANTLR for every execution (backend/execution_worker.py:60-63,
     # ~25 ms). A Program keeps no per-execution state: that lives in the Environment (stack, heap, states),
-    # and env.heap is cleared after every state (program.py:95-96).
-    return cast(Program, AmazonStateLanguageParser.parse(definition)[0])
+    # and env.heap is cleared after every state (program.py:95-96). A cloud's definition registered as a
+    # variant of its saga's canonical text is rebound from that text's Program, parsed once (programs.py).
+    return programs.parse(definition)
 
 
 def _validate_definition(original: Callable[..., None], definition: str) -> None:
@@ -471,6 +471,7 @@ def clear_caches() -> None:
     """Forget every memoised parse and client (uninstall calls it)."""
     _cached_boto_client.cache_clear()
     _parse_program.cache_clear()
+    programs.clear()
     _result_path_parse.cache_clear()
 
 
@@ -490,7 +491,8 @@ PATCHES: Final[tuple[Patch, ...]] = (
     *((module(dotted), "boto_client_for", gate_wrapping(_boto_client_for)) for dotted in BOTO_CLIENT_MODULES),
     *((module(dotted), "extract_json", gate_wrapping(_extract_json)) for dotted in EXTRACT_JSON_MODULES),
     # Ungated: CreateStateMachine parses the definition only to validate it (parser/models.py:64-76),
-    # and the inline run parses it again; each embedded cloud's definition is new (its queue URL).
+    # and the inline run parses it again; each embedded cloud's definition is new (its queue URL), a variant
+    # of its saga's canonical text (programs.py).
     (
         _parser_models.StepFunctionsParserBackend,
         "_validate_definition",
