@@ -31,7 +31,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -53,6 +53,9 @@ class Paths:
         self.sqs = boto3.client("sqs", region_name=REGION, **CREDENTIALS)
         self.sts = boto3.client("sts", region_name=REGION, **CREDENTIALS)
 
+        self.routes: list[str] = []  # set by the stubber_routes fixture
+        self.block = (0, 0)  # requests of the last path() block: (routed by moto's stubber, taken in-process)
+
     @contextmanager
     def path(self, fast: bool) -> Iterator[None]:
         """Calls in the block take the in-process path (fast) or the slow one; moto's random source is seeded."""
@@ -61,11 +64,15 @@ class Paths:
         from stepsaga.local._moto import inprocess
 
         mock_random.seed(20261203)
-        if not fast:
-            yield
-            return
-        with inprocess.scope():
-            yield
+        routed, answered = len(self.routes), inprocess.answered[0]
+        try:
+            if not fast:
+                yield
+            else:
+                with inprocess.scope():
+                    yield
+        finally:
+            self.block = (len(self.routes) - routed, inprocess.answered[0] - answered)
 
 
 @pytest.fixture(scope="module")
@@ -79,9 +86,9 @@ def paths() -> Iterator[Paths]:
         yield Paths()
 
 
-@pytest.fixture
-def stubber_routes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
-    """The URL of every request moto's stubber routes itself (the slow path's HTTP layer)."""
+@pytest.fixture(autouse=True)
+def stubber_routes(monkeypatch: pytest.MonkeyPatch, paths: Paths) -> list[str]:
+    """The target (or URL) of every request moto's stubber routes itself: the slow path's HTTP layer."""
     from moto.core.botocore_stubber import BotocoreStubber
 
     routed: list[str] = []
@@ -92,6 +99,7 @@ def stubber_routes(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         return original(self, request)
 
     monkeypatch.setattr(BotocoreStubber, "process_request", counting)
+    paths.routes = routed
     return routed
 
 
@@ -121,6 +129,16 @@ def _without_date(response: Any) -> Any:
         metadata["HTTPHeaders"] = {k: v for k, v in metadata.get("HTTPHeaders", {}).items() if k != "date"}
         response["ResponseMetadata"] = metadata
     return response
+
+
+def both(paths: Paths, run: Callable[[bool], list[Any]]) -> tuple[list[Any], list[Any]]:
+    """``run(False)`` and ``run(True)``: every request the slow run's ``path()`` block sent through moto's HTTP
+    layer, the fast run's block sent in-process, and none through the HTTP layer."""
+    slow = run(False)
+    (slow_routed, slow_answered) = paths.block
+    fast = run(True)
+    assert (slow_answered, paths.block) == (0, (0, slow_routed)), (slow_routed, slow_answered, paths.block)
+    return slow, fast
 
 
 def assert_same(slow: list[Any], fast: list[Any]) -> None:
@@ -159,7 +177,7 @@ def _attribute_value(depth: int = 1) -> st.SearchStrategy[dict[str, Any]]:
         st.builds(lambda v: {"L": v}, st.lists(_attribute_value(depth - 1), max_size=3)),
         st.builds(lambda v: {"M": v}, st.dictionaries(st.sampled_from(["x", "y", "z"]), _attribute_value(depth - 1), max_size=2)),
     )
-    return st.one_of(scalars, nested, invalid)
+    return st.one_of(*[scalars] * 7, nested, nested, invalid)  # one in ten invalid
 
 
 _value = _attribute_value()
@@ -172,10 +190,10 @@ def _key(table: str) -> st.SearchStrategy[dict[str, Any]]:
     else:
         good = st.builds(lambda p, s: {"pk": p, "sk": {"N": s}}, pk, st.sampled_from(["1", "2", "3"]))
     bad = st.sampled_from([{"pk": {"N": "1"}}, {"other": {"S": "a"}}, {}, {"pk": {"S": ""}}])
-    return st.one_of(good, good, good, bad)
+    return st.one_of(*[good] * 6, bad)
 
 
-_table = st.sampled_from([T1, T1, T2, T2, MISSING])
+_table = st.sampled_from([T1] * 4 + [T2] * 4 + [MISSING])
 
 
 @st.composite
@@ -208,9 +226,9 @@ def _expression_parts(draw: Any, template: str) -> dict[str, Any]:
     parts: dict[str, Any] = {}
     names = {"#a": draw(st.sampled_from(NAMES))} if "#a" in template else {}
     values = {p: draw(_value) for p in (":v", ":w") if p in template}
-    if draw(st.integers(0, 9)) == 0:  # an unused placeholder: ValidationException
+    if draw(st.integers(0, 19)) == 0:  # an unused placeholder: ValidationException
         names["#unused"] = "n"
-    if draw(st.integers(0, 9)) == 0:
+    if draw(st.integers(0, 19)) == 0:
         values[":unused"] = {"N": "1"}
     if names:
         parts["ExpressionAttributeNames"] = names
@@ -231,7 +249,7 @@ def _with_condition(draw: Any, call: dict[str, Any]) -> dict[str, Any]:
 
 @st.composite
 def _ddb_call(draw: Any) -> tuple[str, dict[str, Any]]:
-    kind = draw(st.sampled_from(["put", "put", "get", "update", "update", "delete", "transact", "transact_get",
+    kind = draw(st.sampled_from(["put", "put", "put", "get", "update", "update", "update", "delete", "transact", "transact", "transact_get",
                                  "batch_write", "batch_get", "query", "scan", "resource", "param"]))
     table = draw(_table)
     if kind == "put":
@@ -370,7 +388,8 @@ def _ddb_run(paths: Paths, calls: list[tuple[str, dict[str, Any]]], fast: bool) 
                 seen.extend(_pages(getattr(paths.ddb, name), kwargs))
             else:
                 seen.append(outcome(lambda: getattr(paths.ddb, name)(**kwargs)))
-        seen.extend(_pages(paths.ddb.scan, {"TableName": table}) for table in (T1, T2))
+    # the rows left, read on the slow path: they are where the slow path finds them
+    seen.extend(_pages(paths.ddb.scan, {"TableName": table}) for table in (T1, T2))
     return seen
 
 
@@ -419,12 +438,243 @@ def _resource_call(paths: Paths, op: str, pk: str, n: Any, cond: bool) -> list[A
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
-@given(calls=st.lists(_ddb_call(), min_size=1, max_size=8))
+@given(calls=st.lists(_ddb_call(), min_size=1, max_size=10))
+@example(calls=[  # a transaction whose condition fails, with the old item returned, then one that succeeds
+    ("put_item", {"TableName": T1, "Item": {"pk": {"S": "a"}, "n": {"N": "1"}, "bin": {"B": b"\x00"}}}),
+    ("transact_write_items", {"TransactItems": [
+        {"Update": {"TableName": T1, "Key": {"pk": {"S": "a"}}, "UpdateExpression": "SET n = n + :one",
+                    "ConditionExpression": "n > :one", "ExpressionAttributeValues": {":one": {"N": "1"}},
+                    "ReturnValuesOnConditionCheckFailure": "ALL_OLD"}},
+        {"Put": {"TableName": T2, "Item": {"pk": {"S": "a"}, "sk": {"N": "1"}}}}]}),
+    ("transact_write_items", {"TransactItems": [
+        {"Update": {"TableName": T1, "Key": {"pk": {"S": "a"}}, "UpdateExpression": "SET n = n + :one",
+                    "ConditionExpression": "n = :one", "ExpressionAttributeValues": {":one": {"N": "1"}}}},
+        {"Put": {"TableName": T2, "Item": {"pk": {"S": "a"}, "sk": {"N": "1"}}, "ConditionExpression": "attribute_not_exists(pk)"}}]}),
+])
 def test_dynamodb_sequences_agree(paths: Paths, calls: list[tuple[str, dict[str, Any]]]) -> None:
+    assert_same(*both(paths, lambda fast: _ddb_run(paths, calls, fast)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# SQS: generated operation sequences (what the runtime and the handlers use), a redrive policy
+# ---------------------------------------------------------------------------------------------------
+QUEUES = {"dlq": {}, "work": {}, "jobs.fifo": {"FifoQueue": "true", "ContentBasedDeduplication": "true"}}
+_ACCOUNT = "123456789012"
+_QUEUE_URL = "https://sqs.us-east-1.amazonaws.com/" + _ACCOUNT + "/{}"
+_queue = st.sampled_from(["work"] * 6 + ["jobs.fifo"] * 2 + ["dlq", "missing"])
+_TIMES = ("SentTimestamp", "ApproximateFirstReceiveTimestamp", "CreatedTimestamp", "LastModifiedTimestamp")
+
+
+def _message_attributes(draw: Any) -> dict[str, Any]:
+    choices = {
+        "kind": {"DataType": "String", "StringValue": draw(st.sampled_from(["order", "é", ""]))},
+        "n": {"DataType": "Number", "StringValue": draw(st.sampled_from(["1", "2.5", "x"]))},
+        "bin": {"DataType": "Binary", "BinaryValue": b"\x00\x01"},
+    }
+    return {k: choices[k] for k in draw(st.lists(st.sampled_from(list(choices)), max_size=3, unique=True))}
+
+
+@st.composite
+def _sqs_call(draw: Any) -> tuple[str, dict[str, Any]]:
+    kind = draw(st.sampled_from(["send", "send", "send", "send_batch", "receive", "receive", "receive", "receive", "delete", "delete_batch",
+                                 "visibility", "visibility_batch", "attributes", "url", "purge", "list", "set_attributes",
+                                 "sources"]))
+    queue = draw(_queue)
+    url = _QUEUE_URL.format(queue)
+    fifo = {"MessageGroupId": draw(st.sampled_from(["g1", "g2"]))} if queue.endswith(".fifo") else {}
+    if kind == "send":
+        call = {"QueueUrl": url, "MessageBody": draw(st.sampled_from(["hello", "é ü", "x" * 30, "", "a&Action=PurgeQueue"])), **fifo}
+        if draw(st.booleans()):
+            call["MessageAttributes"] = _message_attributes(draw)
+        if draw(st.integers(0, 9)) == 0:
+            call["DelaySeconds"] = 901  # over the limit
+        return "send_message", call
+    if kind == "send_batch":
+        ids = draw(st.lists(st.sampled_from(["m1", "m2", "m3"]), min_size=0, max_size=3))
+        return "send_message_batch", {"QueueUrl": url, "Entries": [
+            {"Id": i, "MessageBody": draw(st.sampled_from(["one", "two"])), **fifo} for i in ids]}
+    if kind == "receive":
+        call = {"QueueUrl": url, "MaxNumberOfMessages": draw(st.sampled_from([1, 2, 10, 11])), "WaitTimeSeconds": 0}
+        visibility = draw(st.sampled_from([0, 0, 0, 30, None]))
+        if visibility is not None:
+            call["VisibilityTimeout"] = visibility
+        call["AttributeNames"] = draw(st.sampled_from([["All"], ["ApproximateReceiveCount"], []]))
+        call["MessageAttributeNames"] = draw(st.sampled_from([["All"], ["kind"], []]))
+        if draw(st.booleans()):
+            call["MessageSystemAttributeNames"] = ["SentTimestamp", "SenderId"]
+        return "receive_message", call
+    handle = draw(st.one_of(st.integers(0, 5), st.just("garbage")))
+    if kind == "delete":
+        return "delete_message", {"QueueUrl": url, "ReceiptHandle": handle}
+    if kind == "delete_batch":
+        return "delete_message_batch", {"QueueUrl": url, "Entries": [{"Id": f"d{i}", "ReceiptHandle": draw(st.integers(0, 5))}
+                                                                       for i in range(draw(st.integers(0, 2)))]}
+    if kind == "visibility":
+        return "change_message_visibility", {"QueueUrl": url, "ReceiptHandle": handle,
+                                             "VisibilityTimeout": draw(st.sampled_from([0, 10, 43201]))}
+    if kind == "visibility_batch":
+        return "change_message_visibility_batch", {"QueueUrl": url, "Entries": [
+            {"Id": f"v{i}", "ReceiptHandle": draw(st.integers(0, 5)), "VisibilityTimeout": 0} for i in range(draw(st.integers(1, 2)))]}
+    if kind == "attributes":
+        return "get_queue_attributes", {"QueueUrl": url, "AttributeNames": draw(st.sampled_from(
+            [["All"], ["ApproximateNumberOfMessages", "ApproximateNumberOfMessagesNotVisible"], ["RedrivePolicy"], ["Bogus"], []]))}
+    if kind == "url":
+        return "get_queue_url", {"QueueName": queue}
+    if kind == "purge":
+        return "purge_queue", {"QueueUrl": url}
+    if kind == "list":
+        return "list_queues", {"QueueNamePrefix": draw(st.sampled_from(["", "w", "jobs", "none"]))}
+    if kind == "set_attributes":
+        return "set_queue_attributes", {"QueueUrl": url, "Attributes": {"VisibilityTimeout": draw(st.sampled_from(["0", "30", "-1"]))}}
+    return "list_dead_letter_source_queues", {"QueueUrl": _QUEUE_URL.format("dlq")}
+
+
+def _sqs_queues(paths: Paths) -> None:
+    """The three queues empty and new; ``work`` dead-letters to ``dlq`` after two receives."""
+    for name in QUEUES:
+        try:
+            paths.sqs.delete_queue(QueueUrl=_QUEUE_URL.format(name))
+        except paths.sqs.exceptions.QueueDoesNotExist:
+            pass
+    for name, attributes in QUEUES.items():
+        if name == "work":
+            attributes = {"RedrivePolicy": json.dumps({"deadLetterTargetArn": f"arn:aws:sqs:{REGION}:{_ACCOUNT}:dlq", "maxReceiveCount": 2})}
+        paths.sqs.create_queue(QueueName=name, Attributes=attributes)
+
+
+def _sqs_times(value: Any) -> Any:
+    """The clock's values (send, receive and queue timestamps) as a placeholder: the two runs differ in them."""
+    if isinstance(value, dict):
+        return {k: "<time>" if k in _TIMES else _sqs_times(v) for k, v in value.items()}
+    if isinstance(value, (list, tuple)):
+        return type(value)(_sqs_times(v) for v in value)
+    return value
+
+
+def _sqs_run(paths: Paths, calls: list[tuple[str, dict[str, Any]]], fast: bool) -> list[Any]:
+    _sqs_queues(paths)
+    handles: list[str] = []
+    seen: list[Any] = []
+
+    def handle(index: Any) -> str:
+        return handles[index % len(handles)] if isinstance(index, int) and handles else "garbage"
+
+    with paths.path(fast):
+        for name, kwargs in calls:
+            kwargs = json.loads(json.dumps(kwargs, default=lambda b: b.decode("latin-1")))  # a fresh copy
+            if "ReceiptHandle" in kwargs:
+                kwargs["ReceiptHandle"] = handle(kwargs["ReceiptHandle"])
+            for entry in kwargs.get("Entries", []):
+                if "ReceiptHandle" in entry:
+                    entry["ReceiptHandle"] = handle(entry["ReceiptHandle"])
+            for value in kwargs.get("MessageAttributes", {}).values():
+                if "BinaryValue" in value:
+                    value["BinaryValue"] = value["BinaryValue"].encode("latin-1")
+            result = outcome(lambda: getattr(paths.sqs, name)(**kwargs))
+            if result[0] == "ok":
+                handles.extend(m["ReceiptHandle"] for m in result[1].get("Messages", []))
+            seen.append(_sqs_times(result))
+    for queue in QUEUES:  # what is left, made visible, read on the slow path
+        seen.append(_sqs_times(outcome(lambda: paths.sqs.receive_message(
+            QueueUrl=_QUEUE_URL.format(queue), MaxNumberOfMessages=10, VisibilityTimeout=0, AttributeNames=["All"],
+            MessageAttributeNames=["All"]))))
+    return seen
+
+
+_RECEIVE_AGAIN = ("receive_message", {"QueueUrl": _QUEUE_URL.format("work"), "MaxNumberOfMessages": 10, "VisibilityTimeout": 0,
+                                      "AttributeNames": ["All"], "MessageAttributeNames": ["All"], "WaitTimeSeconds": 0})
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow])
+@given(calls=st.lists(_sqs_call(), min_size=1, max_size=10))
+@example(calls=[  # redrive: the third receive moves the message to the dead-letter queue
+    ("send_message", {"QueueUrl": _QUEUE_URL.format("work"), "MessageBody": "once",
+                      "MessageAttributes": {"kind": {"DataType": "String", "StringValue": "order"}}}),
+    _RECEIVE_AGAIN, _RECEIVE_AGAIN, _RECEIVE_AGAIN,
+    ("list_dead_letter_source_queues", {"QueueUrl": _QUEUE_URL.format("dlq")}),
+])
+def test_sqs_sequences_agree(paths: Paths, calls: list[tuple[str, dict[str, Any]]]) -> None:
+    assert_same(*both(paths, lambda fast: _sqs_run(paths, calls, fast)))
+
+
+# ---------------------------------------------------------------------------------------------------
+# Another account and region: moto reads both from the request (the credential scope, the access key)
+# ---------------------------------------------------------------------------------------------------
+def _elsewhere(paths: Paths, fast: bool) -> list[Any]:
+    """A short DynamoDB and SQS sequence in eu-west-1, with credentials of a role assumed in another account."""
+    import boto3
+
+    role = paths.sts.assume_role(RoleArn="arn:aws:iam::210987654321:role/elsewhere", RoleSessionName="stepsaga")["Credentials"]
+    keys = {"aws_access_key_id": role["AccessKeyId"], "aws_secret_access_key": role["SecretAccessKey"], "aws_session_token": role["SessionToken"]}
+    ddb = boto3.client("dynamodb", region_name="eu-west-1", **keys)
+    sqs = boto3.client("sqs", region_name="eu-west-1", **keys)
+    for delete in (lambda: ddb.delete_table(TableName="Far"), lambda: sqs.delete_queue(QueueUrl=sqs.get_queue_url(QueueName="far")["QueueUrl"])):
+        try:
+            delete()
+        except Exception:
+            pass
+    ddb.create_table(TableName="Far", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
+                     AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
+    with paths.path(fast):
+        seen = [
+            outcome(lambda: ddb.put_item(TableName="Far", Item={"pk": {"S": "x"}}, ReturnConsumedCapacity="TOTAL")),
+            outcome(lambda: ddb.get_item(TableName="Far", Key={"pk": {"S": "x"}})),
+            outcome(lambda: paths.ddb.get_item(TableName="Far", Key={"pk": {"S": "x"}})),  # not in the default account
+            outcome(lambda: ddb.describe_contributor_insights(TableName="Far")),  # moto does not implement it
+            outcome(lambda: sqs.create_queue(QueueName="far")),
+            outcome(lambda: sqs.get_queue_url(QueueName="far")),
+            outcome(lambda: sqs.send_message(QueueUrl=sqs.get_queue_url(QueueName="far")["QueueUrl"], MessageBody="b")),
+            outcome(lambda: paths.sqs.get_queue_url(QueueName="far")),  # not in the default account's us-east-1
+            outcome(lambda: sqs.list_queues()),
+        ]
+    # where the table's row and the queue's message are, read on the slow path
+    seen += [outcome(lambda: ddb.scan(TableName="Far")), outcome(lambda: sqs.receive_message(QueueUrl=seen[5][1]["QueueUrl"]))]
+    return seen
+
+
+def test_another_account_and_region_agree(paths: Paths) -> None:
+    slow, fast = both(paths, lambda fast: _elsewhere(paths, fast))
+    assert_same(slow, fast)
+    assert slow[5][1]["QueueUrl"] == "https://sqs.eu-west-1.amazonaws.com/210987654321/far"
+    assert slow[2][0] == slow[7][0] == "error" and slow[3][:2] == ("raised", "NotImplementedError")
+
+
+# ---------------------------------------------------------------------------------------------------
+# The path is taken when on, and only then
+# ---------------------------------------------------------------------------------------------------
+def _calls(paths: Paths) -> None:
+    paths.ddb.list_tables()
+    paths.sqs.list_queues()
+    paths.sts.get_caller_identity()
+
+
+def test_the_path_is_taken_in_scope_for_dynamodb_and_sqs_only(paths: Paths, stubber_routes: list[str]) -> None:
     from stepsaga.local._moto import inprocess
 
-    slow = _ddb_run(paths, calls, fast=False)
     before = inprocess.answered[0]
-    fast = _ddb_run(paths, calls, fast=True)
-    assert inprocess.answered[0] > before  # the calls were answered in-process
-    assert_same(slow, fast)
+    with inprocess.scope():
+        _calls(paths)
+    assert inprocess.answered[0] - before == 2
+    assert stubber_routes == ["https://sts.us-east-1.amazonaws.com/"]  # STS keeps the slow path
+
+
+def test_the_path_is_not_taken_outside_a_scope_with_the_switch_off_or_without_the_table(
+        paths: Paths, stubber_routes: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
+    from stepsaga.local import _moto
+    from stepsaga.local._moto import inprocess
+
+    before = inprocess.answered[0]
+    _calls(paths)  # a user's own boto3 calls into moto: stock moto
+    monkeypatch.setenv("STEPSAGA_AWS_INPROCESS", "0")
+    with inprocess.scope():
+        _calls(paths)
+    monkeypatch.delenv("STEPSAGA_AWS_INPROCESS")
+    _moto.install(fast=False)
+    try:
+        assert "inprocess" not in {table for table, _owner, _name in _moto.patches()}
+        with inprocess.scope():
+            _calls(paths)
+    finally:
+        _moto.install(fast=True)
+    assert inprocess.answered[0] == before
+    assert stubber_routes == ["DynamoDB_20120810.ListTables", "AmazonSQS.ListQueues", "https://sts.us-east-1.amazonaws.com/"] * 3

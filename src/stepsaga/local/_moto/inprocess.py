@@ -103,7 +103,7 @@ _CALL: contextvars.ContextVar[_Call | None] = contextvars.ContextVar("stepsaga_a
 # set while moto's response class answers an in-process request: its two shortcuts apply
 _DISPATCHING: contextvars.ContextVar[bool] = contextvars.ContextVar("stepsaga_aws_dispatching", default=False)
 
-#: How many requests the in-process path answered (the tests read it: the path must be used when on).
+#: How many requests the in-process path took (the tests read it: the path must be used when on).
 answered = [0]
 
 
@@ -197,6 +197,7 @@ def _stubber_call(original: Callable[..., Any], self: Any, event_name: str, requ
     if call is None or not call.signed:
         return original(self, event_name, request, **kwargs)
     call.signed = False
+    answered[0] += 1
     route = _route(request.url)
     if route is None:  # a handler moved the request after it qualified: moto's own routing
         response = self.process_request(request)
@@ -205,7 +206,6 @@ def _stubber_call(original: Callable[..., Any], self: Any, event_name: str, requ
     else:
         response = _dispatch(route, request)
     status, headers, body = response
-    answered[0] += 1
     return AWSResponse(request.url, status, headers, _stubber_mod.MockRawResponse(body))
 
 

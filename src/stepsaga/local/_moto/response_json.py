@@ -144,6 +144,8 @@ def _value(value: Any, shape: Any, key: str) -> tuple[str, Any] | None:
         value_shape = shape.value
         entries: dict[Any, Any] = {}
         for sub_key, sub_value in value.items():
+            if type(sub_key) is not str:  # moto joins the keys into a path (serialize.py:365): it may raise
+                raise Unsupported(f"map key {sub_key!r}")
             found = _value(sub_value, value_shape, sub_key)
             if found is not None:
                 entries[found[0]] = found[1]
