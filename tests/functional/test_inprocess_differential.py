@@ -103,9 +103,6 @@ def stubber_routes(monkeypatch: pytest.MonkeyPatch, paths: Paths) -> list[str]:
     return routed
 
 
-_DATE = re.compile(r"\b\d{10}(\.\d+)?\b|\b\d{13}\b")
-
-
 def outcome(call: Callable[[], Any]) -> tuple[Any, ...]:
     """What a caller can observe of one call: the response, or the error's class, code, message, status and
     its whole response, or botocore's ParamValidationError text, or what else was raised; the ``date``
@@ -388,7 +385,11 @@ def _ddb_run(paths: Paths, calls: list[tuple[str, dict[str, Any]]], fast: bool) 
                 seen.extend(_pages(getattr(paths.ddb, name), kwargs))
             else:
                 seen.append(outcome(lambda: getattr(paths.ddb, name)(**kwargs)))
-    # the rows left, read on the slow path: they are where the slow path finds them
+        for table in (T1, T2):  # the rows left, a page of one at a time (LastEvaluatedKey, ExclusiveStartKey)
+            seen.extend(_pages(paths.ddb.scan, {"TableName": table, "Limit": 1}))
+        seen.extend(_pages(paths.ddb.query, {"TableName": T2, "KeyConditionExpression": "pk = :p", "Limit": 1,
+                                             "ExpressionAttributeValues": {":p": {"S": "a"}}, "ScanIndexForward": False}))
+    # and read on the slow path: they are where the slow path finds them
     seen.extend(_pages(paths.ddb.scan, {"TableName": table}) for table in (T1, T2))
     return seen
 
@@ -678,3 +679,142 @@ def test_the_path_is_not_taken_outside_a_scope_with_the_switch_off_or_without_th
         _moto.install(fast=True)
     assert inprocess.answered[0] == before
     assert stubber_routes == ["DynamoDB_20120810.ListTables", "AmazonSQS.ListQueues", "https://sts.us-east-1.amazonaws.com/"] * 3
+
+
+# ---------------------------------------------------------------------------------------------------
+# The reference handlers: the order saga's failure matrix, in both modes, with the path on and off
+# ---------------------------------------------------------------------------------------------------
+def _scenarios() -> list[tuple[str, Any]]:
+    from stepsaga.local import CrashAfter, Fail, Timeout
+    from tests.functional.test_failure_matrix import COMPENSATIONS, action_faults
+
+    found: list[tuple[str, Any]] = [("happy", None), ("too_many", None)]
+    found += [(f"{step}-{kind}", {step: fault}) for step, kind, fault in action_faults()]
+    for compensation in COMPENSATIONS:
+        for kind, fault in (("error", Fail("RefundGatewayDown")), ("timeout", Timeout()), ("crash", CrashAfter())):
+            found.append((f"{compensation}-{kind}", {"ReserveInventory": CrashAfter(), compensation: fault}))
+    return found
+
+
+SCENARIOS = _scenarios()
+_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
+_MOTO_ID = re.compile(r"\b[A-Za-z0-9]{52}\b")  # moto's request ids
+_ISO = re.compile(r"\d{4}-\d\d-\d\d[T ][\d:.]+(\+00:00|Z)?")
+_TRACE = re.compile(r"root=1-[0-9a-f]{8}-[0-9a-f]{24}")
+_EPOCH = re.compile(r"1\d{9}(\d{3})?(\.\d+)?")  # epoch seconds or milliseconds, as DynamoDB's N
+# the MD5 of a repair record (its body, compared normalised, has ids and times)
+_RANDOM_KEYS = frozenset({"timestamp", "Date", "stackTrace", "wall_seconds", "MD5OfMessageBody"})
+
+
+class _Clouds:
+    """One embedded cloud per mode and path, fed the same scenarios in the same order."""
+
+    def __init__(self, stack: Any) -> None:
+        from stepsaga.local import EmbeddedCloud, default_seed
+        from workflows.order_saga import saga
+
+        self.clouds = {
+            (mode, fast): stack.enter_context(EmbeddedCloud(saga, seed=default_seed(saga, ROOT / "workflows" / "inputs"), root=ROOT, mode=mode))
+            for mode in ("orchestration", "choreography") for fast in (False, True)
+        }
+
+
+@pytest.fixture(scope="module")
+def order_clouds() -> Iterator[_Clouds]:
+    from contextlib import ExitStack
+
+    with ExitStack() as stack:
+        yield _Clouds(stack)
+
+
+def _normalise(value: Any, cloud_id: str) -> Any:
+    """What is random per run (ids, request ids, trace ids, the clock) and the cloud's own id, as placeholders."""
+    if isinstance(value, dict):
+        return {k: _normalise(v, cloud_id) for k, v in value.items() if k not in _RANDOM_KEYS}
+    if isinstance(value, (list, tuple)):
+        return [_normalise(v, cloud_id) for v in value]
+    if isinstance(value, str):
+        if value[:1] in "{[":
+            try:
+                return _normalise(json.loads(value), cloud_id)
+            except ValueError:
+                pass
+        if _EPOCH.fullmatch(value):
+            return "<epoch>"
+        value = value.replace(cloud_id, "<cloud>")
+        for pattern, placeholder in ((_TRACE, "<trace>"), (_UUID, "<uuid>"), (_MOTO_ID, "<request-id>"), (_ISO, "<time>")):
+            value = pattern.sub(placeholder, value)
+        return value
+    if isinstance(value, (int, float, Decimal)) and not isinstance(value, bool) and value > 1_000_000_000:
+        return "<epoch>"
+    return value
+
+
+def _observe(cloud: Any, result: Any) -> dict[str, Any]:
+    """The result as a user reads it, and every table's rows (the saga's, and a choreography's ledger and log)."""
+    tables = {t.name: sorted(map(repr, _normalise(cloud.items(t.name), cloud.id))) for t in cloud.saga.tables}
+    if cloud.mode == "choreography":
+        ddb = cloud.client("dynamodb")
+        for name in (cloud._choreography.ledger_name, cloud._choreography.log_name):
+            rows = ddb.scan(TableName=name)["Items"]
+            tables[name.replace(cloud.id, "<cloud>")] = sorted(map(repr, _normalise(rows, cloud.id)))
+    observed = {"json": result.to_json(), "history": result.history, "tables": tables,
+                "attempt_causes": [[a.cause for a in s.attempts] for s in result.states]}
+    return _normalise(observed, cloud.id)
+
+
+class _SeededRandom:
+    """Stands in for ``random`` in stepsaga.local.choreography: the run's jitter draws are seeded."""
+
+    @staticmethod
+    def Random(seed: Any = None) -> Any:  # noqa: N802 (random.Random)
+        import random
+
+        return random.Random(7 if seed is None else seed)
+
+
+@pytest.mark.parametrize(("scenario", "faults"), SCENARIOS, ids=[name for name, _ in SCENARIOS])
+def test_the_order_saga_agrees_on_both_paths(order_clouds: _Clouds, stubber_routes: list[str], scenario: str, faults: Any,
+                                             monkeypatch: pytest.MonkeyPatch) -> None:
+    import random
+
+    from stepsaga.local import choreography
+    from stepsaga.local._moto import inprocess
+    from tests.functional.test_failure_matrix import ORDER
+
+    monkeypatch.setattr(choreography, "random", _SeededRandom)
+    order = dict(ORDER, order_id=f"ip-{scenario}")
+    if scenario == "too_many":
+        order["items"] = [{"sku": "LAMP-004", "quantity": 3, "unit_price": "20.00"}]
+    for mode in ("orchestration", "choreography"):
+        seen, requests = {}, {}
+        for fast in (False, True):
+            cloud = order_clouds.clouds[(mode, fast)]
+            monkeypatch.setenv("STEPSAGA_AWS_INPROCESS", "1" if fast else "0")
+            cloud.reseed()  # the stock back to the seed before each scenario
+            random.seed(7)  # moto's JitterStrategy FULL draws from it
+            routed, before = len(stubber_routes), inprocess.answered[0]
+            result = cloud.run(order, faults, name=f"ip-{scenario}", allow_contract_violations=True)
+            aws = [r for r in stubber_routes[routed:] if r.startswith(("DynamoDB_", "AmazonSQS."))]
+            requests[fast] = (len(aws), inprocess.answered[0] - before)
+            seen[fast] = _observe(cloud, result)
+        # every DynamoDB and SQS request of the slow run went in-process in the fast one, and only those
+        assert requests[True] == (0, requests[False][0]) and requests[False][1] == 0, (mode, requests)
+        assert seen[True] == seen[False], (mode, _first_difference(seen[False], seen[True]))
+
+
+def _first_difference(a: Any, b: Any, where: str = "") -> str:
+    """Where two observations first differ, and how (for the failure message)."""
+    if type(a) is not type(b) or not isinstance(a, (dict, list)):
+        return f"{where}: {a!r} != {b!r}"
+    if isinstance(a, dict):
+        for key in sorted(set(a) | set(b), key=str):
+            if a.get(key) != b.get(key):
+                return _first_difference(a.get(key), b.get(key), f"{where}.{key}")
+    else:
+        for index, (x, y) in enumerate(zip(a, b)):
+            if x != y:
+                return _first_difference(x, y, f"{where}[{index}]")
+        if len(a) != len(b):
+            return f"{where}: {len(a)} items != {len(b)}"
+    return where
