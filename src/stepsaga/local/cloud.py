@@ -56,11 +56,12 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def _scoped(method: F) -> F:
-    """Run a cloud method with the cloud's own environment: moto's region and keys, no AWS_PROFILE."""
+    """Run a cloud method with the cloud's own environment: moto's region and keys, no AWS_PROFILE; its
+    DynamoDB and SQS calls, and those of the handlers it runs, on the in-process path (``_moto.inprocess``)."""
 
     @functools.wraps(method)
     def wrapper(self: EmbeddedCloud, *args: Any, **kwargs: Any) -> Any:
-        with self._scope.active():
+        with self._scope.active(), _moto.aws_in_process():
             return method(self, *args, **kwargs)
 
     return cast(F, wrapper)

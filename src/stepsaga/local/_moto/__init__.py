@@ -18,6 +18,7 @@ One module per reason to change, each with its own patch table (``PATCHES``):
 ``imports``        moto's service packages no run uses (Batch, and EC2 through it) imported only when used
 ``growth``         a run's cost does not grow with the runs before it (identical results)
 ``sqs_clock``      SQS's visibility timeouts and delays on a choreography run's virtual clock
+``inprocess``      boto3 DynamoDB and SQS calls answered by moto without the HTTP layer (identical results)
 ``history``        an execution's outcome and history as boto3 returns them (no patches)
 ``table_watch``    rows written during one handler attempt, for the contract check (no patches)
 ``version``        the pinned moto version and its check (no patches)
@@ -25,14 +26,15 @@ One module per reason to change, each with its own patch table (``PATCHES``):
 =================  ====================================================================================
 
 ``install(fast=True)`` applies the tables once; ``install(fast=False)`` applies only the driver, Lambda
-invocation and fidelity tables and leaves the speed shortcuts (``speed``, ``growth``) off, so that a
+invocation and fidelity tables and leaves the speed shortcuts (``speed``, ``growth``, ``inprocess``) off, so that a
 difference between the two modes is a speed bug, and a difference from AWS in both is a fidelity bug. Each
 patched function checks the ``ContextVar`` holding the active run and delegates to the original when no
 ``run_inline`` is active in the current context, so moto behaves stock for everything else in the process
 (users' own moto tests, stock executions started through boto3). ``lambda_only(dispatcher)`` is the one
 exception: while it is active, Lambda invokes of *stock* executions (which run in moto's own threads) also
 go to the dispatcher, and the runtime-wide patches (the 256 KiB measure, ``growth``) apply; nothing else
-changes.
+changes. ``inprocess`` has its own gate, ``aws_in_process()``, which the embedded cloud enters for its own
+calls and its runs (``STEPSAGA_AWS_INPROCESS=0`` keeps it off).
 """
 
 from __future__ import annotations
@@ -50,9 +52,11 @@ for _package in _imports.DEFERRED:  # before the interpreter's first import: it 
     _imports.defer(_package)
 
 try:  # moto internals; a different moto may not have them, which check_version() reports clearly
-    from stepsaga.local._moto import driver, fidelity, growth, lambda_invoke, programs, reset, speed, sqs_clock
+    from stepsaga.local._moto import driver, fidelity, growth, inprocess, lambda_invoke, programs, reset, speed, sqs_clock
     from stepsaga.local._moto.driver import EXPRESS_LIMIT_SECONDS, execution_limit, lambda_only, run_inline
     from stepsaga.local._moto.history import RawExecution
+    from stepsaga.local._moto.inprocess import INPROCESS_ENV
+    from stepsaga.local._moto.inprocess import scope as aws_in_process
     from stepsaga.local._moto.run import Patch
     from stepsaga.local._moto.table_watch import TableWatch
 except ImportError as _exc:  # pragma: no cover - only with the wrong moto
@@ -62,9 +66,11 @@ except ImportError as _exc:  # pragma: no cover - only with the wrong moto
 __all__ = [
     "EXPRESS_LIMIT_SECONDS",
     "FAST_ENV",
+    "INPROCESS_ENV",
     "MOTO_VERSION",
     "RawExecution",
     "TableWatch",
+    "aws_in_process",
     "check_version",
     "ensure_installed",
     "execution_limit",
@@ -83,7 +89,7 @@ FAST_ENV: Final = "STEPSAGA_MOTO_FAST"
 _FIDELITY_TABLES: Final = (
     ("driver", driver.PATCHES), ("lambda_invoke", lambda_invoke.PATCHES), ("fidelity", fidelity.PATCHES), ("sqs_clock", sqs_clock.PATCHES),
 )
-_SPEED_TABLES: Final = (("speed", speed.PATCHES), ("growth", growth.PATCHES))
+_SPEED_TABLES: Final = (("speed", speed.PATCHES), ("growth", growth.PATCHES), ("inprocess", inprocess.PATCHES))
 
 _INSTALL_LOCK = threading.Lock()
 _ORIGINALS: list[tuple[str, Any, str, Any]] = []  # (table, owner, attribute, original value), in patch order
@@ -103,6 +109,7 @@ def _uninstall() -> None:
         setattr(owner, name, original)
     _FAST.clear()
     speed.clear_caches()
+    inprocess.clear_caches()
 
 
 def install(fast: bool = True) -> None:
