@@ -74,8 +74,17 @@ def first_difference(a: Any, b: Any, path: str = "program", seen: set[tuple[int,
     if isinstance(a, (set, frozenset)):
         return None if a == b else f"{path}: {a!r} != {b!r}"
     if hasattr(a, "__dict__"):
-        return first_difference(vars(a), vars(b), f"{path}.{type(a).__name__}", seen)
+        return first_difference(_state(a), _state(b), f"{path}.{type(a).__name__}", seen)
     return None if a == b else f"{path}: {a!r} != {b!r}"
+
+
+# EvalComponent.heap_key is a random id made on a component's first evaluation, which an earlier run of the
+# saga in this process may have made: it names the component's slots in each execution's own heap.
+_LAZY = "_EvalComponent__heap_key"
+
+
+def _state(component: Any) -> dict[str, Any]:
+    return {k: v for k, v in vars(component).items() if k != _LAZY}
 
 
 def definition_of(cloud: EmbeddedCloud) -> str:
