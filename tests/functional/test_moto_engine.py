@@ -421,7 +421,7 @@ def test_fast_false_applies_no_speed_shortcut(cloud: Cloud, monkeypatch: pytest.
         assert len(parses) >= len(modes)  # stock: the definition is parsed for every execution
     finally:
         engine.install()
-    assert {table for table, _owner, _name in engine.patches()} == {"driver", "lambda_invoke", "fidelity", "sqs_clock", "speed", "growth", "inprocess"}
+    assert {table for table, _owner, _name in engine.patches()} == {"driver", "lambda_invoke", "fidelity", "sqs_clock", "speed", "growth", "inprocess", "expressions"}
     parses.clear()
     fast = runs(True)
     assert len(parses) == 1  # the fast path parses a definition once (reinstalling cleared its cache)
@@ -978,3 +978,38 @@ def test_transact_write_items_keeps_moto_semantics_without_copying_tables(cloud:
     # stock moto puts whole-table copies back after a failure; the patched one keeps the live tables
     assert backend.tables["Tstock"] is not stock_tables["Tstock"]
     assert backend.tables["Tfast"] is fast_tables["Tfast"] and backend.tables["Hfast"] is fast_tables["Hfast"]
+
+
+def test_transact_write_items_copies_no_table_while_the_contract_check_watches_it(cloud: Cloud, monkeypatch: pytest.MonkeyPatch) -> None:
+    # the contract check's recorder sits in each watched table's stream_shard; it is no stream, so the
+    # transaction still saves only its targets (the whole-table copy made a run's cost grow with its rows)
+    from moto.dynamodb.models import dynamodb_backends
+
+    from stepsaga.local._moto import TableWatch
+
+    ddb = boto3.client("dynamodb", region_name=REGION)
+    backend = dynamodb_backends["123456789012"][REGION]
+    _transaction_tables(ddb, "plain")
+    plain = _transaction_outcomes(ddb, "plain")
+    _transaction_tables(ddb, "watched")
+    live = dict(backend.tables)
+    watch = TableWatch(["Twatched", "Hwatched"], "123456789012", REGION)
+    copies: list[str] = []
+    real_deepcopy = copy.deepcopy
+
+    def counting(value: Any, memo: Any = None) -> Any:
+        if type(value).__name__ == "Table":
+            copies.append(value.name)
+        return real_deepcopy(value, memo)
+
+    monkeypatch.setattr(copy, "deepcopy", counting)
+    with engine.lambda_only(Payments()):
+        watch.start()
+        watched = _transaction_outcomes(ddb, "watched")
+        changes = watch.changes()
+    assert watched == [(error, [[row.replace("plain", "watched") for row in t] for t in tables]) for error, tables in plain]
+    assert copies == []
+    assert backend.tables["Twatched"] is live["Twatched"] and backend.tables["Hwatched"] is live["Hwatched"]
+    # the watch sees the first transaction's three rows and nothing of the rolled back ones
+    assert sorted((table, json.dumps(key, sort_keys=True)) for table, key, _, _ in changes) == [
+        ("Twatched", '{"pk": "a", "sk": "1"}'), ("Twatched", '{"pk": "b", "sk": "1"}'), ("Twatched", '{"pk": "new", "sk": "1"}')]

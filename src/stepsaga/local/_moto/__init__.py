@@ -19,6 +19,7 @@ One module per reason to change, each with its own patch table (``PATCHES``):
 ``growth``         a run's cost does not grow with the runs before it (identical results)
 ``sqs_clock``      SQS's visibility timeouts and delays on a choreography run's virtual clock
 ``inprocess``      boto3 DynamoDB and SQS calls answered by moto without the HTTP layer (identical results)
+``expressions``    DynamoDB expressions parsed once while moto answers in-process (identical results)
 ``history``        an execution's outcome and history as boto3 returns them (no patches)
 ``table_watch``    rows written during one handler attempt, for the contract check (no patches)
 ``version``        the pinned moto version and its check (no patches)
@@ -26,7 +27,7 @@ One module per reason to change, each with its own patch table (``PATCHES``):
 =================  ====================================================================================
 
 ``install(fast=True)`` applies the tables once; ``install(fast=False)`` applies only the driver, Lambda
-invocation and fidelity tables and leaves the speed shortcuts (``speed``, ``growth``, ``inprocess``) off, so that a
+invocation and fidelity tables and leaves the speed shortcuts (``speed``, ``growth``, ``inprocess``, ``expressions``) off, so that a
 difference between the two modes is a speed bug, and a difference from AWS in both is a fidelity bug. Each
 patched function checks the ``ContextVar`` holding the active run and delegates to the original when no
 ``run_inline`` is active in the current context, so moto behaves stock for everything else in the process
@@ -52,7 +53,7 @@ for _package in _imports.DEFERRED:  # before the interpreter's first import: it 
     _imports.defer(_package)
 
 try:  # moto internals; a different moto may not have them, which check_version() reports clearly
-    from stepsaga.local._moto import driver, fidelity, growth, inprocess, lambda_invoke, programs, reset, speed, sqs_clock
+    from stepsaga.local._moto import driver, expressions, fidelity, growth, inprocess, lambda_invoke, programs, reset, speed, sqs_clock
     from stepsaga.local._moto.driver import EXPRESS_LIMIT_SECONDS, execution_limit, lambda_only, run_inline
     from stepsaga.local._moto.history import RawExecution
     from stepsaga.local._moto.inprocess import INPROCESS_ENV
@@ -89,7 +90,8 @@ FAST_ENV: Final = "STEPSAGA_MOTO_FAST"
 _FIDELITY_TABLES: Final = (
     ("driver", driver.PATCHES), ("lambda_invoke", lambda_invoke.PATCHES), ("fidelity", fidelity.PATCHES), ("sqs_clock", sqs_clock.PATCHES),
 )
-_SPEED_TABLES: Final = (("speed", speed.PATCHES), ("growth", growth.PATCHES), ("inprocess", inprocess.PATCHES))
+_SPEED_TABLES: Final = (("speed", speed.PATCHES), ("growth", growth.PATCHES), ("inprocess", inprocess.PATCHES),
+                 ("expressions", expressions.PATCHES))
 
 _INSTALL_LOCK = threading.Lock()
 _ORIGINALS: list[tuple[str, Any, str, Any]] = []  # (table, owner, attribute, original value), in patch order
@@ -110,6 +112,7 @@ def _uninstall() -> None:
     _FAST.clear()
     speed.clear_caches()
     inprocess.clear_caches()
+    expressions.clear_caches()
 
 
 def install(fast: bool = True) -> None:

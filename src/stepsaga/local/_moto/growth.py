@@ -34,6 +34,7 @@ from moto.stepfunctions.parser.asl.eval.event.event_manager import EventManager
 
 from stepsaga.local._moto import driver, speed
 from stepsaga.local._moto.run import Patch, gated_runtime
+from stepsaga.local._moto.table_watch import real_stream_shard
 
 def _untracked_new(cls: type, *args: Any, **kwargs: Any) -> Any:
     # BaseModel.__new__ (moto/core/common_models.py:8-15) appends every instance of every moto model to
@@ -64,7 +65,9 @@ def _transact_write_items(original: Callable[..., None], self: Any, transact_ite
     # a failure puts the copies back (:701-705, :712-716). Same semantics, copying only the items it targets:
     # each (table, key) is saved before, and put back (or removed, with an empty hash bucket it created) if
     # the original raises. The original's own table "copies" are the live tables (_TransactCopy), so its
-    # rollback assigns each table to itself. A table with a stream keeps the whole copy (its records too).
+    # rollback assigns each table to itself. A table with a stream keeps the whole copy (its records too); the
+    # contract check's recorder in a table's stream_shard is no stream (it records each row's first image, so
+    # a rolled back write is no change).
     saved = _save_targets(self, transact_items)
     if saved is None:
         return original(self, transact_items)
@@ -88,7 +91,7 @@ def _save_targets(backend: Any, transact_items: list[dict[str, Any]]) -> list[tu
         table = backend.tables.get(op.get("TableName")) if isinstance(op, dict) else None
         if table is None:
             continue
-        if table.stream_shard is not None:
+        if real_stream_shard(table) is not None:
             return None
         attrs = op.get("Item") if op_type == "Put" else op.get("Key")
         if not isinstance(attrs, dict) or table.hash_key_attr not in attrs:

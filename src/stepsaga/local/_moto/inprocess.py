@@ -120,6 +120,11 @@ def scope() -> Iterator[None]:
         _SCOPE.reset(token)
 
 
+def dispatching() -> bool:
+    """Whether moto is answering a request that took the in-process path, in this context."""
+    return _DISPATCHING.get()
+
+
 def active() -> bool:
     """Whether the in-process path is on in this context (it also needs the table installed)."""
     return _SCOPE.get()

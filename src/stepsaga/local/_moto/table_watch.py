@@ -32,6 +32,14 @@ class _WriteRecorder:
         return self
 
 
+def real_stream_shard(table: Any) -> Any:
+    """The table's own stream shard under any recorders of watches in place (None: the table has no stream)."""
+    shard = table.stream_shard
+    while isinstance(shard, _WriteRecorder):
+        shard = shard.inner
+    return shard
+
+
 class TableWatch:
     """The rows of moto DynamoDB tables written between ``start()`` and ``changes()``, as they were and are.
 

@@ -1,0 +1,150 @@
+"""DynamoDB expressions parsed once: moto's parses of the same expression reused while it answers in-process.
+
+moto parses every expression of every request from its text (``UpdateExpressionParser.make``, the
+tokenizer and the recursive-descent parser in moto/dynamodb/parsing/expressions.py; the condition lexer and
+parser in moto/dynamodb/comparisons.py:176-232), and an ``UpdateItem`` parses its update expression twice
+(responses.py:1242, models/__init__.py:456). A saga's handlers send the same few expressions with every
+order, so both parses are memoised here, keyed by everything the parse reads:
+
+==================================  ===================================================================
+parse                               reused when, and why that is the same result
+==================================  ===================================================================
+``UpdateExpressionParser.make``     the same text. The tree is only read afterwards: the validator
+                                    works on a deep copy (``Validator.__init__``, parsing/validators.py),
+                                    the response class only calls ``find_clauses``
+``ConditionExpressionParser.parse`` the same text, ExpressionAttributeNames and ExpressionAttributeValues
+                                    (compared as JSON). The result is a tree of ``Op`` objects, which no
+                                    evaluation changes; the names and values it found are copied onto
+                                    each parser, as the parse would have set them
+``Validator.__init__``'s deep copy  the copy of a memoised update tree: ``pickle.loads`` of the tree's
+                                    pickle, made once (about 5x cheaper than ``deepcopy`` of the tree).
+                                    The tree holds only moto's node and token objects, plain classes that
+                                    pickle and deep-copy alike: a new graph of the same types and values
+==================================  ===================================================================
+
+A parse that raises is not memoised: it raises again each time. The memo applies only while moto answers a
+request that took the in-process path (``inprocess.dispatching()``), so ``STEPSAGA_AWS_INPROCESS=0`` and
+``install(fast=False)`` parse every time, as stock; ``tests/functional/test_inprocess_differential.py``
+compares the two.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import json
+import pickle
+import threading
+from collections.abc import Callable
+from typing import Any, Final
+
+from moto.dynamodb.comparisons import ConditionExpressionParser
+from moto.dynamodb.parsing import validators as _validators_mod
+from moto.dynamodb.parsing.expressions import UpdateExpressionParser
+
+from stepsaga.local._moto import inprocess
+from stepsaga.local._moto.run import Patch
+
+#: Distinct expressions kept per kind; a saga has a handful, so this bounds only a generated workload.
+LIMIT: Final = 4096
+
+_PICKLES: dict[int, tuple[Any, bytes | None]] = {}  # id of a memoised update tree -> (the tree, its pickle)
+_CONDITIONS: dict[tuple[Any, str, str], tuple[Any, list[str], list[str]]] = {}
+_LOCK = threading.Lock()
+hits = [0, 0, 0]  # update expressions, conditions, tree copies reused (the tests read them)
+
+
+_MAKE: list[Callable[[type, str], Any]] = []  # the original UpdateExpressionParser.make, while patched
+
+
+@functools.lru_cache(maxsize=LIMIT)
+def _update_tree(text: str) -> Any:
+    tree = _MAKE[0](UpdateExpressionParser, text)
+    with _LOCK:
+        if len(_PICKLES) >= LIMIT:
+            _PICKLES.clear()
+        _PICKLES[id(tree)] = (tree, None)
+    return tree
+
+
+def _deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
+    # validators.deepcopy: Validator.__init__ copies the update tree it is given before it mutates the copy
+    entry = _PICKLES.get(id(value)) if memo is None and inprocess.dispatching() else None
+    if entry is None or entry[0] is not value:  # not a memoised tree (the id of one let go is checked too)
+        return copy.deepcopy(value, memo)
+    blob = entry[1]
+    if blob is None:
+        try:
+            blob = pickle.dumps(value, protocol=pickle.HIGHEST_PROTOCOL)
+        except Exception:  # noqa: BLE001 - a tree pickle cannot write: deep-copied every time
+            return copy.deepcopy(value)
+        with _LOCK:
+            _PICKLES[id(value)] = (value, blob)
+    hits[2] += 1
+    return pickle.loads(blob)
+
+
+def _make(original: Any) -> Any:
+    if not isinstance(original, classmethod):  # someone else's wrapper is in place: leave it alone
+        return original
+    make = original.__func__
+    _MAKE[:] = [make]
+
+    def patched(cls: type, expression_str: Any) -> Any:
+        if cls is not UpdateExpressionParser or type(expression_str) is not str or not inprocess.dispatching():
+            return make(cls, expression_str)
+        before = _update_tree.cache_info().hits
+        tree = _update_tree(expression_str)
+        hits[0] += _update_tree.cache_info().hits - before
+        return tree
+
+    return classmethod(functools.wraps(make)(patched))
+
+
+def _key(parser: ConditionExpressionParser) -> tuple[Any, str, str] | None:
+    try:
+        return (parser.condition_expression, json.dumps(parser.expression_attribute_names, sort_keys=True),
+                json.dumps(parser.expression_attribute_values, sort_keys=True))
+    except (TypeError, ValueError):  # something JSON cannot tell apart (bytes): parsed every time
+        return None
+
+
+def _parse(original: Callable[[ConditionExpressionParser], Any]) -> Any:
+    @functools.wraps(original)
+    def patched(self: ConditionExpressionParser) -> Any:
+        if type(self) is not ConditionExpressionParser or self.expr_attr_names_found or self.expr_attr_values_found \
+                or not inprocess.dispatching():
+            return original(self)
+        key = _key(self)
+        if key is None or type(key[0]) not in (str, type(None)):
+            return original(self)
+        found = _CONDITIONS.get(key)
+        if found is None:
+            op = original(self)
+            with _LOCK:
+                if len(_CONDITIONS) >= LIMIT:
+                    _CONDITIONS.clear()
+                _CONDITIONS[key] = (op, list(self.expr_attr_names_found), list(self.expr_attr_values_found))
+            return op
+        hits[1] += 1
+        op, names, values = found
+        self.expr_attr_names_found.extend(names)
+        self.expr_attr_values_found.extend(values)
+        return op
+
+    return patched
+
+
+def clear_caches() -> None:
+    """Forget every parse kept (uninstall calls it)."""
+    _update_tree.cache_clear()
+    with _LOCK:
+        _CONDITIONS.clear()
+        _PICKLES.clear()
+
+
+PATCHES: Final[tuple[Patch, ...]] = (
+    (UpdateExpressionParser, "make", _make),
+    (ConditionExpressionParser, "parse", _parse),
+    (_validators_mod, "deepcopy", lambda original: _deepcopy),
+)
