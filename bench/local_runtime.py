@@ -1,6 +1,6 @@
 """Local runtime benchmark: order-saga executions per second, fast path vs stock moto vs sfnx.testing.
 
-Run from anywhere: ``.venv/bin/python bench/local_runtime.py`` (about three minutes; ``--no-long-session``
+Run from anywhere: ``.venv/bin/python bench/local_runtime.py`` (about five minutes; ``--no-long-session``
 leaves out the long session, about two of them). Every column is
 measured in the same run, in rounds: each round runs one batch of each column (in a rotating
 order, so no column always follows the slow stock one), and the figures are medians over rounds.
@@ -33,10 +33,13 @@ sfnx.testing, stub tasks
 Also printed: stock moto with the Lambda invokes dispatched in-process (``EmbeddedCloud.run(...,
 engine="stock")``, for reference), a check that the sfnx definition and the stepsaga ASL take the
 same paths in 7 scenarios, the time-skipping proof: 60 s of retry backoff run on the virtual
-clock, with its wall time; and the long session: 2,000 runs of the real-handler saga in one cloud,
-runs 1-100 against runs 1,901-2,000 (CPU time per run, RSS after each window). The last line is
-always ``speedup_vs_moto=<x>``: stepsaga fast path with stub handlers over stock moto with moto's
-stub Lambda, medians of the same run.
+clock, with its wall time; the engine alone (the stub-handler column); the long session: 2,000 runs
+of the real-handler saga in one cloud, runs 1-100 against runs 1,901-2,000 (CPU time per run, RSS
+after each window); a cloud start and a reset (bench/cloud_start.py); ``stepsaga run`` against
+``python -c pass``; and bench/real_handlers.py's figures: the real handlers, happy and compensated,
+against today's path (the code before issue 10), ending with ``real_handlers_speedup=<x>``. The last
+line is always ``speedup_vs_moto=<x>``: stepsaga fast path with stub handlers over stock moto with
+moto's stub Lambda, medians of the same run.
 """
 
 from __future__ import annotations
@@ -529,6 +532,13 @@ def main() -> None:
     finally:
         mock.stop()
     session = long_session_in_a_new_process() if LONG_SESSION else []
+    if BENCH not in sys.path:
+        sys.path.insert(0, BENCH)
+    import real_handlers  # bench/real_handlers.py
+
+    real_lines = real_handlers.measure()  # this tree against today's path, in worker processes of their own
+    clouds = cloud_figures()
+    cli = cli_wall()
 
     # --- report ---------------------------------------------------------------------------------
     labels = {
@@ -564,9 +574,53 @@ def main() -> None:
         print(f"fast path (stub) / sfnx.testing (stub): {vs:.2f}x; goal: beat sfnx.testing: {'met' if vs > 1 else 'NOT met'}")
     else:
         print("fast path (stub) / sfnx.testing: skipped (sfnx not installed)")
+    print(f"engine alone (stub handlers, bench/stub_lambda): {med['fast_stub']:.1f} exec/s, {1000 / med['fast_stub']:.2f} ms per execution")
     for line in session:
         print(line)
+    for line in clouds + cli + real_lines:
+        print(line)
     print(f"speedup_vs_moto={ratio:.2f}")
+
+
+CLOUD_SAMPLES = 5  # processes per figure of cloud_figures
+CLI_SAMPLES = 7  # runs of each command in cli_wall
+
+
+def cloud_figures() -> list[str]:
+    """The order saga's cloud start (the first of the saga in a process, and a later one) and its reset, in
+    milliseconds: medians over CLOUD_SAMPLES new processes of bench/cloud_start.py's measurement."""
+    import subprocess
+
+    runs = []
+    for _ in range(CLOUD_SAMPLES):
+        done = subprocess.run([sys.executable, os.path.join(BENCH, "cloud_start.py"), "--one", "orchestration"],
+                              capture_output=True, text=True, check=True)
+        runs.append(json.loads(done.stdout.strip().splitlines()[-1]))
+    first = statistics.median(r["first"][0] for r in runs) * 1000
+    later = statistics.median(r["later"][0] for r in runs) * 1000
+    reset = statistics.median(r["reset"][0] for r in runs) * 1000
+    return [f"\ncloud (order saga, real handlers, seeded tables; wall ms, median of {CLOUD_SAMPLES} processes): first start "
+            f"{first:.0f} ms, a later start {later:.0f} ms, EmbeddedCloud.reset() {reset:.2f} ms"]
+
+
+def cli_wall() -> list[str]:
+    """``stepsaga run`` of the order saga's happy path against ``python -c pass``: wall time, medians of
+    CLI_SAMPLES runs each, alternating, and their ratio."""
+    import subprocess
+
+    script = os.path.join(os.path.dirname(sys.executable), "stepsaga")
+    command = [script] if os.path.exists(script) else [sys.executable, "-m", "stepsaga.cli"]
+    run_cli = [*command, "run", os.path.join(REPO, "workflows", "order_saga.py"),
+               "--input", "@" + os.path.join(REPO, "workflows", "inputs", "order.json")]
+    walls: dict[str, list[float]] = {"cli": [], "python": []}
+    for _ in range(CLI_SAMPLES):
+        for name, argv in (("cli", run_cli), ("python", [sys.executable, "-c", "pass"])):
+            start = time.perf_counter()
+            subprocess.run(argv, capture_output=True, check=True)
+            walls[name].append(time.perf_counter() - start)
+    cli, python = (statistics.median(walls[k]) * 1000 for k in ("cli", "python"))
+    return [f"stepsaga run (order saga, happy path) {cli:.0f} ms wall against python -c pass {python:.0f} ms: "
+            f"{cli / python:.0f}x (medians of {CLI_SAMPLES})"]
 
 
 def rss_mb() -> float:

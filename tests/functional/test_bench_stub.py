@@ -33,3 +33,22 @@ def test_the_choreography_benchmark_runs_both_parts():
     assert bench.delivery_cost(10, events=20) > 0 and bench.delivery_cost(50, indexed=False, events=20) > 0
     figures = bench.completions(rounds=1, batch=1)  # raises if a run does not end as its path should
     assert set(figures) == {(m, p) for m in ("orchestration", "choreography") for p in ("happy", "compensated")}
+
+
+def test_the_real_handler_benchmark_runs_each_column_and_finds_todays_path(tmp_path):
+    path = str(ROOT / "bench" / "real_handlers.py")
+    bench = types.ModuleType("stepsaga_bench_real_handlers")
+    bench.__file__ = path
+    SourceFileLoader(bench.__name__, path).exec_module(bench)
+    before = bench.baseline_tree(str(tmp_path))  # today's path: the commit before issue 10, from git
+    assert (Path(before) / "src" / "stepsaga" / "local" / "cloud.py").is_file()
+    assert not (Path(before) / "src" / "stepsaga" / "local" / "_moto" / "inprocess.py").exists()
+    worker = bench.Worker(str(ROOT))
+    try:
+        assert worker.hello["stepsaga"] == str(ROOT / "src" / "stepsaga")
+        for column in bench.BATCH:  # each run's status and compensations are asserted in the worker
+            cpu, wall = worker.ask(column, 1)
+            assert cpu > 0 and wall > 0
+    finally:
+        worker.close()
+    assert worker.process.returncode == 0
