@@ -20,6 +20,12 @@ parse                               reused when, and why that is the same result
                                     pickle, made once (about 5x cheaper than ``deepcopy`` of the tree).
                                     The tree holds only moto's node and token objects, plain classes that
                                     pickle and deep-copy alike: a new graph of the same types and values
+the validator's structural checks   skipped for a copy of a memoised tree once they passed for its text,
+                                    the same ExpressionAttributeNames and the table's key attributes:
+                                    ``ActionCountValidator``, ``OverlappingPathsValidator`` and
+                                    ``UpdateHashRangeKeyValidator`` read nothing else, change nothing, and
+                                    return the node they are given (``DepthFirstTraverser``); the item
+                                    and the values are read only by the processors after them, which run
 ==================================  ===================================================================
 
 A parse that raises is not memoised: it raises again each time. The memo applies only while moto answers a
@@ -35,11 +41,19 @@ import functools
 import json
 import pickle
 import threading
+import weakref
 from collections.abc import Callable
 from typing import Any, Final
 
 from moto.dynamodb.comparisons import ConditionExpressionParser
 from moto.dynamodb.parsing import validators as _validators_mod
+from moto.dynamodb.parsing.validators import (
+    ActionCountValidator,
+    OverlappingPathsValidator,
+    UpdateExpressionValidator,
+    UpdateHashRangeKeyValidator,
+    Validator,
+)
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
 from stepsaga.local._moto import inprocess
@@ -48,10 +62,13 @@ from stepsaga.local._moto.run import Patch
 #: Distinct expressions kept per kind; a saga has a handful, so this bounds only a generated workload.
 LIMIT: Final = 4096
 
-_PICKLES: dict[int, tuple[Any, bytes | None]] = {}  # id of a memoised update tree -> (the tree, its pickle)
+_PICKLES: dict[int, tuple[Any, bytes | None, str]] = {}  # id of a memoised update tree -> (it, its pickle, its text)
+_COPIES: dict[int, tuple[weakref.ref[Any], str]] = {}  # id of a copy of one, not validated yet -> (it, the text)
+_STRUCTURAL: Final = (ActionCountValidator, OverlappingPathsValidator, UpdateHashRangeKeyValidator)
+_PASSED: set[tuple[str, str, tuple[str, ...]]] = set()  # (text, names, table key attributes) the checks passed
 _CONDITIONS: dict[tuple[Any, str, str], tuple[Any, list[str], list[str]]] = {}
 _LOCK = threading.Lock()
-hits = [0, 0, 0]  # update expressions, conditions, tree copies reused (the tests read them)
+hits = [0, 0, 0, 0]  # update expressions, conditions, tree copies, structural checks reused (the tests read them)
 
 
 _MAKE: list[Callable[[type, str], Any]] = []  # the original UpdateExpressionParser.make, while patched
@@ -63,7 +80,7 @@ def _update_tree(text: str) -> Any:
     with _LOCK:
         if len(_PICKLES) >= LIMIT:
             _PICKLES.clear()
-        _PICKLES[id(tree)] = (tree, None)
+        _PICKLES[id(tree)] = (tree, None, text)
     return tree
 
 
@@ -79,9 +96,46 @@ def _deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
         except Exception:  # noqa: BLE001 - a tree pickle cannot write: deep-copied every time
             return copy.deepcopy(value)
         with _LOCK:
-            _PICKLES[id(value)] = (value, blob)
+            _PICKLES[id(value)] = (value, blob, entry[2])
     hits[2] += 1
-    return pickle.loads(blob)
+    copied = pickle.loads(blob)
+    with _LOCK:
+        if len(_COPIES) >= LIMIT:  # copies never validated (a failed request) are let go
+            _COPIES.clear()
+        _COPIES[id(copied)] = (weakref.ref(copied), entry[2])
+    return copied
+
+
+def _validate(original: Callable[[Validator], Any]) -> Any:
+    @functools.wraps(original)
+    def patched(self: Validator) -> Any:
+        if type(self) is not UpdateExpressionValidator or not inprocess.dispatching():
+            return original(self)
+        node = self.node_to_validate
+        with _LOCK:
+            found = _COPIES.pop(id(node), None)
+        processors = self.processors
+        if found is None or found[0]() is not node or tuple(type(p) for p in processors[:3]) != _STRUCTURAL:
+            return original(self)
+        try:
+            key = (found[1], json.dumps(self.expression_attribute_names, sort_keys=True), tuple(self.table.table_key_attrs))
+        except (TypeError, ValueError):
+            return original(self)
+        passed = key in _PASSED
+        for index, processor in enumerate(processors):
+            if passed and index < len(_STRUCTURAL):
+                continue
+            node = processor.traverse(node)
+            if index == len(_STRUCTURAL) - 1:
+                with _LOCK:
+                    if len(_PASSED) >= LIMIT:
+                        _PASSED.clear()
+                    _PASSED.add(key)
+        if passed:
+            hits[3] += 1
+        return node
+
+    return patched
 
 
 def _make(original: Any) -> Any:
@@ -141,10 +195,13 @@ def clear_caches() -> None:
     with _LOCK:
         _CONDITIONS.clear()
         _PICKLES.clear()
+        _COPIES.clear()
+        _PASSED.clear()
 
 
 PATCHES: Final[tuple[Patch, ...]] = (
     (UpdateExpressionParser, "make", _make),
     (ConditionExpressionParser, "parse", _parse),
     (_validators_mod, "deepcopy", lambda original: _deepcopy),
+    (Validator, "validate", _validate),
 )
