@@ -39,7 +39,6 @@ import json
 import os
 import pstats
 import statistics
-import subprocess
 import sys
 import time
 from collections.abc import Callable
@@ -322,30 +321,12 @@ def worker() -> None:
         columns.close()
 
 
-class Worker:
-    def __init__(self, src: str) -> None:
-        env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, REPO, BENCH]), POWERTOOLS_LOG_LEVEL="WARNING")
-        self.process = subprocess.Popen([sys.executable, os.path.abspath(__file__), "--worker", *(["--real"] if REAL else [])], env=env, text=True,
-                                        stdin=subprocess.PIPE, stdout=subprocess.PIPE)
-        self.hello = self._read()
+def worker_process(src: str) -> Any:
+    """A worker (``--worker``) on the checkout whose ``src/`` is ``src``."""
+    from pipe_worker import PipeWorker
 
-    def ask(self, line: str) -> Any:
-        assert self.process.stdin is not None
-        self.process.stdin.write(line + "\n")
-        self.process.stdin.flush()
-        return self._read()
-
-    def _read(self) -> Any:
-        assert self.process.stdout is not None
-        line = self.process.stdout.readline()
-        if not line:
-            raise RuntimeError(f"the worker exited with {self.process.wait()}")
-        return json.loads(line)
-
-    def close(self) -> None:
-        assert self.process.stdin is not None
-        self.process.stdin.close()
-        self.process.wait()
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join([src, REPO, BENCH]), POWERTOOLS_LOG_LEVEL="WARNING")
+    return PipeWorker(os.path.abspath(__file__), ["--worker", *(["--real"] if REAL else [])], env)
 
 
 def main() -> None:
@@ -355,7 +336,7 @@ def main() -> None:
     sides = {"this": os.path.join(REPO, "src")}
     if against is not None:
         sides["against"] = os.path.abspath(against)
-    workers = {side: Worker(src) for side, src in sides.items()}
+    workers = {side: worker_process(src) for side, src in sides.items()}
     print(f"python {sys.version.split()[0]} on {sys.platform}, {os.cpu_count()} CPUs, moto {moto.__version__}")
     for side, w in workers.items():
         probe_events, shipped_events = w.hello["events"]

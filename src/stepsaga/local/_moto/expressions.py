@@ -87,7 +87,7 @@ def _update_tree(text: str) -> Any:
 def _deepcopy(value: Any, memo: dict[int, Any] | None = None) -> Any:
     # validators.deepcopy: Validator.__init__ copies the update tree it is given before it mutates the copy
     entry = _PICKLES.get(id(value)) if memo is None and inprocess.dispatching() else None
-    if entry is None or entry[0] is not value:  # not a memoised tree (the id of one let go is checked too)
+    if entry is None:  # not a memoised tree (_PICKLES holds each one, so its id is not reused meanwhile)
         return copy.deepcopy(value, memo)
     blob = entry[1]
     if blob is None:
