@@ -605,22 +605,29 @@ def cloud_figures() -> list[str]:
 
 def cli_wall() -> list[str]:
     """``stepsaga run`` of the order saga's happy path against ``python -c pass``: wall time, medians of
-    CLI_SAMPLES runs each, alternating, and their ratio."""
+    CLI_SAMPLES runs each, alternating, and their ratio; with the parsed-ASL cache warm (a folder of its own,
+    written by a first run) and with it off (``STEPSAGA_PROGRAM_CACHE=0``: every process parses the ASL)."""
     import subprocess
+    import tempfile
 
     script = os.path.join(os.path.dirname(sys.executable), "stepsaga")
     command = [script] if os.path.exists(script) else [sys.executable, "-m", "stepsaga.cli"]
     run_cli = [*command, "run", os.path.join(REPO, "workflows", "order_saga.py"),
                "--input", "@" + os.path.join(REPO, "workflows", "inputs", "order.json")]
-    walls: dict[str, list[float]] = {"cli": [], "python": []}
-    for _ in range(CLI_SAMPLES):
-        for name, argv in (("cli", run_cli), ("python", [sys.executable, "-c", "pass"])):
-            start = time.perf_counter()
-            subprocess.run(argv, capture_output=True, check=True)
-            walls[name].append(time.perf_counter() - start)
-    cli, python = (statistics.median(walls[k]) * 1000 for k in ("cli", "python"))
+    with tempfile.TemporaryDirectory(prefix="stepsaga-bench-cache-") as cache:
+        warm = dict(os.environ, STEPSAGA_CACHE_DIR=cache, STEPSAGA_PROGRAM_CACHE="1")
+        cold = dict(warm, STEPSAGA_PROGRAM_CACHE="0")
+        subprocess.run(run_cli, capture_output=True, check=True, env=warm)  # writes the cache
+        walls: dict[str, list[float]] = {"cli": [], "cli, cache off": [], "python": []}
+        for _ in range(CLI_SAMPLES):
+            for name, argv, env in (("cli", run_cli, warm), ("cli, cache off", run_cli, cold),
+                                    ("python", [sys.executable, "-c", "pass"], warm)):
+                start = time.perf_counter()
+                subprocess.run(argv, capture_output=True, check=True, env=env)
+                walls[name].append(time.perf_counter() - start)
+    cli, off, python = (statistics.median(walls[k]) * 1000 for k in ("cli", "cli, cache off", "python"))
     return [f"stepsaga run (order saga, happy path) {cli:.0f} ms wall against python -c pass {python:.0f} ms: "
-            f"{cli / python:.0f}x (medians of {CLI_SAMPLES})"]
+            f"{cli / python:.0f}x (medians of {CLI_SAMPLES}); with the parsed-ASL cache off {off:.0f} ms ({off / python:.0f}x)"]
 
 
 def rss_mb() -> float:

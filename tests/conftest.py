@@ -1,5 +1,5 @@
 """Shared test setup: the repository root is importable (workflows, tasks, compensations), and the
-reference application's fixtures, built on the stepsaga plugin's ``saga_cloud``:
+reference application's fixtures, built on the stepsaga plugin's ``saga_cloud``, and a cache folder of the run's own:
 
     order_saga   the saga in ``workflows/order_saga.py``
     order_cloud  an EmbeddedCloud for it, seeded from ``workflows/inputs/<table>_seed.json``: the session's cloud of
@@ -8,7 +8,9 @@ reference application's fixtures, built on the stepsaga plugin's ``saga_cloud``:
 
 from __future__ import annotations
 
+import os
 import sys
+import tempfile
 from pathlib import Path
 from typing import Any
 
@@ -17,6 +19,10 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
+
+# The parsed-ASL cache (stepsaga/local/_moto/program_cache.py) of this run, shared by its workers: the suite
+# uses the cache as users do, and leaves the user's own ~/.cache/stepsaga alone.
+os.environ.setdefault("STEPSAGA_CACHE_DIR", tempfile.mkdtemp(prefix="stepsaga-tests-cache-"))
 
 
 @pytest.fixture

@@ -47,7 +47,6 @@ from moto.stepfunctions.parser.asl.component.state.wait.wait_function.wait_funct
 from moto.stepfunctions.parser.asl.eval.environment import Environment
 from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from moto.stepfunctions.parser.asl.eval.states import States
-from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
 from moto.stepfunctions.parser.backend.execution import Execution
 from moto.stepfunctions.parser.backend.execution_worker import ExecutionWorker
 from moto.stepfunctions.parser.models import stepfunctions_parser_backends
@@ -74,7 +73,10 @@ from stepsaga.local.engine import Dispatcher
 # Seams: stock behaviour, replaced by the speed shortcuts' patch tables
 # ----------------------------------------------------------------------------------------------------
 def _program(definition: str) -> Program:
-    # backend/execution_worker.py:60-63: the definition is parsed for every execution
+    # backend/execution_worker.py:60-63: the definition is parsed for every execution (imported here, as
+    # execution_worker.py does not import it at module level either: a cached parse needs no parser)
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
     return cast(Program, AmazonStateLanguageParser.parse(definition)[0])
 
 

@@ -25,7 +25,8 @@ from collections.abc import Iterator, Mapping
 from typing import Any, Final, cast
 
 from moto.stepfunctions.parser.asl.component.program.program import Program
-from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
+from stepsaga.local._moto import program_cache
 
 _ATOMIC: Final = (str, int, float, bool, type(None), bytes)
 _CONTAINERS: Final = (list, tuple, dict, set, frozenset)
@@ -79,6 +80,18 @@ def parse(definition: str) -> Program:
         rebound = _rebound(_canonical_program(canonical), pairs, canonical)
         if rebound is not None:
             return rebound
+    return _parsed(definition)
+
+
+def _parsed(definition: str) -> Program:
+    """moto's parse of a definition, read back from the disk cache when another process made it (program_cache)."""
+    return cast(Program, program_cache.parsed(definition, _antlr_parse))
+
+
+def _antlr_parse(definition: str) -> Program:
+    # imported here: the generated lexer and parser take about 0.15 s to import, and a cached parse needs neither
+    from moto.stepfunctions.parser.asl.parse.asl_parser import AmazonStateLanguageParser
+
     return cast(Program, AmazonStateLanguageParser.parse(definition)[0])
 
 
@@ -95,7 +108,7 @@ def _inert(text: str) -> bool:
 
 @functools.lru_cache(maxsize=64)
 def _canonical_program(canonical: str) -> Program:
-    return cast(Program, AmazonStateLanguageParser.parse(canonical)[0])
+    return _parsed(canonical)
 
 
 class _Plan:
