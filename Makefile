@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.stepsaga-installed
 
-.PHONY: demo test template bench venv clean
+.PHONY: demo test template bench venv clean graphviz
 
 $(STAMP): pyproject.toml
 	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || { echo "stepsaga needs Python 3.11 or newer as $(PYTHON)"; exit 1; }
@@ -36,7 +36,11 @@ $(MERMAID): tests/mermaid/package-lock.json
 	@command -v npm >/dev/null || { echo "make test needs npm (Node.js) for mermaid's parser"; exit 1; }
 	npm ci --prefix tests/mermaid --no-audit --no-fund --loglevel=error
 
-test: $(STAMP) $(MERMAID)
+# Graphviz's dot draws `stepsaga graph --format svg|png` and `stepsaga run --svg`: installed with apt-get where missing.
+graphviz:
+	@scripts/ensure-graphviz.sh
+
+test: $(STAMP) $(MERMAID) graphviz
 	$(BIN)/stepsaga check
 	PYTHON=$(PYTHON) scripts/lint-template.sh
 	$(BIN)/python -m pytest

@@ -24,6 +24,8 @@ from stepsaga.errors import DefinitionError, LintError, LoadError
 OK, REJECTED, BAD_CALL, INTERNAL = 0, 1, 2, 3
 #: The modes ``stepsaga compile --mode`` and ``stepsaga graph --mode`` take.
 MODES = ("orchestration", "choreography")
+#: What ``stepsaga graph --format`` takes (stepsaga.pictures.FORMATS; kept here so the parser imports nothing).
+GRAPH_FORMATS = ("text", "mermaid", "dot", "svg", "png")
 
 
 def _subparser(**kwargs: object) -> argparse.ArgumentParser:
@@ -110,23 +112,84 @@ def _why_not_written(dest: str, exc: OSError) -> str:
 
 
 def _cmd_graph(args: argparse.Namespace) -> int:
+    from stepsaga.pictures import SUFFIXES, format_of
+
+    named = format_of(args.output) if args.output else None
+    fmt = args.format or named or ("mermaid" if args.mode == "choreography" else "text")
+    if named not in (None, fmt):
+        _err(f"-o {args.output}: a {SUFFIXES[named]} file is --format {named}, but --format is {fmt}; name the file *{SUFFIXES[fmt]}, or leave --format out")
+        return BAD_CALL
+    if args.mode == "choreography" and fmt == "text":
+        _err("--format text is the outline of the compiled states; draw the choreography with --format mermaid (its default), dot, svg or png")
+        return BAD_CALL
+    if fmt == "png" and args.output is None and sys.stdout.isatty():
+        _err("--format png is binary; write it to a file with -o FILE.png, or redirect the output")
+        return BAD_CALL
+    if args.output is not None and os.path.isdir(args.output):
+        _err(f"-o {args.output}: is a folder; name the picture's file, for example -o {os.path.join(args.output, 'saga' + SUFFIXES[fmt])}")
+        return BAD_CALL
+    loaded = _load(args.target)
+    if isinstance(loaded, int):
+        return loaded
+    where, sagas = loaded
+    data = _graph_text(where, sagas) if fmt == "text" else _picture(where, sagas, args.mode, fmt)
+    if isinstance(data, int):
+        return data
+    if args.output is not None:
+        return _write_file(args.output, data)
+    if fmt == "png":  # bytes: past the text layer
+        sys.stdout.flush()
+        sys.stdout.buffer.write(data)
+        sys.stdout.buffer.flush()
+    else:
+        sys.stdout.write(data.decode("utf-8"))
+    return OK
+
+
+def _graph_text(where: str, sagas: list[Saga]) -> bytes | int:
+    """The outline of each saga's compiled states (``--format text``), or the exit code of a rejected one."""
     import json
 
     from stepsaga.graph import outline
     from stepsaga.orchestration import to_asl
 
-    loaded = _load(args.target)
-    if isinstance(loaded, int):
-        return loaded
-    where, sagas = loaded
-    if args.mode == "choreography":
-        return _choreography_graph(where, sagas)
+    parts = []
     for saga in sagas:
         try:
             doc = json.loads(to_asl(saga))
         except LintError as exc:
             return _rejected(f"{where}: saga {saga.name}", exc)
-        sys.stdout.write(outline(f"{saga.name} ({saga.workflow_type})", doc))
+        parts.append(outline(f"{saga.name} ({saga.workflow_type})", doc))
+    return "".join(parts).encode("utf-8")
+
+
+def _picture(where: str, sagas: list[Saga], mode: str, fmt: str) -> bytes | int:
+    """One saga's picture in ``fmt`` (mermaid, dot, svg, png), or the exit code after saying why not."""
+    from stepsaga.errors import GraphvizError
+    from stepsaga.pictures import draw, saga_diagram
+
+    saga = _one_saga(where, sagas)  # one picture holds one saga
+    if saga is None:
+        return BAD_CALL
+    try:
+        return draw(saga_diagram(saga, mode), fmt)
+    except LintError as exc:
+        return _rejected(f"{where}: saga {saga.name}", exc)
+    except GraphvizError as exc:
+        _err(f"{where}: saga {saga.name}: {exc}")
+        return BAD_CALL
+
+
+def _write_file(dest: str, data: bytes) -> int:
+    """Write a picture (or its text) to ``dest`` and say so on stderr; exit 2 when it cannot be written."""
+    try:
+        os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+        with open(dest, "wb") as fh:
+            fh.write(data)
+    except OSError as exc:
+        _err(f"{dest}: cannot write: {_why_not_written(dest, exc)}")
+        return BAD_CALL
+    print(f"wrote {dest}", file=sys.stderr)
     return OK
 
 
@@ -136,17 +199,6 @@ def _one_saga(where: str, sagas: list[Saga]) -> Saga | None:
         return sagas[0]
     _err(f"{where}: defines {len(sagas)} sagas ({', '.join(s.name for s in sagas)}); name one with {where}:ATTR")
     return None
-
-
-def _choreography_graph(where: str, sagas: list[Saga]) -> int:
-    from stepsaga.choreography.graph import mermaid
-    from stepsaga.choreography.plan import plan
-
-    saga = _one_saga(where, sagas)  # one Mermaid document holds one diagram
-    if saga is None:
-        return BAD_CALL
-    sys.stdout.write(mermaid(plan(saga)))
-    return OK
 
 
 def _cmd_cost(args: argparse.Namespace) -> int:
@@ -221,8 +273,6 @@ def _seed_arg(item: str) -> tuple[str, object]:
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    import json
-
     loaded = _load(args.target)
     if isinstance(loaded, int):
         return loaded
@@ -231,6 +281,11 @@ def _cmd_run(args: argparse.Namespace) -> int:
         _err(f"{where}: defines {len(sagas)} sagas; name one with {where}:ATTR")
         return BAD_CALL
     saga = sagas[0]
+    if args.svg is not None:
+        problem = _svg_problem(args.svg, args.mode)
+        if problem:
+            _err(problem)
+            return BAD_CALL
     from stepsaga.errors import FaultError, SeedError, StartExecutionError
     from stepsaga.local import EmbeddedCloud, default_seed, parse_fault, seed_items
     from stepsaga.local.faults import plan_faults
@@ -283,10 +338,20 @@ def _cmd_run(args: argparse.Namespace) -> int:
         sys.stdout.flush()
         os.dup2(saved_stdout, 1)
         os.close(saved_stdout)
+    _print_runs(args, results)
+    if args.svg is not None:  # after the timeline, which a picture that cannot be drawn must not cost
+        return _draw_run(where, saga, results[0], args.svg)  # the orchestration's run: the first of a pair
+    return OK
+
+
+def _print_runs(args: argparse.Namespace, results: list) -> None:
+    """Print the runs' JSON (``--json``), or each timeline, side by side with their agreement for two."""
+    import json
+
     if args.json:
         out = results[0].to_json() if len(results) == 1 else {r.mode: r.to_json() for r in results}
         print(json.dumps(out, indent=2, default=str))
-        return OK
+        return
     from rich.console import Console
 
     # Piped output (make demo, CI logs) gets room for a timeline row instead of rich's 80 columns.
@@ -296,7 +361,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
         console.rule(args.title)
     if len(results) == 1:
         console.print(results[0].timeline())
-        return OK
+        return
     from rich.panel import Panel
     from rich.table import Table
 
@@ -308,7 +373,39 @@ def _cmd_run(args: argparse.Namespace) -> int:
     side_by_side.add_row(*[Panel(r.timeline(), title=r.mode, title_align="left") for r in results])
     console.print(side_by_side)
     console.print(same_outcome(results[0], results[1]))
-    return OK
+
+
+def _svg_problem(dest: str, mode: str) -> str | None:
+    """Why ``run --svg`` cannot draw, found before the run: the mode, the file, or no Graphviz."""
+    from stepsaga.errors import GraphvizError
+
+    if mode == "choreography":
+        return ("--svg draws the run's path through the compiled state machine, and a choreography has none; "
+                "run with --mode orchestration or --mode both (it draws the orchestration's run), "
+                "or draw the event flow with stepsaga graph PATH --mode choreography --format svg")
+    if os.path.isdir(dest):
+        return f"--svg {dest}: is a folder; name the picture's file, for example --svg {os.path.join(dest, 'run.svg')}"
+    from stepsaga.dot import find_dot
+
+    try:
+        find_dot()
+    except GraphvizError as exc:
+        return f"--svg {dest}: {exc}"
+    return None
+
+
+def _draw_run(where: str, saga: Saga, result: object, dest: str) -> int:
+    from stepsaga.errors import GraphvizError
+    from stepsaga.pictures import draw_run
+
+    try:
+        picture = draw_run(saga, result)
+    except LintError as exc:
+        return _rejected(f"{where}: saga {saga.name}", exc)
+    except GraphvizError as exc:
+        _err(f"--svg {dest}: {exc}")
+        return BAD_CALL
+    return _write_file(dest, picture)
 
 
 def _cmd_check(args: argparse.Namespace) -> int:
@@ -439,9 +536,16 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--mode", choices=MODES, default="orchestration", help="orchestration: the ASL (default); choreography: its events, rules and consumers as JSON")
     p.set_defaults(func=_cmd_compile)
 
-    p = sub.add_parser("graph", help="print an outline of the compiled states, or the event flow", description="Print each compiled state with its type and transitions, or (--mode choreography) the event flow as a Mermaid flowchart.")
+    p = sub.add_parser("graph", help="draw the compiled state machine, or the event flow", description=(
+        "Draw the compiled state machine: steps, the happy path, each Catch to its compensation, the compensation "
+        "chain and the dead-letter states; or (--mode choreography) the event flow: producers, events, consumers. "
+        "svg and png need Graphviz's dot."))
     p.add_argument("target", metavar="PATH[:ATTR]")
-    p.add_argument("--mode", choices=MODES, default="orchestration", help="orchestration: the state outline (default); choreography: Mermaid, producers -> events -> consumers")
+    p.add_argument("--mode", choices=MODES, default="orchestration", help="orchestration: the state machine (default); choreography: producers -> events -> consumers")
+    p.add_argument("--format", choices=GRAPH_FORMATS, help="text: each state and its transitions (the orchestration's default); "
+                   "mermaid (the choreography's default) or dot: the picture's text; svg or png: drawn by Graphviz "
+                   "(default: the -o file's extension, .txt .mmd .dot .svg .png)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the picture here instead of printing it")
     p.set_defaults(func=_cmd_graph)
 
     p = sub.add_parser("cost", help="estimate the monthly AWS cost of each mode", description="Estimate the monthly AWS cost (us-east-1, 30-day months) of the saga as an orchestration (Standard and Express) and as a choreography, on the happy and the compensated path, from its compiled states, its events and its Lambda calls. Prices: stepsaga/data/prices.json.")
@@ -469,6 +573,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--title", help="a heading printed above the timeline")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the timeline")
     p.add_argument("--logs", action="store_true", help="show the handlers' INFO logs (on stderr)")
+    p.add_argument("--svg", metavar="FILE", help="also draw the run's path on the compiled state machine (Graphviz's dot): "
+                   "the states taken, each failed attempt, the compensations run; with --mode both, the orchestration's run")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("check", help="fail if asl/, template.yaml or schemas/ drifted from workflows/", description="Recompile every saga in workflows/, compare with asl/, template.yaml and schemas/, and lint the committed ASL.")

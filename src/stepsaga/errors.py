@@ -152,3 +152,7 @@ class ContractViolationError(StepsagaError, AssertionError):
 
 class MotoVersionError(StepsagaError):
     """The installed moto is not the exact version whose internals stepsaga's local runtime patches."""
+
+
+class GraphvizError(StepsagaError):
+    """Graphviz's ``dot`` is not installed, or it could not draw a picture (its own message is kept)."""

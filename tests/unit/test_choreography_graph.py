@@ -2,50 +2,22 @@
 
 from __future__ import annotations
 
-import json
-import re
-import shutil
-import subprocess
-from pathlib import Path
 
 import pytest
 
-from stepsaga import Compensation, EventTrigger, HttpTrigger, Retry, Saga, SagaEvents, Step, StepEvents
-from stepsaga.choreography.graph import ALL_EVENTS_NODE, DLQ_NODE, FILTER_LABELS, _Ids, _quote, mermaid
+from stepsaga import EventTrigger, HttpTrigger, Retry, Saga, SagaEvents, StepEvents
+from stepsaga.choreography.graph import ALL_EVENTS_NODE, DLQ_NODE, FILTER_LABELS, mermaid
 from stepsaga.choreography.plan import COMPENSATED, SAGA_EVENT_KINDS, SAGA_LOG, plan
 from stepsaga.cli import main
-from stepsaga.loader import load
-
-ROOT = Path(__file__).resolve().parents[2]
-GOOD = ROOT / "workflows" / "order_saga.py"
-MERMAID = ROOT / "tests" / "mermaid"
-
-NODE = re.compile(r"^  (\w+)(\[/|\(\[|\[\(|\[|\()\"(.*)\"(/\]|\]\)|\)\]|\]|\))$")
-EDGE = re.compile(r"^  (\w+) (-->|-\.->)(?:\|\"(.*)\"\|)? (\w+)$")
-
-
-def order_saga() -> Saga:
-    [saga] = load(str(GOOD))
-    return saga
-
-
-def step(name: str, *, undo: str | None = None, business: tuple[str, ...] = (), retriable: bool = False, **kw) -> Step:
-    comp = Compensation(undo, f"compensations.{undo.lower()}.handler") if undo else None
-    return Step(name, f"tasks.{name.lower()}.handler", compensation=comp, business_errors=list(business), retriable=retriable, **kw)
+from stepsaga.diagram import Ids, mermaid_label
+from tests.diagram_helpers import GOOD, SAGA_SHAPES, order_saga, parse_flowchart, parse_mermaid, step, two_sagas
+from tests.diagram_helpers import mermaid_parser  # noqa: F401 (a fixture)
 
 
 # Sagas of every shape the plan has: with and without compensations, retriable steps in the middle and at
 # the end, both kinds of trigger, none, renamed events and sources that Mermaid would read as syntax.
 SHAPES = {
-    "order": order_saga,
-    "one step": lambda: Saga("Tiny", [step("ChargeCard")]),
-    "no compensation": lambda: Saga("Plain", [step("ValidateOrder", business=("Invalid",)), step("SendNotification", retriable=True)]),
-    "two retriable steps": lambda: Saga("Tickets", [
-        step("ReserveSeat", undo="ReleaseSeat", business=("SoldOut",)),
-        step("IssueTicket", undo="VoidTicket"),
-        step("NotifyFan", retriable=True),
-        step("SendReceipt", retriable=True),
-    ]),
+    **SAGA_SHAPES,
     "event trigger, renamed": lambda: Saga(
         "Shipping",
         [step("PackParcel", undo="UnpackParcel", business=("NoStock",), events=StepEvents(succeeded="ParcelPacked", source="warehouse/packing:v1")),
@@ -58,22 +30,8 @@ SHAPES = {
 
 def parsed(text: str) -> tuple[dict[str, tuple[str, str]], list[tuple[str, str, str, str]], dict[str, str]]:
     """(nodes: id -> (shape opening, label), edges: (from, arrow, label, to), classes: id -> class)."""
-    nodes, edges, classes = {}, [], {}
-    lines = text.splitlines()
-    assert lines[0] == "flowchart LR"
-    for line in lines[1:]:
-        if line.startswith("  %%") or line.startswith("  classDef "):
-            continue
-        if line.startswith("  class "):
-            _, members, name = line.split()
-            classes.update(dict.fromkeys(members.split(","), name))
-        elif m := NODE.match(line):
-            assert m.group(1) not in nodes, f"node {m.group(1)} declared twice"
-            nodes[m.group(1)] = (m.group(2), m.group(3))
-        elif m := EDGE.match(line):
-            edges.append((m.group(1), m.group(2), m.group(3) or "", m.group(4)))
-        else:
-            raise AssertionError(f"a line the graph should not have: {line!r}")
+    nodes, edges, classes, links = parse_flowchart(text, "LR")
+    assert links == {}, "the event flow keeps Mermaid's own edge colours"
     return nodes, edges, classes
 
 
@@ -147,25 +105,15 @@ def test_the_text_is_deterministic_and_ends_in_a_newline():
 
 
 def test_labels_escape_what_mermaid_reads_as_syntax_and_keep_line_breaks():
-    assert _quote('say "hi" #1 <b> a|b & c<br/>next') == '"say #34;hi#34; #35;1 #60;b#62; a#124;b #38; c<br/>next"'
+    assert mermaid_label(('say "hi" #1 <b> a|b & c', "next")) == '"say #34;hi#34; #35;1 #60;b#62; a#124;b #38; c<br/>next"'
 
 
 def test_node_ids_are_identifiers_unique_and_never_end():
-    ids = _Ids()
+    ids = Ids({"event": "e_"})
     assert ids.get("event:Order-Placed") == "e_Order_Placed"
     assert ids.get("event:Order_Placed") == "e_Order_Placed_2"
     assert ids.get("event:Order-Placed") == "e_Order_Placed"  # the same key, the same id
     assert ids.get("end") == "end_2"
-
-
-@pytest.fixture(scope="module")
-def mermaid_parser():
-    node = shutil.which("node")
-    if node is None:
-        pytest.skip("node is not installed: the diagrams are checked by the syntax tests only")
-    if not (MERMAID / "node_modules" / "mermaid").is_dir():
-        pytest.skip("mermaid's parser is not installed: run `npm ci --prefix tests/mermaid` (the syntax tests still run)")
-    return node
 
 
 def test_mermaid_itself_parses_every_shape(mermaid_parser, tmp_path):
@@ -176,10 +124,7 @@ def test_mermaid_itself_parses_every_shape(mermaid_parser, tmp_path):
         files.append(str(path))
     bad = tmp_path / "bad.mmd"  # the parser does reject what is not Mermaid
     bad.write_text(mermaid(plan(order_saga())).replace('e_OrderValidated(["OrderValidated"])', 'e_OrderValidated(["OrderValidated"]'))
-    proc = subprocess.run([mermaid_parser, str(MERMAID / "parse.mjs"), *files, str(bad)], capture_output=True, text=True, timeout=120)
-    results = [json.loads(line) for line in proc.stdout.splitlines()]
-    assert [r["ok"] for r in results] == [True] * len(files) + [False], proc.stdout + proc.stderr
-    assert {r["diagramType"] for r in results[:-1]} == {"flowchart-v2"}
+    parse_mermaid(mermaid_parser, files, str(bad))
 
 
 def test_cli_graph_choreography_prints_the_flowchart(capsys):
@@ -188,12 +133,7 @@ def test_cli_graph_choreography_prints_the_flowchart(capsys):
 
 
 def test_cli_graph_choreography_of_a_file_with_two_sagas_asks_for_one(tmp_path, capsys):
-    two = tmp_path / "two.py"
-    two.write_text(
-        "from stepsaga import Saga, Step\n"
-        "a = Saga('First', [Step('ChargeCard', 'tasks.charge.handler')])\n"
-        "b = Saga('Second', [Step('ChargeCard', 'tasks.charge.handler')])\n"
-    )
+    two = two_sagas(tmp_path)
     assert main(["graph", str(two), "--mode", "choreography"]) == 2
     assert capsys.readouterr().err.strip() == f"{two}: defines 2 sagas (First, Second); name one with {two}:ATTR"
     assert main(["graph", f"{two}:b", "--mode", "choreography"]) == 0

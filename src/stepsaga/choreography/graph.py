@@ -1,4 +1,4 @@
-"""A saga's choreography as a Mermaid flowchart: producers -> domain events -> consumers.
+"""A saga's choreography as a diagram (Mermaid, or Graphviz's DOT): producers -> domain events -> consumers.
 
 ``stepsaga graph PATH --mode choreography`` prints it. Read from the plan (``stepsaga.choreography.plan``),
 so the picture is the routing that deploys and runs locally:
@@ -13,15 +13,15 @@ so the picture is the routing that deploys and runs locally:
   dead-letters; the saga log is fed by one "every event" node rather than an edge from each event.
 
 The text is deterministic (plan order throughout) and valid Mermaid (``tests/unit/test_choreography_graph.py``
-parses it with mermaid's own parser when node and ``tests/mermaid`` are set up). Standard library only.
+parses it with mermaid's own parser when node and ``tests/mermaid`` are set up). ``--format dot|svg|png`` draws
+the same `diagram` with Graphviz (``stepsaga.diagram.to_dot``). Standard library only.
 https://mermaid.js.org/syntax/flowchart.html
 """
 
 from __future__ import annotations
 
-import re
-
 from stepsaga.choreography.plan import ABORTED, COMPENSATED, SAGA_EVENT_KINDS, SAGA_START, STARTED, Consumer, Plan
+from stepsaga.diagram import Diagram, Edge, EdgeStyle, Ids, Node, NodeStyle, to_mermaid
 from stepsaga.model import EventTrigger
 
 #: Edge labels for a trigger's ``business_error`` filter.
@@ -29,65 +29,68 @@ FILTER_LABELS = {True: "business error", False: "other error"}
 #: The ids of the nodes that are not a consumer or an event.
 DLQ_NODE, ALL_EVENTS_NODE = "dead_letter_queue", "every_event"
 
-_STYLES = (
-    ("step", "fill:#e8f0fe,stroke:#1a73e8,color:#0b2a5b"),
-    ("compensation", "fill:#fce8e6,stroke:#c5221f,color:#5b0b0b,stroke-dasharray:5 3"),
-    ("event", "fill:#ffffff,stroke:#5f6368,color:#202124"),
-    ("compensationEvent", "fill:#fce8e6,stroke:#c5221f,color:#5b0b0b"),
-    ("sagaEvent", "fill:#fef7e0,stroke:#e37400,color:#3c2300,stroke-width:2px"),
-    ("store", "fill:#f1f3f4,stroke:#5f6368,color:#202124"),
-    ("producer", "fill:#e6f4ea,stroke:#137333,color:#0d3b1e"),
+NODE_STYLES = (
+    NodeStyle("step", "#e8f0fe", "#1a73e8", "#0b2a5b"),
+    NodeStyle("compensation", "#fce8e6", "#c5221f", "#5b0b0b", dashed=True),
+    NodeStyle("event", "#ffffff", "#5f6368", "#202124"),
+    NodeStyle("compensationEvent", "#fce8e6", "#c5221f", "#5b0b0b"),
+    NodeStyle("sagaEvent", "#fef7e0", "#e37400", "#3c2300", width=2),
+    NodeStyle("store", "#f1f3f4", "#5f6368", "#202124"),
+    NodeStyle("producer", "#e6f4ea", "#137333", "#0d3b1e"),
 )
+#: The flow's edges, and the compensation chain's, dotted.
+EDGE_STYLES = (EdgeStyle("flow"), EdgeStyle("compensationFlow", "dotted"))
 
 
 def mermaid(plan: Plan) -> str:
     """The choreography of a saga as a Mermaid ``flowchart LR``, ending in a newline."""
-    saga = plan.saga
-    ids = _Ids()
-    nodes: list[str] = []
-    edges: list[str] = []
-    classes: dict[str, list[str]] = {name: [] for name, _ in _STYLES}
+    return to_mermaid(diagram(plan))
 
-    def node(key: str, shape: str, label: str, style: str) -> str:
+
+def diagram(plan: Plan) -> Diagram:
+    """The choreography of a saga as a `Diagram` (``flowchart LR``), for Mermaid or Graphviz."""
+    saga = plan.saga
+    ids = Ids({"consumer": "c_", "event": "e_", "trigger": "t_"})
+    nodes: list[Node] = []
+    edges: list[Edge] = []
+
+    def node(key: str, shape: str, label: str | tuple[str, ...], style: str) -> str:
         nid = ids.get(key)
-        opening, closing = _SHAPES[shape]
-        nodes.append(f"  {nid}{opening}{_quote(label)}{closing}")
-        classes[style].append(nid)
+        nodes.append(Node(nid, shape, (label,) if isinstance(label, str) else label, style))
         return nid
 
     def edge(source: str, target: str, label: str = "", dotted: bool = False) -> None:
-        arrow = "-.->" if dotted else "-->"
-        edges.append(f"  {source} {arrow}{'|' + _quote(label) + '|' if label else ''} {target}")
+        edges.append(Edge(source, target, label, "compensationFlow" if dotted else "flow"))
 
     # Producers of the Started event: the saga's triggers, or your own code when it has none.
     started = plan.event_of(STARTED).name
     producers: list[tuple[str, bool]] = []  # (node id, whether it feeds SagaStart rather than the Started event)
     for i, trigger in enumerate(saga.triggers):
         if isinstance(trigger, EventTrigger):
-            producers.append((node(f"trigger:event{i}", "producer", f"{trigger.source}: {trigger.detail_type}", "producer"), True))
+            producers.append((node(f"trigger:event{i}", "parallelogram", f"{trigger.source}: {trigger.detail_type}", "producer"), True))
         else:
-            producers.append((node(f"trigger:http{i}", "producer", f"{trigger.method} {trigger.path}", "producer"), False))
+            producers.append((node(f"trigger:http{i}", "parallelogram", f"{trigger.method} {trigger.path}", "producer"), False))
     if not saga.triggers:
-        producers.append((node("trigger:code", "producer", f"your code: PutEvents {started}", "producer"), False))
+        producers.append((node("trigger:code", "parallelogram", f"your code: PutEvents {started}", "producer"), False))
 
     consumer_ids: dict[str, str] = {}
     for c in plan.consumers:
         if c.kind == "step":
             consumer_ids[c.name] = node(f"consumer:{c.name}", "box", c.name + (" (retriable)" if c.dead_letters else ""), "step")
         elif c.kind == "compensation":
-            consumer_ids[c.name] = node(f"consumer:{c.name}", "round", f"{c.name}<br/>undoes {c.step}", "compensation")
+            consumer_ids[c.name] = node(f"consumer:{c.name}", "round", (c.name, f"undoes {c.step}"), "compensation")
         elif c.kind == "start":
-            consumer_ids[c.name] = node(f"consumer:{c.name}", "box", f"{c.name}<br/>starts the saga", "step")
+            consumer_ids[c.name] = node(f"consumer:{c.name}", "box", (c.name, "starts the saga"), "step")
     event_ids: dict[str, str] = {}
     for e in plan.events:
         style = "sagaEvent" if e.kind in SAGA_EVENT_KINDS else "compensationEvent" if e.kind == COMPENSATED else "event"
         event_ids[e.name] = node(f"event:{e.name}", "stadium", e.name, style)
     if any(c.dead_letters for c in plan.consumers):
-        dlq = node(DLQ_NODE, "cylinder", "dead-letter queue<br/>repair records", "store")
+        dlq = node(DLQ_NODE, "cylinder", ("dead-letter queue", "repair records"), "store")
     log = next((c for c in plan.consumers if c.kind == "log"), None)
     if log is not None:
         every = node(ALL_EVENTS_NODE, "stadium", f"every event of {saga.name}", "sagaEvent")
-        log_id = node(f"consumer:{log.name}", "cylinder", f"{log.name}<br/>saga log", "store")
+        log_id = node(f"consumer:{log.name}", "cylinder", (log.name, "saga log"), "store")
 
     for producer, to_start in producers:
         edge(producer, consumer_ids[SAGA_START] if to_start else event_ids[started])
@@ -104,15 +107,15 @@ def mermaid(plan: Plan) -> str:
     if log is not None:
         edge(every, log_id)
 
-    lines = [
-        "flowchart LR",
-        f"  %% {saga.name} as a choreography: domain events on EventBridge, no orchestrator (stepsaga graph --mode choreography)",
-        *nodes,
-        *edges,
-        *(f"  classDef {name} {css}" for name, css in _STYLES),
-        *(f"  class {','.join(members)} {name}" for name, members in classes.items() if members),
-    ]
-    return "\n".join(lines) + "\n"
+    return Diagram(
+        name=saga.name,
+        direction="LR",
+        comment=f"{saga.name} as a choreography: domain events on EventBridge, no orchestrator (stepsaga graph --mode choreography)",
+        nodes=tuple(nodes),
+        edges=tuple(edges),
+        node_styles=NODE_STYLES,
+        edge_styles=EDGE_STYLES,
+    )
 
 
 def _emits(plan: Plan, consumer: Consumer) -> list[tuple[str, str]]:
@@ -129,44 +132,3 @@ def _emits(plan: Plan, consumer: Consumer) -> list[tuple[str, str]]:
         when = kinds[consumer.aborts[0]] if len(consumer.aborts) == 1 else "fails"
         out.setdefault(aborted, f"{when}: nothing to undo")
     return list(out.items())
-
-
-# Node shapes: https://mermaid.js.org/syntax/flowchart.html#node-shapes
-_SHAPES = {
-    "box": ("[", "]"),
-    "round": ("(", ")"),
-    "stadium": ("([", "])"),
-    "cylinder": ("[(", ")]"),
-    "producer": ("[/", "/]"),
-}
-
-
-def _quote(text: str) -> str:
-    """A label in double quotes; characters Mermaid would read as syntax become entity codes.
-
-    ``<br/>`` is kept: it is the line break Mermaid's labels take.
-    """
-    parts = text.split("<br/>")
-    escaped = [re.sub(r"[#\"<>&|]", lambda m: f"#{ord(m.group())};", p) for p in parts]
-    return '"' + "<br/>".join(escaped) + '"'
-
-
-class _Ids:
-    """Mermaid node ids from names: letters, digits and ``_``; a clash gets a number, in order of first use."""
-
-    def __init__(self) -> None:
-        self._by_key: dict[str, str] = {}
-        self._used: set[str] = set()
-
-    def get(self, key: str) -> str:
-        if key in self._by_key:
-            return self._by_key[key]
-        kind, _, name = key.partition(":")
-        prefix = {"consumer": "c_", "event": "e_", "trigger": "t_"}.get(kind, "")
-        base = prefix + re.sub(r"\W", "_", name if prefix else key, flags=re.ASCII)
-        nid, n = base, 2
-        while nid in self._used or nid.lower() == "end":  # "end" closes a subgraph in Mermaid
-            nid, n = f"{base}_{n}", n + 1
-        self._used.add(nid)
-        self._by_key[key] = nid
-        return nid
