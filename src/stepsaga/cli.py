@@ -515,6 +515,69 @@ def _cmd_events_test_pattern(args: argparse.Namespace) -> int:
     return OK if found else REJECTED
 
 
+def _write_text(dest: str, text: str) -> bool:
+    """Write a generated file, creating its folder; False (after saying why) when it cannot be written."""
+    try:
+        os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+        with open(dest, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(text)
+    except OSError as exc:
+        _err(f"{dest}: cannot write: {_why_not_written(dest, exc)}")
+        return False
+    print(f"wrote {dest}", file=sys.stderr)
+    return True
+
+
+def _cmd_mock_config(args: argparse.Namespace) -> int:
+    loaded = _load(args.target)
+    if isinstance(loaded, int):
+        return loaded
+    where, sagas = loaded
+    if len(sagas) != 1:
+        _err(f"{where}: defines {len(sagas)} sagas; name one with {where}:ATTR")
+        return BAD_CALL
+    saga = sagas[0]
+    from stepsaga import mock_config
+    from stepsaga.errors import SeedError, StartExecutionError
+    from stepsaga.local import default_seed, seed_items
+
+    try:
+        payload = _read_json_arg(args.input, "--input")
+        seed: dict[str, object] = {} if args.no_seed else dict(default_seed(saga, os.path.join(os.path.dirname(where) or ".", "inputs")))
+        seed.update(_seed_arg(item) for item in args.seed)
+        seed_items(saga, seed)
+    except ValueError as exc:  # SeedError is a ValueError
+        _err(str(exc))
+        return BAD_CALL
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    sys.stdout.flush()
+    saved_stdout = os.dup(1)
+    os.dup2(2, 1)  # the handlers log to stdout, as in Lambda; keep it for the file
+    try:
+        config, runs = mock_config.generate(saga, payload, seed=seed)
+    except DefinitionError as exc:
+        return _rejected(where, exc)
+    except (SeedError, StartExecutionError) as exc:
+        _err(str(exc))
+        return BAD_CALL
+    finally:
+        sys.stdout.flush()
+        os.dup2(saved_stdout, 1)
+        os.close(saved_stdout)
+    for scenario, result in runs:
+        ended = result.status + (f" {result.error}" if result.error else "")
+        _err(f"{scenario.name}: {' '.join('--fail ' + f for f in scenario.fail_args) or 'no fault'} -> {ended}")
+    text = mock_config.render(config)
+    if args.output is None:
+        sys.stdout.write(text)
+    elif not _write_text(args.output, text):
+        return BAD_CALL
+    if args.definition is not None and not _write_text(args.definition, mock_config.container_definition(saga)):
+        return BAD_CALL
+    _err(f"{len(runs)} test cases; run one in Step Functions Local with --state-machine-arn '{mock_config.state_machine_arn(saga, runs[0][0].name)}' (docs/guide.md)")
+    return OK
+
+
 class _Formatter(argparse.HelpFormatter):
     """argparse's default formatter imports shutil (~4 ms) per argument to size the terminal."""
 
@@ -591,6 +654,17 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--schemas", default="schemas", metavar="DIR", help="where to write each event's JSON Schema (<saga>/<DetailType>.json)")
     p.add_argument("--workflows", default="workflows", metavar="DIR")
     p.set_defaults(func=_cmd_template)
+
+    p = sub.add_parser("mock-config", help="write a Step Functions Local MockConfigFile.json of every fault scenario",
+                       description="Run each fault scenario of a saga locally with its real handlers (the faults of --fail) and write the responses "
+                                   "of its Task states as a Step Functions Local mock configuration: one test case per scenario.")
+    p.add_argument("target", metavar="PATH[:ATTR]")
+    p.add_argument("--input", required=True, metavar="JSON|@FILE", help="the execution input of every scenario (start the container's executions with it)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the file here instead of printing it (MockConfigFile.json)")
+    p.add_argument("--definition", metavar="FILE", help="also write the ASL with its placeholders filled for Step Functions Local")
+    p.add_argument("--seed", action="append", default=[], metavar="TABLE=JSON|@FILE", help="seed a table (default: inputs/<table>_seed.json next to the workflow)")
+    p.add_argument("--no-seed", action="store_true", help="start with empty tables")
+    p.set_defaults(func=_cmd_mock_config)
 
     p = sub.add_parser("events", help="EventBridge events and event patterns", description="EventBridge events and event patterns, checked locally as EventBridge checks them.")
     events = p.add_subparsers(dest="events_command", required=True, metavar="COMMAND", parser_class=_subparser)
