@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import os
 import re
 import uuid
 from collections.abc import Mapping, Sequence
@@ -92,9 +93,10 @@ def container_definition(saga: Saga) -> str:
 # --- one run's history, as the responses of its Task states -------------------------------------------------
 
 
-def task_responses(saga: str, history: Sequence[Mapping[str, Any]]) -> dict[str, list[dict[str, Any]]]:
+def task_responses(saga: str, history: Sequence[Mapping[str, Any]], root: str | None = None) -> dict[str, list[dict[str, Any]]]:
     """Each Task state's responses in one execution, one per attempt, in the order the states were entered:
-    ``{"ProcessPayment": [{"Throw": {...}}, {"Return": {...}}], ...}``."""
+    ``{"ProcessPayment": [{"Throw": {...}}, {"Return": {...}}], ...}``. A stack trace's paths under ``root`` (the
+    handlers' project folder) are written relative to it, the same on every machine."""
     out: dict[str, list[dict[str, Any]]] = {}
     state = None
     for event in history:
@@ -110,7 +112,10 @@ def task_responses(saga: str, history: Sequence[Mapping[str, Any]]) -> dict[str,
             out[state].append({"Return": _returned(saga, state, details)})
         elif kind in ("TaskFailed", "TaskTimedOut"):
             details = event.get("taskFailedEventDetails") or event.get("taskTimedOutEventDetails") or {}
-            out[state].append({"Throw": {"Error": details.get("error", ""), "Cause": _fixed_cause(saga, state, details.get("cause") or "")}})
+            cause = _fixed_cause(saga, state, details.get("cause") or "")
+            if root:
+                cause = cause.replace(root.rstrip("/\\") + os.sep, "")
+            out[state].append({"Throw": {"Error": details.get("error", ""), "Cause": cause}})
     return out
 
 
@@ -189,10 +194,9 @@ def generate(
     *,
     seed: Mapping[str, Any] | None = None,
     root: str | Path | None = None,
-    only: Sequence[Scenario] | None = None,
 ) -> tuple[dict[str, Any], list[tuple[Scenario, Any]]]:
-    """Run every scenario of the saga (or ``only`` these) on the embedded runtime, with its real handlers, and
-    return the MockConfigFile document and each scenario with its run's ``SagaResult``.
+    """Run every scenario of the saga on the embedded runtime, with its real handlers, and return the
+    MockConfigFile document and each scenario with its run's ``SagaResult``.
 
     ``input`` is the execution input of every run (start the container's executions with it too), ``seed`` and
     ``root`` as ``EmbeddedCloud`` takes them. Raises what ``EmbeddedCloud`` raises: ``SeedError``, a
@@ -202,12 +206,13 @@ def generate(
 
     results: list[tuple[Scenario, Any]] = []
     with EmbeddedCloud(saga, seed=seed, root=root) as cloud:
-        for index, scenario in enumerate(only if only is not None else scenarios(saga)):
+        for index, scenario in enumerate(scenarios(saga)):
             if index:
                 cloud.reset()
             result = cloud.run(input, dict(scenario.faults), name=EXECUTION_NAME)
             results.append((scenario, result))
-    runs = [(scenario.name, task_responses(saga.name, result.history)) for scenario, result in results]
+        folder = cloud.root
+    runs = [(scenario.name, task_responses(saga.name, result.history, folder)) for scenario, result in results]
     return assemble(saga, runs), results
 
 

@@ -60,3 +60,16 @@ def test_ranges_join_equal_neighbours_and_expand_undoes_them():
     assert ranges([b]) == {"0": b}
     for responses in ([a, a, a, b], [a, b, a], [b], [a] * 12):
         assert expand(ranges(responses)) == responses
+
+
+def test_a_stack_trace_is_written_relative_to_the_project_folder():
+    from stepsaga.lambda_errors import function_error_payload
+    from stepsaga.mock_config import request_id, task_responses
+
+    stack = ['  File "/home/ci/shop/tasks/pack.py", line 9, in handler\n    raise Jammed("belt")\n']
+    history = [
+        {"type": "TaskStateEntered", "stateEnteredEventDetails": {"name": "Pack"}},
+        {"type": "TaskFailed", "taskFailedEventDetails": {"error": "Jammed", "cause": function_error_payload("Jammed", "belt", "1f0e", stack)}},
+    ]
+    [[throw]] = task_responses("Shipping", history, "/home/ci/shop").values()
+    assert throw["Throw"]["Cause"] == function_error_payload("Jammed", "belt", request_id("Shipping", "Pack"), [stack[0].replace("/home/ci/shop/", "")])
