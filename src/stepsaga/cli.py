@@ -87,8 +87,15 @@ def _cmd_compile(args: argparse.Namespace) -> int:
         if out is None:
             sys.stdout.write(text)
             continue
-        if not _write_text(os.path.join(out, file_name(saga.name)) if to_dir else out, text):
+        dest = os.path.join(out, file_name(saga.name)) if to_dir else out
+        try:
+            os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+            with open(dest, "w", encoding="utf-8", newline="\n") as fh:
+                fh.write(text)
+        except OSError as exc:
+            _err(f"{dest}: cannot write: {_why_not_written(dest, exc)}")
             return BAD_CALL
+        print(f"wrote {dest}", file=sys.stderr)
     return OK
 
 
@@ -104,25 +111,12 @@ def _why_not_written(dest: str, exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
-def _write_text(dest: str, text: str) -> bool:
-    """Write a generated file, creating its folder; False (after saying why) when it cannot be written."""
-    try:
-        os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
-        with open(dest, "w", encoding="utf-8", newline="\n") as fh:
-            fh.write(text)
-    except OSError as exc:
-        _err(f"{dest}: cannot write: {_why_not_written(dest, exc)}")
-        return False
-    print(f"wrote {dest}", file=sys.stderr)
-    return True
-
-
 def _emit(text: str, dest: str | None) -> int:
     """Print a generated text, or write it to ``dest``: OK, or BAD_CALL when it cannot be written."""
     if dest is None:
         sys.stdout.write(text)
         return OK
-    return OK if _write_text(dest, text) else BAD_CALL
+    return _write_file(dest, text.encode("utf-8"))
 
 
 def _cmd_graph(args: argparse.Namespace) -> int:
@@ -584,7 +578,7 @@ def _cmd_mock_config(args: argparse.Namespace) -> int:
         _err(f"{scenario.name}: {' '.join('--fail ' + f for f in scenario.fail_args) or 'no fault'} -> {ended}")
     if _emit(mock_config.render(config), args.output) != OK:
         return BAD_CALL
-    if args.definition is not None and not _write_text(args.definition, mock_config.container_definition(saga)):
+    if args.definition is not None and _emit(mock_config.container_definition(saga), args.definition) != OK:
         return BAD_CALL
     _err(f"{len(runs)} test cases; run one in Step Functions Local with --state-machine-arn '{mock_config.state_machine_arn(saga, runs[0][0].name)}' (docs/guide.md)")
     return OK
@@ -626,7 +620,7 @@ def _cmd_sdk_import(args: argparse.Namespace) -> int:
         except TemplateError as exc:
             _err(f"{where}:{name}: {exc}")
             return REJECTED
-        if args.output is not None and not _write_text(args.output, text):
+        if args.output is not None and _emit(text, args.output) != OK:
             return BAD_CALL
         sys.stdout.write(definition_template(name, resource))
         return OK
