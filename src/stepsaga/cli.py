@@ -111,6 +111,14 @@ def _why_not_written(dest: str, exc: OSError) -> str:
     return exc.strerror or str(exc)
 
 
+def _emit(text: str, dest: str | None) -> int:
+    """Print a generated text, or write it to ``dest``: OK, or BAD_CALL when it cannot be written."""
+    if dest is None:
+        sys.stdout.write(text)
+        return OK
+    return _write_file(dest, text.encode("utf-8"))
+
+
 def _cmd_graph(args: argparse.Namespace) -> int:
     from stepsaga.pictures import SUFFIXES, format_of
 
@@ -272,6 +280,32 @@ def _seed_arg(item: str) -> tuple[str, object]:
     return table.strip(), (value[1:] if value.startswith("@") else _read_json_arg(value, f"--seed {table.strip()}"))
 
 
+def _seeds(saga: Saga, where: str, args: argparse.Namespace) -> dict[str, object]:
+    """The seed of ``--seed``/``--no-seed`` (default: ``inputs/<table>_seed.json`` next to the workflow), checked;
+    ValueError (a ``SeedError``) for a bad one."""
+    from stepsaga.local import default_seed, seed_items
+
+    seed: dict[str, object] = {} if args.no_seed else dict(default_seed(saga, os.path.join(os.path.dirname(where) or ".", "inputs")))
+    seed.update(_seed_arg(item) for item in args.seed)
+    seed_items(saga, seed)  # every bad seed is a bad call, found before anything starts
+    return seed
+
+
+class _HandlerLogsToStderr:
+    """Handlers print their logs to stdout, as in Lambda: while active, file descriptor 1 is stderr's, so that
+    stdout keeps the command's result alone."""
+
+    def __enter__(self) -> None:
+        sys.stdout.flush()
+        self._saved = os.dup(1)
+        os.dup2(2, 1)
+
+    def __exit__(self, *exc: object) -> None:
+        sys.stdout.flush()
+        os.dup2(self._saved, 1)
+        os.close(self._saved)
+
+
 def _cmd_run(args: argparse.Namespace) -> int:
     loaded = _load(args.target)
     if isinstance(loaded, int):
@@ -287,7 +321,7 @@ def _cmd_run(args: argparse.Namespace) -> int:
             _err(problem)
             return BAD_CALL
     from stepsaga.errors import FaultError, SeedError, StartExecutionError
-    from stepsaga.local import EmbeddedCloud, default_seed, parse_fault, seed_items
+    from stepsaga.local import EmbeddedCloud, parse_fault
     from stepsaga.local.faults import plan_faults
 
     try:
@@ -302,18 +336,12 @@ def _cmd_run(args: argparse.Namespace) -> int:
 
             consumers = tuple(c.name for c in plan(saga).consumers)
         plan_faults(faults, list(saga.handlers()), consumers)  # every bad fault is a bad call, found first
-        seed: dict[str, object] = {} if args.no_seed else dict(default_seed(saga, os.path.join(os.path.dirname(where) or ".", "inputs")))
-        seed.update(_seed_arg(item) for item in args.seed)
-        seed_items(saga, seed)  # every bad seed is a bad call, found before anything starts
+        seed = _seeds(saga, where, args)
     except (ValueError, FaultError) as exc:  # SeedError is a ValueError
         _err(str(exc))
         return BAD_CALL
     if not args.logs:
         os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
-    # Handlers print their logs to stdout, as in Lambda; keep stdout for the result alone.
-    sys.stdout.flush()
-    saved_stdout = os.dup(1)
-    os.dup2(2, 1)
     modes = ("orchestration", "choreography") if args.mode == "both" else (args.mode,)
     name = args.name
     if name is None and len(modes) > 1:  # one saga id for both runs, so their rows compare
@@ -322,22 +350,19 @@ def _cmd_run(args: argparse.Namespace) -> int:
         name = f"{saga.name.lower()}-{uuid.uuid4().hex[:12]}"
     results = []
     try:
-        for mode in modes:
-            from stepsaga.local.faults import DeliveryFault
+        with _HandlerLogsToStderr():
+            for mode in modes:
+                from stepsaga.local.faults import DeliveryFault
 
-            # an orchestration has no deliveries: its run of a side-by-side pair takes the handler faults only
-            mine = faults if mode == "choreography" else {s: [f for f in fs if not isinstance(f, DeliveryFault)] for s, fs in faults.items()}
-            with EmbeddedCloud(saga, seed=seed, mode=mode) as cloud:
-                results.append(cloud.run(payload, {s: fs for s, fs in mine.items() if fs}, name=name))
+                # an orchestration has no deliveries: its run of a side-by-side pair takes the handler faults only
+                mine = faults if mode == "choreography" else {s: [f for f in fs if not isinstance(f, DeliveryFault)] for s, fs in faults.items()}
+                with EmbeddedCloud(saga, seed=seed, mode=mode) as cloud:
+                    results.append(cloud.run(payload, {s: fs for s, fs in mine.items() if fs}, name=name))
     except DefinitionError as exc:  # handler paths that do not load as Lambda loads them
         return _rejected(where, exc)
     except (FaultError, SeedError, StartExecutionError) as exc:
         _err(str(exc))
         return BAD_CALL
-    finally:
-        sys.stdout.flush()
-        os.dup2(saved_stdout, 1)
-        os.close(saved_stdout)
     _print_runs(args, results)
     if args.svg is not None:  # after the timeline, which a picture that cannot be drawn must not cost
         return _draw_run(where, saga, results[0], args.svg)  # the orchestration's run: the first of a pair
@@ -515,6 +540,119 @@ def _cmd_events_test_pattern(args: argparse.Namespace) -> int:
     return OK if found else REJECTED
 
 
+def _load_one(target: str) -> tuple[str, Saga] | int:
+    """The one saga a target names, or the exit code after saying why there is not one."""
+    loaded = _load(target)
+    if isinstance(loaded, int):
+        return loaded
+    where, sagas = loaded
+    saga = _one_saga(where, sagas)
+    return BAD_CALL if saga is None else (where, saga)
+
+
+def _cmd_mock_config(args: argparse.Namespace) -> int:
+    loaded = _load_one(args.target)
+    if isinstance(loaded, int):
+        return loaded
+    where, saga = loaded
+    from stepsaga import mock_config
+    from stepsaga.errors import SeedError, StartExecutionError
+
+    try:
+        payload = _read_json_arg(args.input, "--input")
+        seed = _seeds(saga, where, args)
+    except ValueError as exc:  # SeedError is a ValueError
+        _err(str(exc))
+        return BAD_CALL
+    os.environ.setdefault("POWERTOOLS_LOG_LEVEL", "WARNING")
+    try:
+        with _HandlerLogsToStderr():
+            config, runs = mock_config.generate(saga, payload, seed=seed)
+    except DefinitionError as exc:
+        return _rejected(where, exc)
+    except (SeedError, StartExecutionError) as exc:
+        _err(str(exc))
+        return BAD_CALL
+    for scenario, result in runs:
+        ended = result.status + (f" {result.error}" if result.error else "")
+        _err(f"{scenario.name}: {' '.join('--fail ' + f for f in scenario.fail_args) or 'no fault'} -> {ended}")
+    if _emit(mock_config.render(config), args.output) != OK:
+        return BAD_CALL
+    if args.definition is not None and _emit(mock_config.container_definition(saga), args.definition) != OK:
+        return BAD_CALL
+    _err(f"{len(runs)} test cases; run one in Step Functions Local with --state-machine-arn '{mock_config.state_machine_arn(saga, runs[0][0].name)}' (docs/guide.md)")
+    return OK
+
+
+def _cmd_sdk_import(args: argparse.Namespace) -> int:
+    from stepsaga.asl.lint import lint
+    from stepsaga.asl.render import render
+    from stepsaga.errors import SdkError, SdkNotInstalledError, TemplateError
+    from stepsaga.loader import import_target, split_target
+    from stepsaga.sdk import from_sdk, workflows_in
+
+    where, attr = split_target(args.target)
+    try:
+        found = workflows_in(import_target(where), attr)
+        if len(found) != 1:
+            names = ", ".join(n for n, _ in found) or "none"
+            _err(f"{where}: defines {len(found)} Data Science SDK workflows ({names}); name one with {where}:ATTR")
+            return BAD_CALL
+        [(name, workflow)] = found
+        definition = from_sdk(workflow)
+    except (LoadError, SdkNotInstalledError) as exc:
+        _err(str(exc))
+        return BAD_CALL
+    except SdkError as exc:
+        _err(f"{where}: {exc}")
+        return REJECTED
+    problems = lint(definition)
+    if problems:
+        for problem in problems:
+            _err(f"{where}:{name}: {problem}")
+        return REJECTED
+    text = render(definition)
+    if args.template:
+        from stepsaga.sam import definition_resource, definition_template
+
+        try:
+            resource = definition_resource(definition, definition_uri=args.output)
+        except TemplateError as exc:
+            _err(f"{where}:{name}: {exc}")
+            return REJECTED
+        if args.output is not None and _emit(text, args.output) != OK:
+            return BAD_CALL
+        sys.stdout.write(definition_template(name, resource))
+        return OK
+    return _emit(text, args.output)
+
+
+def _cmd_sdk_export(args: argparse.Namespace) -> int:
+    loaded = _load_one(args.target)
+    if isinstance(loaded, int):
+        return loaded
+    where, saga = loaded
+    import warnings
+
+    from stepsaga.asl.render import render
+    from stepsaga.errors import SdkError, SdkNotInstalledError
+    from stepsaga.sdk import export_saga
+
+    with warnings.catch_warnings(record=True) as dropped:
+        warnings.simplefilter("always")
+        try:
+            graph = export_saga(saga, drop_unsupported=args.drop_unsupported)
+        except SdkNotInstalledError as exc:
+            _err(str(exc))
+            return BAD_CALL
+        except SdkError as exc:
+            _err(f"{where}: {exc}")
+            return REJECTED
+    for warning in dropped:
+        _err(f"warning: {warning.message}")
+    return _emit(render(graph.to_dict()), args.output)
+
+
 class _Formatter(argparse.HelpFormatter):
     """argparse's default formatter imports shutil (~4 ms) per argument to size the terminal."""
 
@@ -591,6 +729,34 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--schemas", default="schemas", metavar="DIR", help="where to write each event's JSON Schema (<saga>/<DetailType>.json)")
     p.add_argument("--workflows", default="workflows", metavar="DIR")
     p.set_defaults(func=_cmd_template)
+
+    p = sub.add_parser("mock-config", help="write a Step Functions Local MockConfigFile.json of every fault scenario",
+                       description="Run each fault scenario of a saga locally with its real handlers (the faults of --fail) and write the responses "
+                                   "of its Task states as a Step Functions Local mock configuration: one test case per scenario.")
+    p.add_argument("target", metavar="PATH[:ATTR]")
+    p.add_argument("--input", required=True, metavar="JSON|@FILE", help="the execution input of every scenario (start the container's executions with it)")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the file here instead of printing it (MockConfigFile.json)")
+    p.add_argument("--definition", metavar="FILE", help="also write the ASL with its placeholders filled for Step Functions Local")
+    p.add_argument("--seed", action="append", default=[], metavar="TABLE=JSON|@FILE", help="seed a table (default: inputs/<table>_seed.json next to the workflow)")
+    p.add_argument("--no-seed", action="store_true", help="start with empty tables")
+    p.set_defaults(func=_cmd_mock_config)
+
+    p = sub.add_parser("sdk", help="AWS Step Functions Data Science SDK workflows, both ways (stepsaga[sdk])",
+                       description="Import a Data Science SDK workflow into ASL (linted, optionally as a SAM resource), or export a saga to the SDK's steps.")
+    sdk = p.add_subparsers(dest="sdk_command", required=True, metavar="COMMAND", parser_class=_subparser)
+    p = sdk.add_parser("import", help="a module's SDK Workflow, Graph or Chain as linted ASL",
+                       description="Load a Python file's Data Science SDK Workflow, Graph or Chain, lint its ASL (exit 1 on a problem) and print it.")
+    p.add_argument("target", metavar="PATH[:ATTR]", help="the Python file (or module) and the workflow's variable name")
+    p.add_argument("-o", "--output", metavar="FILE", help="write the ASL here (with --template: the DefinitionUri)")
+    p.add_argument("--template", action="store_true", help="print an AWS::Serverless::StateMachine resource for it, with the policies its Tasks need")
+    p.set_defaults(func=_cmd_sdk_import)
+    p = sdk.add_parser("export", help="a saga as the SDK's steps, rendered by the SDK",
+                       description="Build the saga's compiled ASL from the Data Science SDK's steps and print the SDK's rendering. "
+                                   "Exit 1 listing every field the SDK cannot express, unless --drop-unsupported.")
+    p.add_argument("target", metavar="PATH[:ATTR]")
+    p.add_argument("--drop-unsupported", action="store_true", help="leave out the fields the SDK cannot express, with a warning for each")
+    p.add_argument("-o", "--output", metavar="FILE", help="write it here instead of printing it")
+    p.set_defaults(func=_cmd_sdk_export)
 
     p = sub.add_parser("events", help="EventBridge events and event patterns", description="EventBridge events and event patterns, checked locally as EventBridge checks them.")
     events = p.add_subparsers(dest="events_command", required=True, metavar="COMMAND", parser_class=_subparser)

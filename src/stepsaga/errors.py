@@ -156,3 +156,23 @@ class MotoVersionError(StepsagaError):
 
 class GraphvizError(StepsagaError):
     """Graphviz's ``dot`` is not installed, or it could not draw a picture (its own message is kept)."""
+
+
+class SdkError(StepsagaError):
+    """The Data Science SDK (``stepsaga[sdk]``) is not installed, or cannot take the workflow or definition given."""
+
+
+class SdkNotInstalledError(SdkError):
+    """The Data Science SDK does not import: the ``stepsaga[sdk]`` extra is not installed."""
+
+
+class SdkExportError(SdkError):
+    """A definition has fields the Data Science SDK cannot express; ``unsupported`` lists every ``(where, field)``."""
+
+    def __init__(self, what: str, unsupported: list[tuple[str, str]] | tuple[tuple[str, str], ...]) -> None:
+        self.what = what
+        self.unsupported = tuple(unsupported)
+        lines = [f"{what}: the Data Science SDK cannot express {len(self.unsupported)} field(s); drop them with "
+                 "drop_unsupported=True (stepsaga sdk export --drop-unsupported), or keep the ASL:"]
+        lines += [f"  {where}: {field}" for where, field in self.unsupported]
+        super().__init__("\n".join(lines))

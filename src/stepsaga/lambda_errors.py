@@ -75,3 +75,25 @@ def service_error_cause(code: str, message: str, status_code: int, request_id: s
     """The Cause Step Functions writes for a Lambda service error ``Lambda.<code>``."""
     details = "; ".join(["Service: AWSLambda", f"Status Code: {status_code}", f"Error Code: {code}", f"Request ID: {request_id}", "Proxy: null"])
     return f"{message} ({details})"
+
+
+#: Where each of the texts above carries Lambda's request id: the runtime's JSON, Lambda's own errorMessage,
+#: a service error's Cause.
+_REQUEST_ID_AT = (
+    re.compile(r'"requestId": "([^"]+)"'),
+    re.compile(r"RequestId: (\S+) Error: "),
+    re.compile(r"; Request ID: ([^;]+); "),
+)
+
+
+def request_id_of(cause: str) -> str | None:
+    """The Lambda request id in a Cause written by one of the functions above, or None (a Cause of another kind).
+
+    Each invocation has a new one, so two Causes of the same failure differ only in it; the Step Functions
+    Local mock configuration (``stepsaga.mock_config``) writes a fixed one instead.
+    """
+    for pattern in _REQUEST_ID_AT:
+        found = pattern.search(cause)
+        if found:
+            return found.group(1)
+    return None

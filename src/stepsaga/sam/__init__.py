@@ -15,6 +15,8 @@ Import from here, not from the modules below; each owns one reason to change:
 * ``stepsaga.sam.event_patterns``: every event pattern in the template, linted as PutRule checks it.
 * ``stepsaga.sam.schema_registry``: a saga's EventBridge Schema Registry (one schema per domain event), as
   plain data (it needs pydantic, for the event models).
+* ``stepsaga.sam.definition``: the state machine of a definition stepsaga did not compile (a Data Science SDK
+  workflow's), with the policy templates its Tasks need, as plain data.
 
 Importing this package imports ruamel.yaml (the ``deploy`` extra): only ``stepsaga template`` and
 ``stepsaga check`` do, never the compile path. The model-level rules the template applies, a step's
@@ -24,6 +26,7 @@ outside this package because the model validates them on the compile path.
 
 from __future__ import annotations
 
+from stepsaga.sam.definition import definition_resource, definition_template
 from stepsaga.sam.event_patterns import pattern_problems
 from stepsaga.sam.resources import (
     COMPENSATION_RESERVED_CONCURRENCY,
@@ -58,6 +61,8 @@ __all__ = [
     "Layout",
     "Names",
     "TemplateError",
+    "definition_resource",
+    "definition_template",
     "generate",
     "generated_owners",
     "load",

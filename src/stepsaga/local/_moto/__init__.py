@@ -21,6 +21,7 @@ One module per reason to change, each with its own patch table (``PATCHES``):
 ``inprocess``      boto3 DynamoDB and SQS calls answered by moto without the HTTP layer (identical results)
 ``expressions``    DynamoDB expressions parsed once while moto answers in-process (identical results)
 ``history``        an execution's outcome and history as boto3 returns them (no patches)
+``mocked``         a Step Functions Local test case as moto's port of the mocked integrations plays it
 ``table_watch``    rows written during one handler attempt, for the contract check (no patches)
 ``version``        the pinned moto version and its check (no patches)
 ``run``            the active run and the gate every patch goes through

@@ -117,6 +117,8 @@ class _InlineWorker(ExecutionWorker):
 
 
 class _InlineExecution(Execution):
+    mock_test_case: Any = None  # a Step Functions Local test case (mocked.py), which stock never passes on
+
     def _get_start_execution_worker(self) -> ExecutionWorker:
         # backend/execution.py:277-287 with the inline worker
         stock = super()._get_start_execution_worker()
@@ -125,6 +127,7 @@ class _InlineExecution(Execution):
             exec_comm=stock._execution_communication,
             cloud_watch_logging_session=stock._cloud_watch_logging_session,
             activity_store=stock._activity_store,
+            mock_test_case=self.mock_test_case,
         )
 
 
@@ -143,8 +146,13 @@ def run_inline(
     *,
     account_id: str = "123456789012",
     region: str = "us-east-1",
+    mock_test_case: Any = None,
 ) -> RawExecution:
-    """Run one execution of an existing state machine synchronously in this thread; return its outcome."""
+    """Run one execution of an existing state machine synchronously in this thread; return its outcome.
+
+    ``mock_test_case`` (``mocked.test_case``): the Task states it mocks answer from its responses, as in Step
+    Functions Local, and never reach the dispatcher or a service.
+    """
     # The state machine must exist in moto's parser backend: boto3 create_state_machine inside
     # mock_aws(config={"stepfunctions": {"execute_state_machine": True}}). Lambda tasks call
     # dispatcher(invocation, context): the return value, JSON round-tripped, is the invoke's Payload; an
@@ -180,6 +188,7 @@ def run_inline(
         input_data=input_json,
         activity_store={},
     )
+    execution.mock_test_case = mock_test_case
     execution.exec_status = ExecutionStatus.RUNNING  # before it is visible: .status reads it
     state_machine.executions.append(execution)  # what describe_execution/get_execution_history search
     run = Run(dispatcher=dispatcher, deadline=execution_limit(state_machine.definition, express), thread=threading.get_ident())
