@@ -79,6 +79,28 @@ def sagas_in(module: ModuleType, attr: str | None = None, where: str = "") -> li
     return sagas
 
 
+def definitions_in(module: ModuleType, attr: str | None = None, where: str = "") -> list[tuple[str, object]]:
+    """The sagas and the builder-made state machines (``stepsaga.asl.builder.StateMachine``) a module defines at
+    top level, or the one named by ATTR, each with the variable that holds it: ``[("saga", Saga(...)), ...]``."""
+    # A module that made a StateMachine imported the builder, so the builder is in sys.modules then; a module
+    # of sagas alone does not pay for importing it.
+    builder = sys.modules.get("stepsaga.asl.builder")
+    kinds = (Saga, builder.StateMachine) if builder is not None else (Saga,)
+    label = where or module.__name__
+    if attr is not None:
+        value = getattr(module, attr, None)
+        if not isinstance(value, kinds):
+            found = ", ".join(n for n, v in vars(module).items() if isinstance(v, kinds)) or "none"
+            what = "a Saga or a StateMachine (defined here" if builder is not None else "a Saga (sagas defined here"
+            raise LoadError(f"{label}: {attr} is not {what}: {found})")
+        return [(attr, value)]
+    out: list[tuple[str, object]] = []
+    for name, value in vars(module).items():
+        if isinstance(value, kinds) and all(value is not v for _, v in out):
+            out.append((name, value))
+    return out
+
+
 def load(target: str) -> list[Saga]:
     """Every saga named by a CLI target."""
     where, attr = split_target(target)
