@@ -43,36 +43,26 @@ def _rejected(where: str, exc: DefinitionError | LintError) -> int:
 
 def _load(target: str) -> tuple[str, list[Saga]] | int:
     """The sagas a target names, or the exit code after reporting why there are none."""
-    from stepsaga.loader import load, split_target
-
-    where = split_target(target)[0]
-    try:
-        sagas = load(target)
-    except LoadError as exc:
-        _err(str(exc))
-        return BAD_CALL
-    except DefinitionError as exc:
-        return _rejected(where, exc)
-    if not sagas:
-        _err(f"{where}: defines no Saga; write `saga = Saga(...)` at module level, or name one with {where}:ATTR")
-        return REJECTED
-    return where, sagas
+    found = _load_definitions(target, machines=False)
+    return found if isinstance(found, int) else (found[0], [item for _, item in found[1]])  # type: ignore[misc]
 
 
-def _load_definitions(target: str) -> tuple[str, list[tuple[str, object]]] | int:
-    """The sagas and builder-made state machines a target names, each as (its name, it), or the exit code."""
-    from stepsaga.loader import definitions_in, import_target, split_target
+def _load_definitions(target: str, machines: bool = True) -> tuple[str, list[tuple[str, object]]] | int:
+    """The sagas (and with ``machines`` the builder-made state machines) a target names, each as (its name, it),
+    or the exit code after reporting why there are none."""
+    from stepsaga.loader import definitions_in, import_target, sagas_in, split_target
 
     where, attr = split_target(target)
     try:
-        found = definitions_in(import_target(where), attr, where)
+        module = import_target(where)
+        found = definitions_in(module, attr, where) if machines else [(s.name, s) for s in sagas_in(module, attr, where)]
     except LoadError as exc:
         _err(str(exc))
         return BAD_CALL
     except DefinitionError as exc:
         return _rejected(where, exc)
     if not found:
-        _err(f"{where}: defines no Saga or StateMachine; write `saga = Saga(...)` at module level, or name one with {where}:ATTR")
+        _err(f"{where}: defines no Saga{' or StateMachine' if machines else ''}; write `saga = Saga(...)` at module level, or name one with {where}:ATTR")
         return REJECTED
     # A saga is named by its name, a state machine by its name= or else its variable.
     return where, [(getattr(item, "name", None) or variable, item) for variable, item in found]

@@ -91,8 +91,7 @@ def definitions_in(module: ModuleType, attr: str | None = None, where: str = "")
         value = getattr(module, attr, None)
         if not isinstance(value, kinds):
             found = ", ".join(n for n, v in vars(module).items() if isinstance(v, kinds)) or "none"
-            what = "a Saga or a StateMachine (defined here" if builder is not None else "a Saga (sagas defined here"
-            raise LoadError(f"{label}: {attr} is not {what}: {found})")
+            raise LoadError(f"{label}: {attr} is not a Saga or a StateMachine (defined here: {found})")
         return [(attr, value)]
     out: list[tuple[str, object]] = []
     for name, value in vars(module).items():

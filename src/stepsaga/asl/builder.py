@@ -310,6 +310,10 @@ class StateMachine(_Node, kind="StateMachine"):
     def __eq__(self, other: object) -> bool:
         return super().__eq__(other) and other.name == self.name  # type: ignore[attr-defined]
 
+    def __repr__(self) -> str:
+        text = super().__repr__()
+        return text if self.name is None else text.replace("StateMachine(", f"StateMachine(name={self.name!r}, ", 1)
+
     def to_asl(self) -> str:
         """Lint the definition and render its exact JSON text (``stepsaga.asl.render``).
 

@@ -37,19 +37,14 @@ def differences(a: Any, b: Any, limit: int = 20, path: str = "$") -> list[str]:
     return out
 
 
-def _kind(value: Any) -> str:
+def _kind(value: Any) -> type:
+    """The JSON type of a value, as the Python type that holds it: booleans apart from numbers, ints with floats."""
     if isinstance(value, bool):
-        return "boolean"
+        return bool
     if isinstance(value, (int, float)):
-        return "number"
-    if isinstance(value, str):
-        return "string"
-    if value is None:
-        return "null"
-    if isinstance(value, dict):
-        return "object"
-    if isinstance(value, (list, tuple)):
-        return "array"
+        return float
+    if isinstance(value, (dict, list, tuple, str)) or value is None:
+        return list if isinstance(value, tuple) else type(value)
     raise TypeError(f"{type(value).__name__} is not a JSON value")
 
 
@@ -66,7 +61,7 @@ def _walk(a: Any, b: Any, path: str, out: list[str], limit: int) -> None:
     ka, kb = _kind(a), _kind(b)
     if ka != kb:
         out.append(f"{path}: {_show(a)} here, {_show(b)} there")
-    elif ka == "object":
+    elif ka is dict:
         for key in a:
             where = f"{path}.{key}" if key.isidentifier() else f"{path}[{_show(key)}]"
             if key not in b:
@@ -80,7 +75,7 @@ def _walk(a: Any, b: Any, path: str, out: list[str], limit: int) -> None:
                 out.append((f"{path}.{key}" if key.isidentifier() else f"{path}[{_show(key)}]") + ": missing here")
                 if len(out) >= limit:
                     return
-    elif ka == "array":
+    elif ka is list:
         if len(a) != len(b):
             out.append(f"{path}: {len(a)} items here, {len(b)} there")
             return

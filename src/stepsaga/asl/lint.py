@@ -113,7 +113,8 @@ def _lint_machine(doc: dict[str, Any], out: list[LintProblem], prefix: str, extr
             if target not in states:
                 out.append(LintProblem(where, "next-missing", f"{via} {target!r} names no state"))
         has_next, has_end = "Next" in state, state.get("End") is True
-        if kind in _NEEDS_TRANSITION and not (has_next or has_end):
+        malformed_end = "End" in state and not isinstance(state["End"], bool)  # the field-type rule's concern
+        if kind in _NEEDS_TRANSITION and not (has_next or has_end or malformed_end):
             out.append(LintProblem(where, "no-transition", "has neither Next nor End"))
         if has_next and has_end:
             out.append(LintProblem(where, "next-and-end", "has both Next and End"))

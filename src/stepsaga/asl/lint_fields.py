@@ -42,9 +42,12 @@ _KIND: dict[str, str] = {
                      "MaxItemsPerBatchPath", "MaxInputBytesPerBatchPath"), "path"),
     **dict.fromkeys(("ErrorPath", "CausePath"), "path-or-intrinsic"),
     **dict.fromkeys(("Parameters", "ResultSelector", "ItemSelector", "Credentials", "Assign", "BatchInput"), "template"),
-    **dict.fromkeys(("ItemReader", "ItemBatcher", "ResultWriter", "ProcessorConfig", "ItemProcessor", "Iterator",
+    # Objects and lists the linter judges on their own (each state, rule, branch, retrier, catcher, configuration):
+    # only their JSON type is checked here.
+    **dict.fromkeys(("States", "ItemReader", "ItemBatcher", "ResultWriter", "ProcessorConfig", "ItemProcessor", "Iterator",
                      "ReaderConfig", "WriterConfig"), "object"),
     **dict.fromkeys(("Choices", "Branches"), "list"),
+    **dict.fromkeys(("Retry", "Catch"), "matchers"),  # the walk in lint.py judges them, their shape included
     **dict.fromkeys(("MaxConcurrency", "ToleratedFailureCount", "MaxItemsPerBatch", "MaxInputBytesPerBatch", "Seconds"), "count"),
     "ToleratedFailurePercentage": "percentage",
     "QueryLanguage": "language",
@@ -119,11 +122,11 @@ def value_problems(field: str, value: Any, language: str, where: str | None, nam
             return bad(f"is {_show(value)}, not an object", "write a JSON object (keys ending in .$ take paths)")
         return template_problems(value, where, name)
     elif kind == "object":
-        if not isinstance(value, dict):
-            return bad(f"is {_show(value)}, not an object", "write a JSON object")
+        return [] if isinstance(value, dict) else bad(f"is {_show(value)}, not an object", "write a JSON object")
     elif kind == "list":
-        if not isinstance(value, list):
-            return bad(f"is {_show(value)}, not a list", "write a JSON array")
+        return [] if isinstance(value, list) else bad(f"is {_show(value)}, not a list", "write a JSON array")
+    elif kind == "matchers":
+        return []
     elif kind == "count":
         if not expression and not (_is_int(value) and 0 <= value <= ASL_MAX_INT):
             return bad(f"is {_show(value)}", f"it must be a whole number from 0 to {ASL_MAX_INT}" + (", or a {% %} expression" if language == JSONATA else ""))

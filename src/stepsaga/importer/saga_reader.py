@@ -212,17 +212,34 @@ def _is_guard(r: Retry) -> bool:
     return r.max_attempts == 0 and r.interval_seconds == 1 and r.backoff_rate == 2.0 and r.max_delay_seconds is None and r.jitter is None
 
 
-def _unguard(retries: list[Retry], business: list[str] | None) -> tuple[list[Retry], list[str]]:
-    """The retries before the compiler's no-retry guard (``no_retry_guard``), and the business errors it shows."""
+def _unguard(retries: list[Retry], business: list[str] | None) -> list[tuple[list[Retry], list[str]]]:
+    """The readings of a Task's retriers as (the retries before the compiler's no-retry guard, the business errors
+    the guard shows): a first ``MaxAttempts: 0`` retrier may be the guard (``no_retry_guard``) or the user's own."""
+    out = []
     if retries and _is_guard(retries[0]):
         rest = retries[1:]
         errors = business if business is not None else [e for e in retries[0].errors if e != DATA_LIMIT_EXCEEDED]
         if list(no_retry_guard(rest, errors)) == retries:
-            return rest, errors
+            out.append((rest, errors))
     errors = business or []
     if list(no_retry_guard(retries, errors)) == retries:
-        return retries, errors
-    raise _Unreadable("its retriers are not what a stepsaga step's retries compile to")
+        out.append((retries, errors))
+    if not out:
+        raise _Unreadable("its retriers are not what a stepsaga step's retries compile to")
+    return out
+
+
+def _own_retries(task: _Task, business: list[str] | None, transient: Retry | None) -> tuple[list[Retry], list[str]]:
+    """A step's own retries and business errors: the first reading of its retriers the DSL accepts (a business
+    error is never one of the step's own retries)."""
+    for rest, errors in _unguard(task.retries, business):
+        try:
+            own = _untransient(rest, transient, task.name)
+        except _Unreadable:
+            continue
+        if not set(errors) & {e for r in own for e in r.errors}:
+            return own, errors
+    raise _Unreadable(f"step {task.name}'s retriers are not what a stepsaga step's retries compile to")
 
 
 def _untransient(retries: list[Retry], transient: Retry | None, state: str) -> list[Retry]:
@@ -269,12 +286,11 @@ def _most_common(values: list[tuple[Retry, ...]], default: tuple[Retry, ...]) ->
 
 def _saga(name: str, base: dict[str, Any], steps: list[tuple[str, _Task, dict[str, Any]]], comps: dict[str, _Task],
           transient: Retry | None, default_timeout: Any) -> Saga:
-    comp_retry = {c: tuple(_unguard(t.retries, None)[0]) for c, t in comps.items()}
+    comp_retry = {c: tuple(_unguard(t.retries, None)[0][0]) for c, t in comps.items()}
     saga_comp_retry = _most_common(list(comp_retry.values()), (DEFAULT_COMPENSATION_RETRY,))
     own: dict[str, tuple[list[Retry], list[str]]] = {}
     for kind, task, routing in steps:
-        rest, business = _unguard(task.retries, routing.get("business"))
-        own[task.name] = (_untransient(rest, transient, task.name), business)
+        own[task.name] = _own_retries(task, routing.get("business"), transient)
     retriable_own = [own[t.name][0] for kind, t, _ in steps if kind == "retriable"]
     retriable_default: tuple[Retry, ...] = () if any(not r for r in retriable_own) else (DEFAULT_RETRIABLE_RETRY,)
 
