@@ -98,7 +98,7 @@ def _json(value: Any) -> Any:
     if isinstance(value, _Node):
         return value.to_json()
     if isinstance(value, dict):
-        return {k: _json(v) for k, v in value.items()}
+        return {str(k): _json(v) for k, v in value.items()}  # JSON keys are strings, as the renderer writes them
     if isinstance(value, (list, tuple)):
         return [_json(v) for v in value]
     return value

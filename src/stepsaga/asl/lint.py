@@ -190,7 +190,7 @@ def _lint_matchers(entries: Any, field: str, where: str, out: list[LintProblem])
         return
     for i, entry in enumerate(entries):
         errors = entry.get("ErrorEquals") if isinstance(entry, dict) else None
-        if not isinstance(errors, list) or not errors:
+        if not isinstance(errors, list) or not errors or not all(isinstance(e, str) and e for e in errors):
             out.append(LintProblem(where, "error-equals", f"{field}[{i}].ErrorEquals must be a non-empty list of error names"))
             continue
         if "States.ALL" in errors:

@@ -24,7 +24,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-from stepsaga.asl.fields import JSONATA, JSONATA_INSTEAD, JSONPATH, JSONPATH_INSTEAD, LANGUAGES, QUERY_LANGUAGES
+from stepsaga.asl.fields import BOTH, JSONATA, JSONATA_INSTEAD, JSONPATH, JSONPATH_INSTEAD, LANGUAGES, QUERY_LANGUAGES
 from stepsaga.asl.intrinsics import is_intrinsic_call, suggest, unknown_functions
 from stepsaga.asl.limits import ASL_MAX_INT
 from stepsaga.errors import LintProblem
@@ -47,12 +47,13 @@ _KIND: dict[str, str] = {
     **dict.fromkeys(("States", "ItemReader", "ItemBatcher", "ResultWriter", "ProcessorConfig", "ItemProcessor", "Iterator",
                      "ReaderConfig", "WriterConfig"), "object"),
     **dict.fromkeys(("Choices", "Branches"), "list"),
-    **dict.fromkeys(("Retry", "Catch"), "matchers"),  # the walk in lint.py judges them, their shape included
+    # Judged by the walk in lint.py (the matchers' shape, the retriers' ranges, the timeouts).
+    **dict.fromkeys(("Retry", "Catch", "ErrorEquals", "TimeoutSeconds", "HeartbeatSeconds", "IntervalSeconds", "MaxAttempts",
+                     "BackoffRate", "MaxDelaySeconds", "JitterStrategy"), "matchers"),
     **dict.fromkeys(("MaxConcurrency", "ToleratedFailureCount", "MaxItemsPerBatch", "MaxInputBytesPerBatch", "Seconds"), "count"),
     "ToleratedFailurePercentage": "percentage",
     "QueryLanguage": "language",
     "End": "boolean",
-    "ErrorEquals": "errors",
     "Items": "items",
 }
 
@@ -64,7 +65,7 @@ def is_jsonata(value: Any) -> bool:
 
 def is_path(value: Any) -> bool:
     """Whether a value reads as a JSONPath: ``$``, ``$.a``, ``$[0]``, ``$$.Execution.Id`` or a variable ``$name``."""
-    return isinstance(value, str) and value.startswith("$") and not value.startswith("{%")
+    return isinstance(value, str) and value[:1] == "$"
 
 
 def field_problems(kind: str, obj: dict[str, Any], language: str, where: str | None, prefix: str = "") -> list[LintProblem]:
@@ -72,81 +73,133 @@ def field_problems(kind: str, obj: dict[str, Any], language: str, where: str | N
     ``StateMachine``, ``Branch``, ``ItemProcessor``, ``Retrier``, ``Catcher``, ``ItemReader``, ...), ``language``
     its query language, ``prefix`` how its fields are named in messages (``Catch[0].``)."""
     table = LANGUAGES[kind]
+    skip = _SKIP.get(kind, ())
     out: list[LintProblem] = []
     for field, value in obj.items():
-        if field == "Type" and kind not in ("Retrier", "Catcher"):
+        if field in skip:
             continue
-        if field in _TRANSITIONS and kind in ("Succeed", "Fail", "Choice"):
-            continue
-        name = prefix + field
         belongs = table.get(field)
-        if belongs is None:
-            out.append(LintProblem(where, "unknown-field", f"{name} is not a field of {_article(kind)}; {_closest(field, table, language)}"))
-        elif belongs == JSONPATH and language == JSONATA:
-            out.append(LintProblem(where, "query-language", f"{name} is a JSONPath field, but this is a JSONata state; {JSONATA_INSTEAD.get(field) or 'write ' + field.removesuffix('Path') + ' with a {% %} expression'}"))
-        elif belongs == JSONATA and language == JSONPATH:
-            out.append(LintProblem(where, "query-language", f"{name} is a JSONata field, but this is a JSONPath state; {JSONPATH_INSTEAD[field]}"))
+        if belongs is not None and (belongs == BOTH or belongs == language):
+            # The common cases, decided without a call: the compile path lints every state it writes.
+            holds = _KIND.get(field, "any")
+            if holds == "matchers" or (value.__class__ is str and (
+                (holds == "string") or (holds == "name" and value) or (holds in _PATHS and value[:1] == "$")
+            )):
+                continue
+            if holds == "template" and language == JSONPATH and value.__class__ is dict:
+                _template(value, where, prefix + field, out)
+                continue
+            found = value_problems(field, value, language, where, prefix + field)
+            if found:
+                out.extend(found)
+        elif belongs is None:
+            out.append(LintProblem(where, "unknown-field", f"{prefix}{field} is not a field of {_article(kind)}; {_closest(field, table, language)}"))
+        elif belongs == JSONPATH:
+            out.append(LintProblem(where, "query-language", f"{prefix}{field} is a JSONPath field, but this is a JSONata state; {JSONATA_INSTEAD.get(field) or 'write ' + field.removesuffix('Path') + ' with a {% %} expression'}"))
         else:
-            out.extend(value_problems(field, value, language, where, name))
+            out.append(LintProblem(where, "query-language", f"{prefix}{field} is a JSONata field, but this is a JSONPath state; {JSONPATH_INSTEAD[field]}"))
     return out
+
+
+_PATHS = ("path", "path-or-null", "path-or-intrinsic")
+
+
+#: The fields each object's own rules judge elsewhere: a state's Type, and Next and End where a state may not have them.
+_SKIP = {kind: ("Type", "Next", "End") if kind in ("Succeed", "Fail", "Choice") else ("Type",)
+         for kind in ("Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")}
+
+
+def _check_string(value: Any, language: str) -> tuple[str, str, str] | None:
+    return None if isinstance(value, str) else (f"is {_show(value)}, not a string", "write a string", "field-type")
+
+
+def _check_name(value: Any, language: str) -> tuple[str, str, str] | None:
+    return None if isinstance(value, str) and value else (f"is {_show(value)}, not a state name", "write a string", "field-type")
+
+
+def _check_path_or_null(value: Any, language: str) -> tuple[str, str, str] | None:
+    return None if value is None or is_path(value) else (f"is {_show(value)}, not a JSONPath", "write a path such as \"$.result\", or null", "path")
+
+
+def _check_path(value: Any, language: str) -> tuple[str, str, str] | None:
+    return None if is_path(value) else (f"is {_show(value)}, not a JSONPath", "write a path such as \"$.value\"", "path")
+
+
+def _check_path_or_intrinsic(value: Any, language: str) -> tuple[str, str, str] | None:
+    if is_path(value) or (isinstance(value, str) and is_intrinsic_call(value)):
+        return None
+    return (f"is {_show(value)}, neither a JSONPath nor an intrinsic function", "write a path such as \"$.error.Cause\" or States.Format('...', $.x)", "path")
+
+
+def _check_template(value: Any, language: str) -> tuple[str, str, str] | None:
+    if isinstance(value, dict):
+        return None
+    if language == JSONATA:
+        return None if is_jsonata(value) else (f"is {_show(value)}, not an object or a {{% %}} expression", "write an object, or \"{% expression %}\"", "field-type")
+    return (f"is {_show(value)}, not an object", "write a JSON object (keys ending in .$ take paths)", "field-type")
+
+
+def _check_object(value: Any, language: str) -> tuple[str, str, str] | None:
+    return None if isinstance(value, dict) else (f"is {_show(value)}, not an object", "write a JSON object", "field-type")
+
+
+def _check_list(value: Any, language: str) -> tuple[str, str, str] | None:
+    return None if isinstance(value, list) else (f"is {_show(value)}, not a list", "write a JSON array", "field-type")
+
+
+def _check_count(value: Any, language: str) -> tuple[str, str, str] | None:
+    if (_is_int(value) and 0 <= value <= ASL_MAX_INT) or (language == JSONATA and is_jsonata(value)):
+        return None
+    return (f"is {_show(value)}", f"it must be a whole number from 0 to {ASL_MAX_INT}" + (", or a {% %} expression" if language == JSONATA else ""), "field-type")
+
+
+def _check_percentage(value: Any, language: str) -> tuple[str, str, str] | None:
+    if (not isinstance(value, bool) and isinstance(value, (int, float)) and 0 <= value <= 100) or (language == JSONATA and is_jsonata(value)):
+        return None
+    return (f"is {_show(value)}", "it must be a number from 0 to 100" + (", or a {% %} expression" if language == JSONATA else ""), "field-type")
+
+
+def _check_language(value: Any, language: str) -> tuple[str, str, str] | None:
+    return None if value in QUERY_LANGUAGES else (f"is {_show(value)}", "write \"JSONPath\" or \"JSONata\"", "field-type")
+
+
+def _check_boolean(value: Any, language: str) -> tuple[str, str, str] | None:
+    return None if isinstance(value, bool) else (f"is {_show(value)}, not a boolean", "write true", "field-type")
+
+
+def _check_items(value: Any, language: str) -> tuple[str, str, str] | None:
+    if language != JSONATA or isinstance(value, list) or is_jsonata(value):
+        return None
+    return (f"is {_show(value)}, not a list or a {{% %}} expression", "write \"{% $states.input.items %}\" or a JSON array", "field-type")
+
+
+_CHECKS = {
+    "string": _check_string, "name": _check_name, "path-or-null": _check_path_or_null, "path": _check_path,
+    "path-or-intrinsic": _check_path_or_intrinsic, "template": _check_template, "object": _check_object,
+    "list": _check_list, "count": _check_count, "percentage": _check_percentage, "language": _check_language,
+    "boolean": _check_boolean, "items": _check_items,
+}
+#: Kinds whose values the linter looks into no further here: structure judged by its own rules, or plain values.
+_SHALLOW = {"object", "list", "matchers", "name", "boolean", "language", "count", "percentage", "path", "path-or-null"}
 
 
 def value_problems(field: str, value: Any, language: str, where: str | None, name: str) -> list[LintProblem]:
     """What is wrong with one field's value, by what the field holds (``_KIND``), in the state's language."""
     kind = _KIND.get(field, "any")
-    expression = language == JSONATA and is_jsonata(value)
-
-    def bad(what: str, instead: str, rule: str = "field-type") -> list[LintProblem]:
-        return [LintProblem(where, rule, f"{name} {what}; {instead}")]
-
-    if kind in ("string", "name"):
-        if not isinstance(value, str) or (kind == "name" and not value):
-            return bad(f"is {_show(value)}, not a {'state name' if kind == 'name' else 'string'}", "write a string")
-    elif kind == "path-or-null":
-        if value is not None and not is_path(value):
-            return bad(f"is {_show(value)}, not a JSONPath", f"write a path such as \"$.result\", or null", "path")
-    elif kind == "path":
-        if not is_path(value):
-            return bad(f"is {_show(value)}, not a JSONPath", "write a path such as \"$.value\"", "path")
-    elif kind == "path-or-intrinsic":
-        if not (is_path(value) or (isinstance(value, str) and is_intrinsic_call(value))):
-            return bad(f"is {_show(value)}, neither a JSONPath nor an intrinsic function", "write a path such as \"$.error.Cause\" or States.Format('...', $.x)", "path")
-        if is_intrinsic_call(value):
-            return _intrinsic_problems(value, where, name)
-    elif kind == "template":
-        if language == JSONATA:
-            if not (isinstance(value, dict) or expression):
-                return bad(f"is {_show(value)}, not an object or a {{% %}} expression", "write an object, or \"{% expression %}\"")
-            return jsonata_problems(value, where, name)
-        if not isinstance(value, dict):
-            return bad(f"is {_show(value)}, not an object", "write a JSON object (keys ending in .$ take paths)")
-        return template_problems(value, where, name)
-    elif kind == "object":
-        return [] if isinstance(value, dict) else bad(f"is {_show(value)}, not an object", "write a JSON object")
-    elif kind == "list":
-        return [] if isinstance(value, list) else bad(f"is {_show(value)}, not a list", "write a JSON array")
-    elif kind == "matchers":
+    check = _CHECKS.get(kind)
+    if check is not None:
+        wrong = check(value, language)
+        if wrong is not None:
+            what, instead, rule = wrong
+            return [LintProblem(where, rule, f"{name} {what}; {instead}")]
+    if kind in _SHALLOW or kind == "matchers":
         return []
-    elif kind == "count":
-        if not expression and not (_is_int(value) and 0 <= value <= ASL_MAX_INT):
-            return bad(f"is {_show(value)}", f"it must be a whole number from 0 to {ASL_MAX_INT}" + (", or a {% %} expression" if language == JSONATA else ""))
-    elif kind == "percentage":
-        if not expression and (isinstance(value, bool) or not isinstance(value, (int, float)) or not 0 <= value <= 100):
-            return bad(f"is {_show(value)}", "it must be a number from 0 to 100" + (", or a {% %} expression" if language == JSONATA else ""))
-    elif kind == "language":
-        if value not in QUERY_LANGUAGES:
-            return bad(f"is {_show(value)}", "write \"JSONPath\" or \"JSONata\"")
-    elif kind == "boolean":
-        if not isinstance(value, bool):
-            return bad(f"is {_show(value)}, not a boolean", "write true")
-    elif kind == "errors":
-        if isinstance(value, list) and not all(isinstance(e, str) and e for e in value):
-            return bad("holds something that is not an error name", "write error names as strings, such as \"States.ALL\"")
-    elif kind == "items":
-        if language == JSONATA and not (isinstance(value, list) or expression):
-            return bad(f"is {_show(value)}, not a list or a {{% %}} expression", "write \"{% $states.input.items %}\" or a JSON array")
+    if kind == "path-or-intrinsic":
+        return _intrinsic_problems(value, where, name) if is_intrinsic_call(value) else []
     if language == JSONATA:
         return jsonata_problems(value, where, name)
+    if kind == "template":
+        return template_problems(value, where, name)
     if kind == "any":
         return jsonata_in_jsonpath(value, where, name)
     return []
@@ -155,22 +208,29 @@ def value_problems(field: str, value: Any, language: str, where: str | None, nam
 def template_problems(template: Any, where: str | None, name: str) -> list[LintProblem]:
     """A JSONPath payload template: each ``key.$`` must hold a path or an intrinsic function call, nested too."""
     out: list[LintProblem] = []
-    if isinstance(template, dict):
+    _template(template, where, name, out)
+    return out
+
+
+def _template(template: Any, where: str | None, name: str, out: list[LintProblem]) -> None:
+    # Hot on the compile path (every compiled Task's payload): names are built only where a problem is.
+    if template.__class__ is dict:
         for key, value in template.items():
-            inner = f"{name}.{key}"
-            if isinstance(key, str) and key.endswith(".$"):
-                if not isinstance(value, str) or not (is_path(value) or is_intrinsic_call(value)):
-                    out.append(LintProblem(where, "payload-template", f"{inner} is {_show(value)}, but a key ending in .$ takes a path or an intrinsic function; write \"$.{key[:-2] or 'value'}\", or drop .$ from the key for a fixed value"))
-                elif is_intrinsic_call(value):
-                    out.extend(_intrinsic_problems(value, where, inner))
-            else:
-                out.extend(template_problems(value, where, inner))
+            if key[-2:] == ".$":
+                if value.__class__ is str and value[:1] == "$":
+                    continue
+                if isinstance(value, str) and is_intrinsic_call(value):
+                    out.extend(_intrinsic_problems(value, where, f"{name}.{key}"))
+                    continue
+                out.append(LintProblem(where, "payload-template", f"{name}.{key} is {_show(value)}, but a key ending in .$ takes a path or an intrinsic function; write \"$.{key[:-2] or 'value'}\", or drop .$ from the key for a fixed value"))
+            elif value.__class__ is dict or value.__class__ is list or (value.__class__ is str and value[:2] == "{%"):
+                _template(value, where, f"{name}.{key}", out)
     elif isinstance(template, list):
         for i, item in enumerate(template):
-            out.extend(template_problems(item, where, f"{name}[{i}]"))
+            if isinstance(item, (dict, list, str)):
+                _template(item, where, f"{name}[{i}]", out)
     elif is_jsonata(template):
         out.append(LintProblem(where, "jsonata", f"{name} is a JSONata expression in a JSONPath state, where it is passed on as text; set QueryLanguage to JSONata, or write a path in a key ending in .$"))
-    return out
 
 
 def jsonata_problems(value: Any, where: str | None, name: str) -> list[LintProblem]:
@@ -191,8 +251,8 @@ def jsonata_problems(value: Any, where: str | None, name: str) -> list[LintProbl
 
 def jsonata_in_jsonpath(value: Any, where: str | None, name: str) -> list[LintProblem]:
     """A ``{% ... %}`` string in a JSONPath state's free JSON (``Result``): passed on as text, so a mistake."""
-    if is_jsonata(value):
-        return [LintProblem(where, "jsonata", f"{name} is a JSONata expression in a JSONPath state, where it is passed on as text; set QueryLanguage to JSONata")]
+    if isinstance(value, str):
+        return [LintProblem(where, "jsonata", f"{name} is a JSONata expression in a JSONPath state, where it is passed on as text; set QueryLanguage to JSONata")] if is_jsonata(value) else []
     if isinstance(value, dict):
         return [p for k, v in value.items() for p in jsonata_in_jsonpath(v, where, f"{name}.{k}")]
     if isinstance(value, list):

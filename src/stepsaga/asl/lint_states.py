@@ -18,7 +18,7 @@ TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
 
-from stepsaga.asl.fields import JSONATA
+from stepsaga.asl.fields import JSONATA, LANGUAGES
 from stepsaga.asl.lint_fields import field_problems, is_jsonata
 from stepsaga.errors import LintProblem
 
@@ -31,6 +31,9 @@ EXCLUSIVE = (
     ("ItemProcessor", "Iterator"), ("MaxItemsPerBatch", "MaxItemsPerBatchPath"),
     ("MaxInputBytesPerBatch", "MaxInputBytesPerBatchPath"),
 )
+#: The pairs each state type can have both fields of: the rest cannot clash (unknown fields are another rule's).
+_EXCLUSIVE_OF = {kind: tuple((a, b) for a, b in EXCLUSIVE if a in LANGUAGES[kind] and b in LANGUAGES[kind])
+                 for kind in ("Task", "Pass", "Choice", "Wait", "Succeed", "Fail", "Parallel", "Map")}
 _WAIT_FIELDS = ("Seconds", "SecondsPath", "Timestamp", "TimestampPath")
 #: The fields only a distributed Map has: https://docs.aws.amazon.com/step-functions/latest/dg/state-map-distributed.html
 DISTRIBUTED_ONLY = ("ItemReader", "ItemBatcher", "ResultWriter", "ToleratedFailurePercentage", "ToleratedFailurePercentagePath",
@@ -38,17 +41,17 @@ DISTRIBUTED_ONLY = ("ItemReader", "ItemBatcher", "ResultWriter", "ToleratedFailu
 _TOKEN = {"JSONPath": "$$.Task.Token", JSONATA: "$states.context.Task.Token"}
 
 
-def exclusive_problems(obj: dict[str, Any], where: str | None, prefix: str = "") -> list[LintProblem]:
-    """Pairs of fields of ``EXCLUSIVE`` given together."""
+def exclusive_problems(obj: dict[str, Any], where: str | None, prefix: str = "", kind: str | None = None) -> list[LintProblem]:
+    """Pairs of fields of ``EXCLUSIVE`` given together (only the pairs an object of ``kind`` can have, when given)."""
     return [
         LintProblem(where, "exclusive-fields", f"{prefix}{a} and {prefix}{b} are both given; write only one of them")
-        for a, b in EXCLUSIVE if a in obj and b in obj
+        for a, b in (_EXCLUSIVE_OF.get(kind, EXCLUSIVE) if kind else EXCLUSIVE) if a in obj and b in obj
     ]
 
 
 def state_problems(kind: str, state: dict[str, Any], language: str, where: str | None) -> list[LintProblem]:
     """The rules of the state's own type (the fields common to all states are ``lint_fields``' concern)."""
-    out = exclusive_problems(state, where)
+    out = exclusive_problems(state, where, kind=kind)
     if kind == "Task":
         out += _task(state, language, where)
     elif kind == "Wait":
