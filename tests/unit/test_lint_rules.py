@@ -165,3 +165,11 @@ def test_a_clean_definition_of_every_state_type_stays_clean_when_copied_into_a_b
             rule["Next"] += "2"
     doc = machine(P={"Type": "Parallel", "End": True, "Branches": [{"StartAt": "T2", "States": renamed}]})
     assert lint(doc) == []
+
+
+def test_a_field_given_twice_in_the_text_is_a_problem():
+    from stepsaga.asl import lint_text
+
+    text = '{"StartAt": "A", "States": {"A": {"Type": "Pass", "Result": 1, "Result": 2, "End": true}}}'
+    assert [(p.state, p.rule, p.message) for p in lint_text(text)] == [
+        ("A", "duplicate-field", "Result is given more than once, and only the last one counts; write it once")]

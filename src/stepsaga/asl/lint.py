@@ -98,6 +98,8 @@ def _lint_machine(doc: dict[str, Any], out: list[LintProblem], prefix: str, extr
         if not isinstance(state, dict):
             out.append(LintProblem(where, "shape", "is not a JSON object"))
             continue
+        for field in getattr(state, "duplicates", ()):  # only JSON text has them: a dict keeps the last value
+            out.append(LintProblem(where, "duplicate-field", f"{field} is given more than once, and only the last one counts; write it once"))
         kind = state.get("Type")
         ends = ends or kind in _TERMINAL or state.get("End") is True
         if kind not in _KNOWN_TYPES:
