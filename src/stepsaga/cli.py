@@ -45,49 +45,64 @@ def _rejected(where: str, exc: DefinitionError | LintError) -> int:
 
 def _load(target: str) -> tuple[str, list[Saga]] | int:
     """The sagas a target names, or the exit code after reporting why there are none."""
-    from stepsaga.loader import load, split_target
+    found = _load_definitions(target, machines=False)
+    return found if isinstance(found, int) else (found[0], [item for _, item in found[1]])  # type: ignore[misc]
 
-    where = split_target(target)[0]
+
+def _load_definitions(target: str, machines: bool = True) -> tuple[str, list[tuple[str, object]]] | int:
+    """The sagas (and with ``machines`` the builder-made state machines) a target names, each as (its name, it),
+    or the exit code after reporting why there are none."""
+    from stepsaga.loader import definitions_in, import_target, sagas_in, split_target
+
+    where, attr = split_target(target)
     try:
-        sagas = load(target)
+        module = import_target(where)
+        found = definitions_in(module, attr, where) if machines else [(s.name, s) for s in sagas_in(module, attr, where)]
     except LoadError as exc:
         _err(str(exc))
         return BAD_CALL
     except DefinitionError as exc:
         return _rejected(where, exc)
-    if not sagas:
-        _err(f"{where}: defines no Saga; write `saga = Saga(...)` at module level, or name one with {where}:ATTR")
+    if not found:
+        _err(f"{where}: defines no Saga{' or StateMachine' if machines else ''}; write `saga = Saga(...)` at module level, or name one with {where}:ATTR")
         return REJECTED
-    return where, sagas
+    # A saga is named by its name, a state machine by its name= or else its variable.
+    return where, [(getattr(item, "name", None) or variable, item) for variable, item in found]
 
 
 def _cmd_compile(args: argparse.Namespace) -> int:
     if args.mode == "choreography":
         from stepsaga.choreography.document import to_choreography_json as render
         from stepsaga.names import choreography_file_name as file_name
+
+        loaded = _load(args.target)
+        if isinstance(loaded, int):
+            return loaded
+        where, items = loaded[0], [(s.name, s) for s in loaded[1]]
     else:
         from stepsaga.names import asl_file_name as file_name
         from stepsaga.orchestration import to_asl as render
 
-    loaded = _load(args.target)
-    if isinstance(loaded, int):
-        return loaded
-    where, sagas = loaded
+        found = _load_definitions(args.target)
+        if isinstance(found, int):
+            return found
+        where, items = found
     out = args.output
-    to_dir = out is not None and (os.path.isdir(out) or out.endswith(("/", os.sep)) or len(sagas) > 1)
-    if len(sagas) > 1 and not to_dir:
-        names = ", ".join(s.name for s in sagas)
+    to_dir = out is not None and (os.path.isdir(out) or out.endswith(("/", os.sep)) or len(items) > 1)
+    if len(items) > 1 and not to_dir:
+        names = ", ".join(name for name, _ in items)
         _err(f"{where}: defines several sagas ({names}); name one with {where}:ATTR, or write them to a folder with -o DIR/")
         return BAD_CALL
-    for saga in sagas:
+    for name, item in items:
+        own = getattr(item, "to_asl", None)  # a builder-made StateMachine lints and renders itself
         try:
-            text = render(saga)
+            text = own() if own is not None else render(item)
         except LintError as exc:
-            return _rejected(f"{where}: saga {saga.name}", exc)
+            return _rejected(f"{where}: {'state machine' if own is not None else 'saga'} {name}", exc)
         if out is None:
             sys.stdout.write(text)
             continue
-        dest = os.path.join(out, file_name(saga.name)) if to_dir else out
+        dest = os.path.join(out, file_name(name)) if to_dir else out
         try:
             os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
             with open(dest, "w", encoding="utf-8", newline="\n") as fh:
@@ -511,6 +526,90 @@ def _cmd_template(args: argparse.Namespace) -> int:
     return OK
 
 
+def _read_asl(path: str) -> str | int:
+    """The text of an ASL file, or BAD_CALL after saying why it cannot be read (missing, a folder, not UTF-8, not JSON)."""
+    import json
+
+    try:
+        with open(path, encoding="utf-8") as fh:
+            text = fh.read()
+    except IsADirectoryError:
+        _err(f"{path}: is a folder; name an ASL file, such as asl/order_saga.asl.json")
+        return BAD_CALL
+    except OSError as exc:
+        _err(f"{path}: cannot read: {exc.strerror}")
+        return BAD_CALL
+    except UnicodeDecodeError as exc:
+        _err(f"{path}: is not UTF-8 text ({exc.reason}); ASL is JSON in UTF-8")
+        return BAD_CALL
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as exc:
+        _err(f"{path}: is not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}")
+        return BAD_CALL
+    return text
+
+
+def _cmd_lint(args: argparse.Namespace) -> int:
+    """Lint hand-written ASL files: each problem on stdout, a summary per file on stderr; 0 clean, 1 problems, 2 unreadable."""
+    from stepsaga.asl.lint import lint_text
+
+    worst = OK
+    for path in args.files:
+        text = _read_asl(path)
+        if isinstance(text, int):
+            worst = BAD_CALL
+            continue
+        problems = lint_text(text)
+        for problem in problems:
+            print(f"{path}: {problem}")
+        _err(f"{path}: {len(problems)} problem{'' if len(problems) == 1 else 's'}" if problems else f"{path}: no problems")
+        if problems and worst == OK:
+            worst = REJECTED
+    return worst
+
+
+def _cmd_import(args: argparse.Namespace) -> int:
+    """Write the Python of an ASL file: the Saga DSL for stepsaga's compiled sagas, else the low-level builder."""
+    import re
+
+    from stepsaga.importer import default_name, import_asl
+    from stepsaga.names import snake_case
+
+    if args.name is not None and not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", args.name):
+        _err(f"--name {args.name!r}: write a name of letters and digits starting with a letter, such as OrderSaga")
+        return BAD_CALL
+    text = _read_asl(args.file)
+    if isinstance(text, int):
+        return text
+    try:
+        imported = import_asl(text, args.file, name=args.name, builder=args.builder)
+    except LintError as exc:
+        for problem in exc.problems:
+            _err(f"{args.file}: {problem}")
+        _err(f"{args.file}: fix the problems above first; `stepsaga lint {args.file}` lists them again")
+        return REJECTED
+    if args.output is None:
+        sys.stdout.write(imported.source)
+        _err(f"{args.file}: {imported.why}")
+        return OK
+    dest = args.output
+    if os.path.isdir(dest) or dest.endswith(("/", os.sep)):
+        dest = os.path.join(dest, snake_case(imported.name or default_name(args.file)) + ".py")
+    if os.path.exists(dest) and not args.force:
+        _err(f"{dest}: exists; write to another -o, or add --force to replace it")
+        return BAD_CALL
+    try:
+        os.makedirs(os.path.dirname(dest) or ".", exist_ok=True)
+        with open(dest, "w", encoding="utf-8", newline="\n") as fh:
+            fh.write(imported.source)
+    except OSError as exc:
+        _err(f"{dest}: cannot write: {_why_not_written(dest, exc)}")
+        return BAD_CALL
+    _err(f"wrote {dest}: {imported.why}; compile it with: stepsaga compile {dest}")
+    return OK
+
+
 def _cmd_events_test_pattern(args: argparse.Namespace) -> int:
     """Match one event against one pattern, as EventBridge's TestEventPattern does; exit codes as grep's."""
     from stepsaga.choreography.pattern import compile_pattern
@@ -757,6 +856,22 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--drop-unsupported", action="store_true", help="leave out the fields the SDK cannot express, with a warning for each")
     p.add_argument("-o", "--output", metavar="FILE", help="write it here instead of printing it")
     p.set_defaults(func=_cmd_sdk_export)
+
+    p = sub.add_parser("import", help="write the Python of an existing ASL definition", description=(
+        "Write an ASL definition as Python that `stepsaga compile` turns back into semantically equal ASL: the Saga DSL "
+        "for ASL stepsaga compiled from a saga, else the low-level builder (stepsaga.asl.builder), with a header saying why."))
+    p.add_argument("file", metavar="FILE.asl.json", help="the ASL definition")
+    p.add_argument("-o", "--output", metavar="FILE_OR_DIR", help="write the module here (a folder gets <name>.py) instead of printing it")
+    p.add_argument("--name", help="the saga's or state machine's name when the ASL does not hold it (default: from the file name)")
+    p.add_argument("--builder", action="store_true", help="write the low-level builder even for a stepsaga-compiled saga")
+    p.add_argument("--force", action="store_true", help="replace the -o file if it exists")
+    p.set_defaults(func=_cmd_import)
+
+    p = sub.add_parser("lint", help="lint hand-written ASL files", description=(
+        "Lint ASL definitions: every state type and field in both query languages, nested Parallel and Map states "
+        "included. Prints each problem (state path, field, what to write); exits 0 when clean, 1 on problems, 2 when a file cannot be read."))
+    p.add_argument("files", nargs="+", metavar="FILE.asl.json")
+    p.set_defaults(func=_cmd_lint)
 
     p = sub.add_parser("events", help="EventBridge events and event patterns", description="EventBridge events and event patterns, checked locally as EventBridge checks them.")
     events = p.add_subparsers(dest="events_command", required=True, metavar="COMMAND", parser_class=_subparser)

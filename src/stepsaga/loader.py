@@ -65,18 +65,32 @@ def import_target(where: str) -> ModuleType:
 
 def sagas_in(module: ModuleType, attr: str | None = None, where: str = "") -> list[Saga]:
     """The sagas a module defines at top level, or the one named by ATTR."""
-    label = where or module.__name__
+    return [saga for _, saga in _defined(module, attr, where, (Saga,), "a Saga (sagas defined here")]  # type: ignore[misc]
+
+
+def definitions_in(module: ModuleType, attr: str | None = None, where: str = "") -> list[tuple[str, object]]:
+    """The sagas and the builder-made state machines (``stepsaga.asl.builder.StateMachine``) a module defines at
+    top level, or the one named by ATTR, each with the variable that holds it: ``[("saga", Saga(...)), ...]``."""
+    # A module that made a StateMachine imported the builder, so the builder is in sys.modules then; a module
+    # of sagas alone does not pay for importing it.
+    builder = sys.modules.get("stepsaga.asl.builder")
+    kinds = (Saga, builder.StateMachine) if builder is not None else (Saga,)
+    return _defined(module, attr, where, kinds, "a Saga or a StateMachine (defined here")
+
+
+def _defined(module: ModuleType, attr: str | None, where: str, kinds: tuple[type, ...], what: str) -> list[tuple[str, object]]:
+    """(variable, value) for each top-level value of one of ``kinds``, each value once; or the one ATTR names."""
     if attr is not None:
         value = getattr(module, attr, None)
-        if not isinstance(value, Saga):
-            found = ", ".join(n for n, v in vars(module).items() if isinstance(v, Saga)) or "none"
-            raise LoadError(f"{label}: {attr} is not a Saga (sagas defined here: {found})")
-        return [value]
-    sagas: list[Saga] = []
-    for value in vars(module).values():
-        if isinstance(value, Saga) and all(value is not s for s in sagas):
-            sagas.append(value)
-    return sagas
+        if not isinstance(value, kinds):
+            found = ", ".join(n for n, v in vars(module).items() if isinstance(v, kinds)) or "none"
+            raise LoadError(f"{where or module.__name__}: {attr} is not {what}: {found})")
+        return [(attr, value)]
+    out: list[tuple[str, object]] = []
+    for name, value in vars(module).items():
+        if isinstance(value, kinds) and all(value is not v for _, v in out):
+            out.append((name, value))
+    return out
 
 
 def load(target: str) -> list[Saga]:

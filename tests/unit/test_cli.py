@@ -57,7 +57,7 @@ def test_a_rejected_definition_exits_1_with_file_saga_step_and_fix(tmp_path, cap
     ("args", "message"),
     [
         (["compile", "no/such/file.py"], "no/such/file.py: no such file"),
-        (["compile", f"{GOOD}:missing"], "missing is not a Saga (sagas defined here: saga)"),
+        (["compile", f"{GOOD}:missing"], "missing is not a Saga or a StateMachine (defined here: saga)"),
         (["compile"], "the following arguments are required"),
         (["frobnicate"], "invalid choice"),
     ],

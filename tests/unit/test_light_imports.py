@@ -76,6 +76,10 @@ NOT_ON_THE_LIGHT_PATH = HEAVY | {"pydantic", "rich", "ruamel", "yaml"}
         ["compile", "workflows/order_saga.py", "--mode", "choreography"],
         ["cost", "workflows/order_saga.py", "--per-day", "10000"],
         ["cost", "workflows/order_saga.py", "--per-day", "10000", "--json"],
+        # issue 11.4: importing and linting ASL, and compiling a module of the low-level builder
+        ["import", "asl/order_saga.asl.json"],
+        ["lint", "asl/order_saga.asl.json"],
+        ["compile", "tests/asl_corpus/imported/travel_booking.py"],
     ],
 )
 def test_the_choreography_commands_stay_light(argv: list[str]) -> None:
