@@ -418,6 +418,20 @@ def _cmd_events_test_pattern(args: argparse.Namespace) -> int:
     return OK if found else REJECTED
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    """Write a new saga project into a new or empty folder; a bad name or folder is a bad call (exit 2)."""
+    from stepsaga.errors import InitError
+    from stepsaga.new_project import DEFAULT_NAME, create
+
+    try:
+        project = create(args.folder, DEFAULT_NAME if args.name is None else args.name)
+    except InitError as exc:
+        _err(str(exc))
+        return BAD_CALL
+    sys.stdout.write(project.summary(args.folder))
+    return OK
+
+
 class _Formatter(argparse.HelpFormatter):
     """argparse's default formatter imports shutil (~4 ms) per argument to size the terminal."""
 
@@ -485,6 +499,14 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--schemas", default="schemas", metavar="DIR", help="where to write each event's JSON Schema (<saga>/<DetailType>.json)")
     p.add_argument("--workflows", default="workflows", metavar="DIR")
     p.set_defaults(func=_cmd_template)
+
+    p = sub.add_parser("init", help="start a saga project in a new folder", description=(
+        "Write a working saga project into DIR (new, or empty but for .git): a two-step example saga (a trip: BookFlight, "
+        "BookHotel, and their compensations) in workflows/, its handlers in tasks/ and compensations/, its tests, asl/, "
+        "template.yaml and schemas/ generated from it, pytest's configuration and a Makefile with test and demo."))
+    p.add_argument("folder", metavar="DIR", help="the project's folder: new, or empty")
+    p.add_argument("--name", help="the saga's name, in PascalCase (default: TripSaga); its files are named in snake_case (trip_saga)")
+    p.set_defaults(func=_cmd_init)
 
     p = sub.add_parser("events", help="EventBridge events and event patterns", description="EventBridge events and event patterns, checked locally as EventBridge checks them.")
     events = p.add_subparsers(dest="events_command", required=True, metavar="COMMAND", parser_class=_subparser)
