@@ -350,7 +350,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
         except DefinitionError as exc:
             return _rejected(where, exc)
     try:
-        from stepsaga.sam import Layout, TemplateError, schema_warnings, sync_asl, sync_file
+        from stepsaga.sam import Layout, TemplateError, schema_warnings, sync_asl, sync_file, sync_layer
     except ModuleNotFoundError as exc:
         _err(f"stepsaga template needs {exc.name}: pip install 'stepsaga[deploy]'")
         return BAD_CALL
@@ -368,6 +368,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
                 written += sync_asl(layout, [saga])
             except LintError as exc:
                 return _rejected(f"saga {saga.name}", exc)
+        written += sync_layer(layout, sagas)  # the adapter layer's requirements, when stepsaga is not installed from source
         # Without PATHs the template describes every saga in the folder, so sagas gone from it go too.
         changed = sync_file(layout, sagas, prune=not args.paths)
         schema_changes = sync_schemas(Path(args.schemas), sagas)

@@ -205,12 +205,12 @@ def _generate(folder: Path, module: str) -> list[str]:
     from stepsaga.choreography.schema_files import sync_schemas
     from stepsaga.loader import import_target, sagas_in
     from stepsaga.names import SCHEMAS_DIR
-    from stepsaga.sam import Layout, sync_asl, sync_file
+    from stepsaga.sam import Layout, sync_asl, sync_file, sync_layer
 
     workflow = folder / "workflows" / f"{module}.py"
     sagas = sagas_in(import_target(str(workflow)), where=str(workflow))
     layout = Layout(folder / "template.yaml", folder / "asl", project=folder)
-    paths = [path for path, _ in sync_asl(layout, sagas)]
+    paths = [path for path, _ in sync_asl(layout, sagas) + sync_layer(layout, sagas)]
     sync_file(layout, sagas, prune=True)
     paths.append(layout.template)
     paths += [path for path, _ in sync_schemas(folder / SCHEMAS_DIR, sagas)]

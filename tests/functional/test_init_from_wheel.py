@@ -4,7 +4,8 @@ Nothing of this checkout is reachable: the wheel is built from a copy of its sou
 extra into a new venv, and the project is written and tested in a temporary folder, by that venv's stepsaga only.
 The project's ``make test`` installs its own requirements (``STEPSAGA``, requirements-dev.txt) into that venv
 (``VENV=``), so the test makes one venv, not two. It needs the package index for the dependencies; pip's cache
-makes a second run cheap.
+makes a second run cheap. Then the saga is switched to ``mode="both"``: ``stepsaga template`` and ``stepsaga check``
+work there too, with the adapter layer in the project's own folder.
 """
 
 from __future__ import annotations
@@ -57,3 +58,16 @@ def test_a_wheel_in_a_fresh_venv_inits_a_project_whose_make_test_passes(tmp_path
     [summary] = [line for line in out.splitlines() if " passed" in line]
     assert re.search(r"=+ \d+ passed in [\d.]+s", summary), summary  # nothing failed, skipped or errored
     assert (venv / ".stepsaga-requirement").read_text() == requirement + "\n"
+
+    # The same saga deployed as a choreography too: its adapter layer is the project's own folder, whose
+    # requirements name this stepsaga (a wheel has no source folder to build the layer from).
+    workflow = project / "workflows" / "trip_saga.py"
+    workflow.write_text(workflow.read_text().replace('    tables=[Table("flights"', '    mode="both",\n    tables=[Table("flights"', 1))
+    run([str(stepsaga), "template"], project, env, "stepsaga template, mode both")
+    out = run([str(stepsaga), "check"], project, env, "stepsaga check, mode both")
+    assert out.startswith("ok: 1 saga(s)"), out
+    layer = (project / "layers" / "stepsaga" / "requirements.txt").read_text()
+    version = run([str(python), "-c", "import stepsaga; print(stepsaga.__version__)"], tmp_path, env, "reading the version").strip()
+    assert f"\nstepsaga=={version}\naws-lambda-powertools" in layer
+    assert "ContentUri: layers/stepsaga/" in (project / "template.yaml").read_text()
+
