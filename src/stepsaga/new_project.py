@@ -52,12 +52,16 @@ class Project:
 
     def summary(self, shown_folder: str) -> str:
         """What was written and the commands to run next; ``shown_folder`` is the folder as the user wrote it."""
+        parts = [
+            (f"workflows/{self.module}.py", "the saga: steps, compensations, business errors, tables"),
+            ("tasks/, compensations/", "its Lambda handlers; each folder is one code folder (CodeUri)"),
+            ("tests/", "pytest, on stepsaga's embedded cloud"),
+            ("asl/, template.yaml, schemas/", "generated from the saga (make template writes them again)"),
+        ]
+        width = max(len(path) for path, _ in parts) + 3
         lines = [
             f"created the {self.name} project in {shown_folder} ({len(self.files)} files):",
-            f"  workflows/{self.module}.py          the saga: steps, compensations, business errors, tables",
-            "  tasks/, compensations/          its Lambda handlers; each folder is one code folder (CodeUri)",
-            "  tests/                          pytest, on stepsaga's embedded cloud",
-            "  asl/, template.yaml, schemas/   generated from the saga (make template writes them again)",
+            *(f"  {path.ljust(width)}{what}" for path, what in parts),
             "next:",
             f"  cd {shlex.quote(shown_folder)}",
             f"  make test    # creates .venv ({requirement()}, the handlers' requirements, pytest), then stepsaga check and pytest",
