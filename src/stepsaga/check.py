@@ -122,7 +122,7 @@ def _check_template(template: Path, asl: Path, sagas: list[Saga] | None, workflo
     """Failures of template.yaml: invalid event patterns, and (unless ``sagas`` is None, when some did not
     load) out of date with the sagas, or substitutions that disagree with the ASL."""
     try:
-        from stepsaga.sam import Layout, TemplateError, pattern_problems, render, substitution_problems
+        from stepsaga.sam import Layout, TemplateError, layer_problems, pattern_problems, render, substitution_problems
     except ModuleNotFoundError as exc:
         print(f"{template}: cannot check it without {exc.name}; pip install 'stepsaga[deploy]'", file=err)
         return 1
@@ -135,8 +135,10 @@ def _check_template(template: Path, asl: Path, sagas: list[Saga] | None, workflo
             for problem in problems:
                 print(problem, file=err)
             return len(problems)
-        fresh = render(committed, Layout(template, asl).generate(sagas), prune=True, where=str(template))
+        layout = Layout(template, asl)
+        fresh = render(committed, layout.generate(sagas), prune=True, where=str(template))
         problems += substitution_problems(committed, template.parent, where=str(template))
+        problems += layer_problems(layout, sagas)
     except TemplateError as exc:
         print(str(exc), file=err)
         return 1

@@ -487,7 +487,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
         except DefinitionError as exc:
             return _rejected(where, exc)
     try:
-        from stepsaga.sam import Layout, TemplateError, schema_warnings, sync_asl, sync_file
+        from stepsaga.sam import Layout, TemplateError, schema_warnings, sync_asl, sync_file, sync_layer
     except ModuleNotFoundError as exc:
         _err(f"stepsaga template needs {exc.name}: pip install 'stepsaga[deploy]'")
         return BAD_CALL
@@ -505,6 +505,7 @@ def _cmd_template(args: argparse.Namespace) -> int:
                 written += sync_asl(layout, [saga])
             except LintError as exc:
                 return _rejected(f"saga {saga.name}", exc)
+        written += sync_layer(layout, sagas)  # the adapter layer's requirements, when stepsaga is not installed from source
         # Without PATHs the template describes every saga in the folder, so sagas gone from it go too.
         changed = sync_file(layout, sagas, prune=not args.paths)
         schema_changes = sync_schemas(Path(args.schemas), sagas)
@@ -752,6 +753,20 @@ def _cmd_sdk_export(args: argparse.Namespace) -> int:
     return _emit(render(graph.to_dict()), args.output)
 
 
+def _cmd_init(args: argparse.Namespace) -> int:
+    """Write a new saga project into a new or empty folder; a bad name or folder is a bad call (exit 2)."""
+    from stepsaga.errors import InitError
+    from stepsaga.new_project import DEFAULT_NAME, create
+
+    try:
+        project = create(args.folder, DEFAULT_NAME if args.name is None else args.name)
+    except InitError as exc:
+        _err(str(exc))
+        return BAD_CALL
+    sys.stdout.write(project.summary(args.folder))
+    return OK
+
+
 class _Formatter(argparse.HelpFormatter):
     """argparse's default formatter imports shutil (~4 ms) per argument to size the terminal."""
 
@@ -872,6 +887,14 @@ def _parser() -> argparse.ArgumentParser:
         "included. Prints each problem (state path, field, what to write); exits 0 when clean, 1 on problems, 2 when a file cannot be read."))
     p.add_argument("files", nargs="+", metavar="FILE.asl.json")
     p.set_defaults(func=_cmd_lint)
+
+    p = sub.add_parser("init", help="start a saga project in a new folder", description=(
+        "Write a working saga project into DIR (new, or empty but for .git): a two-step example saga (a trip: BookFlight, "
+        "BookHotel, and their compensations) in workflows/, its handlers in tasks/ and compensations/, its tests, asl/, "
+        "template.yaml and schemas/ generated from it, pytest's configuration and a Makefile with test and demo."))
+    p.add_argument("folder", metavar="DIR", help="the project's folder: new, or empty")
+    p.add_argument("--name", help="the saga's name, in PascalCase (default: TripSaga); its files are named in snake_case (trip_saga)")
+    p.set_defaults(func=_cmd_init)
 
     p = sub.add_parser("events", help="EventBridge events and event patterns", description="EventBridge events and event patterns, checked locally as EventBridge checks them.")
     events = p.add_subparsers(dest="events_command", required=True, metavar="COMMAND", parser_class=_subparser)

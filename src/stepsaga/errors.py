@@ -91,6 +91,10 @@ class TemplateError(StepsagaError):
     """template.yaml cannot be read or updated safely."""
 
 
+class InitError(StepsagaError, ValueError):
+    """``stepsaga init`` was given a folder it may not write a project into, or a saga name it cannot use."""
+
+
 class HandlerPathError(DefinitionError):
     """Handler paths that do not load the way Lambda loads them; every one is listed."""
 

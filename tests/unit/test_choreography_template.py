@@ -380,7 +380,7 @@ def test_the_layer_folder_must_hold_the_package_and_its_requirements(tmp_path):
     (tmp_path / "stepsaga").mkdir()
     (tmp_path / "stepsaga" / "__init__.py").write_text("")
     layout = Layout(tmp_path / "template.yaml", tmp_path / "asl", tmp_path, layer=tmp_path)
-    with pytest.raises(TemplateError, match="has no requirements.txt; install stepsaga from its source"):
+    with pytest.raises(TemplateError, match="has no requirements.txt; name a folder holding stepsaga/ and requirements.txt, or leave layer= out"):
         layout.generate([order_saga])
     (tmp_path / "requirements.txt").write_text("pydantic\n")
     [g] = layout.generate([order_saga])

@@ -13,6 +13,8 @@ Import from here, not from the modules below; each owns one reason to change:
   ASL it names, and the checks on a template (placeholders against ``DefinitionSubstitutions``);
 * ``stepsaga.sam.schema_bounds``: where an HTTP trigger's JSON schema lets a request grow without bound;
 * ``stepsaga.sam.event_patterns``: every event pattern in the template, linted as PutRule checks it.
+* ``stepsaga.sam.adapter_layer``: the folder the choreography's adapter layer is built from: stepsaga's source, or
+  (installed from a wheel) the project's ``layers/stepsaga/``, whose ``requirements.txt`` stepsaga writes;
 * ``stepsaga.sam.schema_registry``: a saga's EventBridge Schema Registry (one schema per domain event), as
   plain data (it needs pydantic, for the event models).
 * ``stepsaga.sam.definition``: the state machine of a definition stepsaga did not compile (a Data Science SDK
@@ -44,11 +46,13 @@ from stepsaga.sam.sync import TemplateError, load, plain
 from stepsaga.sam.template import (
     Layout,
     generated_owners,
+    layer_problems,
     render,
     schema_warnings,
     substitution_problems,
     sync_asl,
     sync_file,
+    sync_layer,
 )
 
 __all__ = [
@@ -65,6 +69,7 @@ __all__ = [
     "definition_template",
     "generate",
     "generated_owners",
+    "layer_problems",
     "load",
     "pattern_problems",
     "plain",
@@ -76,6 +81,7 @@ __all__ = [
     "substitution_problems",
     "sync_asl",
     "sync_file",
+    "sync_layer",
     "table_actions",
     "unbounded",
 ]

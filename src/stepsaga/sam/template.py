@@ -18,15 +18,17 @@ from typing import Any
 from stepsaga.model import HttpTrigger, Saga
 from stepsaga.names import PLACEHOLDER_PATTERN, asl_file_name, substitution
 from stepsaga.output_files import write_if_changed
+from stepsaga.sam import adapter_layer
+from stepsaga.sam.adapter_layer import PROJECT_LAYER, REQUIREMENTS, project_layer_text
 from stepsaga.sam.resources import MARKER, GeneratedSaga, generate
 from stepsaga.sam.schema_bounds import unbounded
 from stepsaga.sam.sync import TemplateError, emit, ensure_transform, load, plain, update_section
 
-__all__ = ["TemplateError", "Layout", "adapter_layer_folder", "render", "sync_file", "sync_asl", "substitution_problems", "generated_owners", "schema_warnings"]
+__all__ = ["TemplateError", "Layout", "adapter_layer_folder", "render", "sync_file", "sync_asl", "sync_layer", "layer_problems", "substitution_problems", "generated_owners", "schema_warnings"]
 
 _PLACEHOLDER = re.compile(PLACEHOLDER_PATTERN)
 #: The adapter layer's run-time requirements, in its folder (SAM installs them into the layer).
-LAYER_REQUIREMENTS = "requirements.txt"
+LAYER_REQUIREMENTS = REQUIREMENTS
 _HEADER = (
     "# Deploys the sagas in workflows/ with AWS SAM. `stepsaga template` regenerates the resources\n"
     "# marked `Metadata: stepsaga` (and the Outputs their state machine lists); everything else is yours\n"
@@ -38,15 +40,14 @@ def _posix_relpath(path: Path, start: Path) -> str:
     return Path(os.path.relpath(path.resolve(), start.resolve())).as_posix()
 
 
-def adapter_layer_folder() -> Path:
-    """The folder the choreography's adapter layer is built from: the parent of the installed ``stepsaga``.
+def adapter_layer_folder() -> Path | None:
+    """The source folder the choreography's adapter layer is built from: the parent of the installed ``stepsaga``.
 
     In this repository (and any editable install) that is ``src/``, which holds the package and the layer's
-    ``requirements.txt``. A wheel installed in site-packages has neither alone, so ``Layout`` refuses it.
+    ``requirements.txt``. A wheel installed in site-packages has neither alone: None, and ``Layout`` uses the
+    project's own layer folder instead (``stepsaga.sam.adapter_layer``).
     """
-    import stepsaga
-
-    return Path(stepsaga.__file__).resolve().parent.parent
+    return adapter_layer.source_folder()
 
 
 class Layout:
@@ -55,7 +56,7 @@ class Layout:
     __slots__ = ("template", "asl", "project", "layer")
 
     def __init__(self, template: Path, asl: Path, project: Path | None = None, layer: Path | None = None) -> None:
-        self.template, self.asl, self.project = Path(template), Path(asl), Path(project or Path.cwd())
+        self.template, self.asl, self.project = Path(template), Path(asl), Path(project or ".")  # ".": paths print as the user wrote them
         self.layer = Path(layer) if layer is not None else None
 
     def asl_file(self, saga: Saga) -> Path:
@@ -71,19 +72,31 @@ class Layout:
         rel = _posix_relpath(self.project / package, self.template.parent)
         return rel if rel.endswith("/") else rel + "/"
 
-    def layer_uri(self) -> str:
-        """The adapter layer's folder (its ``ContentUri``), relative to the template's folder.
+    def layer_folder(self) -> Path:
+        """The adapter layer's folder: the one given, else stepsaga's source folder, else the project's ``layers/stepsaga/``.
 
         SAM builds it with ``BuildMethod: python3.12``: the folder's content goes to ``/opt/python`` and its
-        ``requirements.txt`` is installed beside it, so the folder must hold ``stepsaga/`` and that file only.
+        ``requirements.txt`` is installed beside it. A folder given (``layer=``) must hold ``stepsaga/`` and that file.
         """
-        folder = self.layer if self.layer is not None else adapter_layer_folder()
-        missing = [name for name in ("stepsaga/__init__.py", LAYER_REQUIREMENTS) if not (folder / name).is_file()]
+        if self.layer is None:
+            return adapter_layer_folder() or self.project / PROJECT_LAYER
+        missing = [name for name in ("stepsaga/__init__.py", LAYER_REQUIREMENTS) if not (self.layer / name).is_file()]
         if missing:
             raise TemplateError(
-                f"{folder}: the choreography's adapter layer is built from this folder, which has no {missing[0]}; "
-                f"install stepsaga from its source (pip install -e), whose src/ holds stepsaga/ and {LAYER_REQUIREMENTS}")
-        rel = _posix_relpath(folder, self.template.parent)
+                f"{self.layer}: the choreography's adapter layer is built from this folder, which has no {missing[0]}; "
+                f"name a folder holding stepsaga/ and {LAYER_REQUIREMENTS}, or leave layer= out")
+        return self.layer
+
+    def layer_file(self) -> tuple[Path, str] | None:
+        """The project layer's ``requirements.txt`` and its text, when the layer is the project's own; else None."""
+        folder = self.layer_folder()
+        if self.layer is None and folder == self.project / PROJECT_LAYER:
+            return folder / LAYER_REQUIREMENTS, project_layer_text()
+        return None
+
+    def layer_uri(self) -> str:
+        """The adapter layer's folder (its ``ContentUri``), relative to the template's folder."""
+        rel = _posix_relpath(self.layer_folder(), self.template.parent)
         return rel if rel.endswith("/") else rel + "/"
 
     def generate(self, sagas: Sequence[Saga]) -> list[GeneratedSaga]:
@@ -160,6 +173,30 @@ def sync_asl(layout: Layout, sagas: Sequence[Saga]) -> list[tuple[Path, bool]]:
         path = layout.asl_file(saga)
         out.append((path, write_if_changed(path, to_asl(saga))))
     return out
+
+
+def sync_layer(layout: Layout, sagas: Sequence[Saga]) -> list[tuple[Path, bool]]:
+    """Write the project's adapter layer file when a saga deploys a choreography and stepsaga is not installed from
+    source: [(path, True when it was written)], or [] when there is none to write (``stepsaga.sam.adapter_layer``)."""
+    if not any("choreography" in s.modes for s in sagas):
+        return []
+    found = layout.layer_file()
+    return [] if found is None else [(found[0], write_if_changed(*found))]
+
+
+def layer_problems(layout: Layout, sagas: Sequence[Saga]) -> list[str]:
+    """Why the project's adapter layer file is not what ``stepsaga template`` writes: [] when it is, or there is none."""
+    if not any("choreography" in s.modes for s in sagas):
+        return []
+    found = layout.layer_file()
+    if found is None:
+        return []
+    path, text = found
+    if not path.is_file():
+        return [f"{path} is missing: the choreography's adapter layer is built from it; run: stepsaga template"]
+    if path.read_text(encoding="utf-8") != text:
+        return [f"{path} is out of date with the stepsaga that runs (its version, or what its adapter needs); run: stepsaga template"]
+    return []
 
 
 def schema_warnings(saga: Saga) -> list[str]:
