@@ -1,0 +1,245 @@
+"""``query_language="JSONata"``: the golden file, the same machine as JSONPath, and the same events and records.
+
+The routing is the JSONPath machine's state for state; only where the data lives differs. The handler events,
+repair records and Fail states are evaluated here with jsonata-python (the local runtime's evaluator) and
+compared with what the JSONPath machine gives for the same saga data (``stepsaga.asl.evaluate``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from stepsaga import Compensation, Saga, Step
+from stepsaga.asl import lint
+from stepsaga.asl.evaluate import evaluate as evaluate_jsonpath
+from stepsaga.errors import DefinitionError
+from stepsaga.local._moto.jsonata_bridge import evaluate as evaluate_jsonata
+from stepsaga.orchestration import compile_saga, placeholders, to_asl
+from tests.golden.jsonata_order_saga import saga as jsonata_saga
+from workflows.order_saga import saga as order_saga
+
+ROOT = Path(__file__).resolve().parents[2]
+GOLDEN = ROOT / "tests" / "golden" / "order_saga_jsonata.asl.json"
+JSONPATH_ONLY = ("Parameters", "ResultSelector", "ResultPath", "InputPath", "OutputPath", "ErrorPath", "CausePath", "Variable")
+DATA_FIELDS = ("Parameters", "ResultSelector", "ResultPath", "OutputPath", "ErrorPath", "CausePath",
+               "Arguments", "Assign", "Output", "Error", "Cause", "Variable", "StringMatches", "Condition")
+
+
+def doc(saga: Saga) -> dict[str, Any]:
+    return json.loads(to_asl(saga))
+
+
+def test_the_jsonata_order_saga_matches_its_golden_file():
+    assert to_asl(jsonata_saga) == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_the_golden_file_is_what_the_documented_command_writes(tmp_path):
+    out = tmp_path / "order_saga_jsonata.asl.json"
+    proc = subprocess.run(
+        [sys.executable, "-m", "stepsaga.cli", "compile", "tests/golden/jsonata_order_saga.py", "-o", str(out)],
+        cwd=ROOT, capture_output=True, text=True, env={**os.environ, "PYTHONHASHSEED": "7"},
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert out.read_text(encoding="utf-8") == GOLDEN.read_text(encoding="utf-8")
+
+
+def test_query_language_jsonata_is_declared_once_at_the_top_and_jsonpath_is_left_out():
+    assert doc(jsonata_saga)["QueryLanguage"] == "JSONata"
+    assert "QueryLanguage" not in doc(order_saga)  # the States Language's default
+    assert all("QueryLanguage" not in state for state in doc(jsonata_saga)["States"].values())
+
+
+def _skeleton(definition: dict[str, Any]) -> dict[str, Any]:
+    """A machine without its data fields: states, types, transitions, retriers, catchers, timeouts, resources,
+    and the Error and Cause a Fail state writes as they are (not read from the data)."""
+    def state(value: dict[str, Any]) -> dict[str, Any]:
+        kept = {k: v for k, v in value.items() if k not in DATA_FIELDS and k not in ("Catch", "Choices")}
+        kept.update({k: value[k] for k in ("Error", "Cause") if k in value and "{%" not in value[k]})
+        if "Catch" in value:
+            kept["Catch"] = [{"ErrorEquals": c["ErrorEquals"], "Next": c["Next"]} for c in value["Catch"]]
+        if "Choices" in value:
+            kept["Choices"] = [c["Next"] for c in value["Choices"]]
+        return kept
+
+    return {**{k: v for k, v in definition.items() if k not in ("QueryLanguage", "States")},
+            "States": {name: state(value) for name, value in definition["States"].items()}}
+
+
+def test_the_machine_is_the_jsonpath_one_state_for_state():
+    jsonpath, jsonata = _skeleton(doc(order_saga)), _skeleton(doc(jsonata_saga))
+    assert list(jsonata["States"]) == list(jsonpath["States"])
+    # BeginSaga says where the input and records are kept: in the state, or in variables
+    assert jsonata["States"].pop("BeginSaga").pop("Comment") != jsonpath["States"].pop("BeginSaga").pop("Comment")
+    assert jsonata == jsonpath
+
+
+def test_no_jsonpath_field_or_path_key_is_left_in_the_jsonata_machine():
+    def walk(value: Any, where: str) -> None:
+        if isinstance(value, dict):
+            for key, item in value.items():
+                assert not key.endswith(".$"), f"{where}.{key}"
+                walk(item, f"{where}.{key}")
+        elif isinstance(value, list):
+            for i, item in enumerate(value):
+                walk(item, f"{where}[{i}]")
+        elif isinstance(value, str):
+            assert "States." not in value or "{%" not in value, f"{where}: an intrinsic function in JSONata: {value}"
+
+    for name, state in doc(jsonata_saga)["States"].items():
+        assert not set(JSONPATH_ONLY) & set(state), name
+        for catcher in state.get("Catch", []):
+            assert "ResultPath" not in catcher, name
+        walk(state, name)
+
+
+def expressions(value: Any) -> list[str]:
+    if isinstance(value, dict):
+        return [e for v in value.values() for e in expressions(v)]
+    if isinstance(value, list):
+        return [e for v in value for e in expressions(v)]
+    return [value] if isinstance(value, str) and value.startswith("{%") else []
+
+
+def test_every_expression_is_one_jsonata_expression_that_parses():
+    import jsonata
+
+    found = expressions(doc(jsonata_saga)["States"])
+    assert len(found) > 50
+    for text in found:
+        assert text.startswith("{% ") and text.endswith(" %}") and text.count("{%") == 1, text
+        jsonata.Jsonata(text[3:-3])  # raises on a syntax error
+
+
+def test_the_placeholders_and_the_linter_are_the_same_as_jsonpaths():
+    assert placeholders(jsonata_saga) == placeholders(order_saga)
+    text = to_asl(jsonata_saga)
+    assert sorted(set(part.split("}")[0] for part in text.split("${")[1:])) == sorted(placeholders(order_saga))
+    machine = compile_saga(jsonata_saga)
+    assert lint(machine.to_json(), machine.duplicate_names()) == []
+
+
+def test_a_bad_query_language_names_the_saga_and_the_field_and_says_what_to_write():
+    with pytest.raises(DefinitionError) as info:
+        order_saga.replace(query_language="jsonata")
+    assert str(info.value) == (
+        "saga OrderSaga: query_language is 'jsonata', but the States Language has the query languages JSONPath "
+        "and JSONata; write query_language='JSONata'"
+    )
+
+
+# --- the same data: events, records and Fail states ------------------------------------------------
+
+
+def render_jsonata(template: Any, variables: dict[str, Any], states: dict[str, Any]) -> Any:
+    """A JSONata payload template evaluated as Step Functions does: each ``{% %}`` string, the rest as written."""
+    if isinstance(template, dict):
+        return {k: render_jsonata(v, variables, states) for k, v in template.items()}
+    if isinstance(template, list):
+        return [render_jsonata(v, variables, states) for v in template]
+    if isinstance(template, str) and template.startswith("{%"):
+        return evaluate_jsonata(template[3:-3], variables, states)
+    return template
+
+
+ORDER = {"order_id": "ord-1", "items": [{"sku": "B", "quantity": 2}], "note": 'a "quoted" note', "none": None}
+RESULTS = {"ValidateOrder": {"output": {"order_id": "ord-1", "amount": "33.00"}}, "ProcessPayment": {"output": [1, [2]]}}
+ERROR = {"Error": "OutOfStock", "Cause": '{"errorMessage": "no stock"}'}
+COMP_ERROR = {"Error": "RefundGatewayDown", "Cause": "gateway down"}
+EXECUTION = {"Name": "ord-1-run", "Id": "arn:aws:states:us-east-1:123456789012:execution:OrderSaga:ord-1-run"}
+
+
+def _jsonpath_doc() -> dict[str, Any]:
+    return {"input": ORDER, "results": RESULTS, "compensated": {"ReleaseInventory": {"output": None}},
+            "compensation_order": ["ReleaseInventory", "RefundPayment", "CancelOrder"],
+            "error": ERROR, "compensation_error": COMP_ERROR, "dead_lettered": {"SendNotification": ERROR}}
+
+
+def _variables() -> dict[str, Any]:
+    return {"input": ORDER, "results": RESULTS, "compensated": {"ReleaseInventory": {"output": None}},
+            "saga_error": ERROR, "compensation_error": COMP_ERROR, "retriable_error": ERROR}
+
+
+@pytest.mark.parametrize("workflow_type", ["STANDARD", "EXPRESS"])
+def test_every_handler_gets_the_event_the_jsonpath_machine_sends(workflow_type):
+    from tests.functional.test_express import express_order_saga
+
+    jsonpath_saga = express_order_saga() if workflow_type == "EXPRESS" else order_saga
+    jsonpath, jsonata = doc(jsonpath_saga)["States"], doc(jsonpath_saga.replace(query_language="JSONata"))["States"]
+    context = {"Execution": EXECUTION, "State": {"Name": "x", "RetryCount": 0}}
+    for state in jsonpath_saga.handlers():
+        want = evaluate_jsonpath(jsonpath[state]["Parameters"], _jsonpath_doc(), context)
+        got = render_jsonata(jsonata[state]["Arguments"], _variables(), {"input": {}, "context": context})
+        assert got == want, state
+        assert got["Payload"]["saga_id"] == EXECUTION["Id" if workflow_type == "EXPRESS" else "Name"]
+
+
+def test_each_step_and_compensation_merges_its_handler_output_as_jsonpath_places_it():
+    jsonata = doc(jsonata_saga)["States"]
+    results: dict[str, Any] = {}
+    for step in ("ValidateOrder", "ProcessPayment"):
+        [(var, expr)] = jsonata[step]["Assign"].items()
+        results = render_jsonata(expr, {"results": results}, {"result": {"Payload": RESULTS[step]["output"], "StatusCode": 200}})
+        assert var == "results"
+    assert results == RESULTS
+    [(var, expr)] = jsonata["ReleaseInventory"]["Assign"].items()
+    assert (var, render_jsonata(expr, {"compensated": {}}, {"result": {"Payload": None}})) == ("compensated", {"ReleaseInventory": {"output": None}})
+
+
+def test_the_repair_records_and_the_fail_states_are_jsonpaths():
+    jsonpath, jsonata = doc(order_saga)["States"], doc(jsonata_saga)["States"]
+    context = {"Execution": EXECUTION}
+    for state in ("SendNotificationDeadLetter", "ReleaseInventoryDeadLetter", "RefundPaymentDeadLetter", "CancelOrderDeadLetter"):
+        want = evaluate_jsonpath(_sliced(jsonpath[state]["Parameters"]), _jsonpath_doc(), context)
+        assert render_jsonata(jsonata[state]["Arguments"], _variables(), {"context": context}) == want, state
+        keep = state.replace("DeadLetter", "RepairRecord")
+        kept = render_jsonata(jsonata[keep]["Output"], {**_variables(), "dead_letter_error": COMP_ERROR}, {"context": context})
+        assert kept == {**want["MessageBody"], "not_sent_because": COMP_ERROR}
+        cause = render_jsonata(jsonata["StepRecordNotSent"]["Cause"], {}, {"input": kept})
+        assert json.loads(cause) == kept
+    failed = jsonata["SagaFailed"]
+    assert render_jsonata([failed["Error"], failed["Cause"]], _variables(), {}) == [ERROR["Error"], ERROR["Cause"]]
+    assert render_jsonata(jsonata["SagaCompensationFailed"]["Cause"], _variables(), {}) == (
+        f"RefundGatewayDown while compensating OutOfStock: gateway down"
+    )
+
+
+def _sliced(parameters: dict[str, Any]) -> dict[str, Any]:
+    # stepsaga.asl.evaluate reads plain paths only: the JSONPath records' pending list is the slice
+    # $.compensation_order[k:], written here as the list it selects.
+    body = dict(parameters["MessageBody"])
+    path = body.pop("compensations_pending.$", None)
+    if path is not None:
+        start = int(path.rsplit("[", 1)[1].split(":")[0])
+        body["compensations_pending"] = _jsonpath_doc()["compensation_order"][start:]
+    return {**parameters, "MessageBody": body}
+
+
+def test_begin_saga_keeps_the_input_and_lets_only_an_object_on():
+    jsonata = doc(jsonata_saga)["States"]
+    begin, check = jsonata["BeginSaga"], jsonata["CheckSagaInput"]
+    assert render_jsonata(begin["Assign"], {}, {"input": ORDER}) == {"input": ORDER, "results": {}, "compensated": {}}
+    output = render_jsonata(begin["Output"], {}, {"input": ORDER})
+    assert output == {"input": ORDER, "input_json": json.dumps(ORDER, separators=(",", ":"))}
+    [rule] = check["Choices"]
+    for value, on in ((ORDER, True), ({}, True), ([1], False), ([], False), ("{x}", False), (None, False), (3, False), (True, False)):
+        assert render_jsonata(rule["Condition"], {}, {"input": {"input": value}}) is on, value
+    assert render_jsonata(check["Output"], {}, {"input": output}) == ORDER
+
+
+def test_a_saga_without_compensations_or_retriable_steps_compiles_in_jsonata_too():
+    tiny = Saga("Tiny", [Step("Only", "app.only.handler")], query_language="JSONata")
+    states = doc(tiny)["States"]
+    assert list(states) == ["BeginSaga", "CheckSagaInput", "Only", "SagaInputRejected", "SagaSucceeded", "SagaFailed"]
+    assert [c["Next"] for c in states["Only"]["Catch"]] == ["SagaFailed", "SagaFailed"]
+    two = Saga("Two", [Step("A", "app.a.handler", compensation=Compensation("UndoA", "app.undo.handler")),
+                       Step("B", "app.b.handler", business_errors=["Nope"])], query_language="JSONata")
+    catch = doc(two)["States"]["B"]["Catch"]
+    assert [(c["ErrorEquals"], c["Next"]) for c in catch] == [
+        (["States.DataLimitExceeded"], "UndoA"), (["States.ALL"], "UndoA")]  # B has no compensation: its failure undoes A
