@@ -82,11 +82,13 @@ class JsonataData:
                 output={"input": expression("$states.input"), "input_json": expression("$string($states.input)")},
                 next=CHECK_INPUT,
             )),
+            # The Output is the rule's: a matched rule's own Output is what the Choice outputs (moto applies a
+            # Choice state's own Output only on its Default path).
             (CHECK_INPUT, ChoiceState(
                 comment="Only a JSON object starts the saga; its JSON text is dropped here.",
-                choices=({"Condition": expression("$type($states.input.input) = 'object'"), "Next": first},),
+                choices=({"Condition": expression("$type($states.input.input) = 'object'"),
+                          "Output": expression("$states.input.input"), "Next": first},),
                 default=INPUT_REJECTED,
-                output=expression("$states.input.input"),
             )),
         ]
 

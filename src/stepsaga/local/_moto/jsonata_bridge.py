@@ -39,6 +39,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, Final
 
 import jsonata as _jsonata
+from jsonata import parser as _jsonata_parser
 from jsonata import utils as _jsonata_utils
 from moto.stepfunctions.parser.api import EvaluationFailedEventDetails, HistoryEventType
 from moto.stepfunctions.parser.asl.component.common.error_name.failure_event import (
@@ -60,11 +61,23 @@ from moto.stepfunctions.parser.asl.eval.event.event_detail import EventDetails
 from stepsaga.local._moto.run import Patch, gate_runtime
 
 _NULL: Final = _jsonata_utils.Utils.NULL_VALUE  # JSONata's null; a None result is "undefined"
-_FUNCTION_TYPES: Final = (_jsonata.Jsonata.JFunctionCallable,)
+# a function value: a built-in or bound one (JFunctionCallable), or a lambda the expression defines (Symbol)
+_FUNCTION_TYPES: Final = (_jsonata.Jsonata.JFunctionCallable, _jsonata_parser.Parser.Symbol)
 
 
 class JsonataError(Exception):
     """An expression JSONata could not evaluate, or whose result JSON cannot hold; ``str()`` is the cause."""
+
+
+class _Undefined:
+    """What an expression that selects nothing returns: JSONata's undefined, which JSON has no value for."""
+
+    def __repr__(self) -> str:
+        return "UNDEFINED"
+
+
+#: ``evaluate``'s result for an expression that returns nothing; JSON null is None.
+UNDEFINED: Final = _Undefined()
 
 
 # ----------------------------------------------------------------------------------------------------
@@ -210,7 +223,7 @@ def _context(context: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def evaluate(expression: str, variables: Mapping[str, Any], states: Mapping[str, Any] | None = None) -> Any:
-    """The JSON value of a JSONata expression, or None when it is undefined.
+    """The JSON value of a JSONata expression (null is None), or ``UNDEFINED`` when it returns nothing.
 
     ``variables``: the workflow variables by name (without ``$``); ``states``: ``$states`` (``input``,
     ``context``, ``result``, ``errorOutput``), None in JSONPath states. Step Functions' functions are bound
@@ -230,7 +243,7 @@ def evaluate(expression: str, variables: Mapping[str, Any], states: Mapping[str,
         raise
     except Exception as exc:  # jsonata-python raises JException, and Python errors from a bad argument
         raise JsonataError(str(exc) or type(exc).__name__) from None
-    return None if result is None else _plain(result)
+    return UNDEFINED if result is None else _plain(result)
 
 
 def _variables(env: Environment) -> dict[str, Any]:
@@ -266,7 +279,7 @@ def _string_jsonata_eval_body(self: StringJSONata, env: Environment) -> None:
         result = evaluate(self.expression, _variables(env), env.states._states_data)
     except JsonataError as exc:
         raise _query_evaluation_error(env, f"The JSONata expression '{self.expression}' {_reason(str(exc))}") from None
-    if result is None:
+    if result is UNDEFINED:
         raise _query_evaluation_error(env, f"The JSONata expression '{self.expression}' returned nothing (undefined).")
     env.stack.append(result)
 
@@ -282,7 +295,7 @@ def _variable_sample_eval_body(self: StringVariableSample, env: Environment) -> 
         result = evaluate(self.expression, _variables(env), states)
     except JsonataError as exc:
         raise _query_evaluation_error(env, f"The variable reference '{self.expression}' {_reason(str(exc))}") from None
-    env.stack.append(result)
+    env.stack.append(None if result is UNDEFINED else result)  # stock pushes what the JVM returned: null
 
 
 PATCHES: Final[tuple[Patch, ...]] = (
