@@ -174,23 +174,3 @@ def test_a_repair_record_that_cannot_be_sent_is_the_cause_in_both_query_language
     assert {k: v for k, v in jsonata_record.items() if k != "execution_arn"} == {k: v for k, v in jsonpath_record.items() if k != "execution_arn"}
     assert jsonata_record["not_sent_because"]["Error"].startswith("SQS.")
 
-
-BIG_RESULT = "def handler(event, context):\n    return {'blob': 'x' * 300_000}\n"
-SMALL_RESULT = "def handler(event, context):\n    return {'ok': True}\n"
-
-
-def test_a_step_result_over_the_quota_is_compensated_with_its_own_step_in_jsonata(tmp_path):
-    from stepsaga import Compensation, Saga, Step
-    from stepsaga.testing import assert_compensated, assert_failed_with, run
-
-    (tmp_path / "big_app").mkdir()
-    for module, body in (("reserve", SMALL_RESULT), ("export", BIG_RESULT), ("undo", SMALL_RESULT)):
-        (tmp_path / "big_app" / f"{module}.py").write_text(body)
-    saga = Saga("ExportSaga", [
-        Step("Reserve", "big_app.reserve.handler", compensation=Compensation("Release", "big_app.undo.handler")),
-        Step("Export", "big_app.export.handler", compensation=Compensation("Unexport", "big_app.undo.handler")),
-    ], query_language="JSONata")
-    result = run(saga, {"id": "e-1"}, root=tmp_path)
-    assert_failed_with(result, "States.DataLimitExceeded")
-    assert_compensated(result, "Unexport", "Release")
-    assert len(result.state("Export").attempts) == 1
