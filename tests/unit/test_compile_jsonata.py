@@ -246,3 +246,51 @@ def test_a_saga_without_compensations_or_retriable_steps_compiles_in_jsonata_too
     catch = doc(two)["States"]["B"]["Catch"]
     assert [(c["ErrorEquals"], c["Next"]) for c in catch] == [
         (["States.DataLimitExceeded"], "UndoA"), (["States.ALL"], "UndoA")]  # B has no compensation: its failure undoes A
+
+
+# --- the CLI: compile, template and check take a JSONata saga ---------------------------------------
+
+
+@pytest.fixture()
+def jsonata_project(tmp_path, monkeypatch):
+    """The reference project with its saga switched to JSONata: workflows/, the handlers, and an empty asl/."""
+    import shutil
+
+    for code in ("tasks", "compensations"):  # stepsaga check imports every handler from its code folder
+        shutil.copytree(ROOT / code, tmp_path / code, ignore=shutil.ignore_patterns("__pycache__"))
+    (tmp_path / "workflows").mkdir()
+    source = (ROOT / "workflows" / "order_saga.py").read_text()
+    assert source.count('    mode="both",\n)') == 1
+    (tmp_path / "workflows" / "order_saga.py").write_text(source.replace('    mode="both",\n)', '    mode="both",\n    query_language="JSONata",\n)'))
+    (tmp_path / "asl").mkdir()
+    monkeypatch.chdir(tmp_path)
+    return tmp_path
+
+
+def test_compile_template_and_check_take_a_jsonata_saga_with_the_same_substitutions(jsonata_project, capsys):
+    from stepsaga.cli import main
+
+    assert main(["compile", "workflows/order_saga.py", "-o", "asl/"]) == 0
+    assert (jsonata_project / "asl" / "order_saga.asl.json").read_text() == GOLDEN.read_text()
+    assert main(["template"]) == 0
+    assert main(["check"]) == 0
+    assert "ok: 1 saga(s) in workflows/ match asl/ and template.yaml" in capsys.readouterr().out
+    # The template is the JSONPath saga's, DefinitionSubstitutions included: the ASL file's name is the same,
+    # and so are its placeholders.
+    from stepsaga.sam import Layout, render
+
+    here = Layout(jsonata_project / "template.yaml", jsonata_project / "asl", jsonata_project)
+    assert (jsonata_project / "template.yaml").read_text() == render(None, here.generate([order_saga]), prune=True)
+
+
+def test_check_reports_a_jsonata_asl_that_drifted(jsonata_project, capsys):
+    from stepsaga.cli import main
+
+    assert main(["compile", "workflows/order_saga.py", "-o", "asl/"]) == 0
+    assert main(["template"]) == 0
+    asl = jsonata_project / "asl" / "order_saga.asl.json"
+    asl.write_text(asl.read_text().replace("{% $saga_error.Cause %}", "{% $saga_error.Error %}"))
+    assert main(["check"]) == 1
+    captured = capsys.readouterr()
+    assert "asl/order_saga.asl.json is out of date; run: stepsaga compile workflows/order_saga.py:saga -o asl/" in captured.err
+    assert '+      "Cause": "{% $saga_error.Cause %}"' in captured.out
