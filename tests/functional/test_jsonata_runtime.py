@@ -21,7 +21,7 @@ from moto import mock_aws
 
 from stepsaga.local import _moto as engine
 from stepsaga.local._moto import run_inline
-from stepsaga.local._moto.jsonata_bridge import RANGE_MAX_ITEMS, UNDEFINED, JsonataError, evaluate
+from stepsaga.asl.evaluate_jsonata import RANGE_MAX_ITEMS, UNDEFINED, JsonataError, evaluate
 from stepsaga.local.engine import Invocation, LambdaContext
 
 REGION = "us-east-1"

@@ -20,8 +20,7 @@ from stepsaga import Compensation, Saga, Step
 from stepsaga.asl import lint
 from stepsaga.asl.evaluate import evaluate as evaluate_jsonpath
 from stepsaga.errors import DefinitionError
-from stepsaga.local._moto.jsonata_bridge import UNDEFINED
-from stepsaga.local._moto.jsonata_bridge import evaluate as evaluate_jsonata
+from stepsaga.asl.evaluate_jsonata import render as render_jsonata
 from stepsaga.orchestration import compile_saga, placeholders, to_asl
 from tests.golden.jsonata_order_saga import saga as jsonata_saga
 from workflows.order_saga import saga as order_saga
@@ -136,19 +135,6 @@ def test_a_bad_query_language_names_the_saga_and_the_field_and_says_what_to_writ
 
 
 # --- the same data: events, records and Fail states ------------------------------------------------
-
-
-def render_jsonata(template: Any, variables: dict[str, Any], states: dict[str, Any]) -> Any:
-    """A JSONata payload template evaluated as Step Functions does: each ``{% %}`` string, the rest as written."""
-    if isinstance(template, dict):
-        return {k: render_jsonata(v, variables, states) for k, v in template.items()}
-    if isinstance(template, list):
-        return [render_jsonata(v, variables, states) for v in template]
-    if isinstance(template, str) and template.startswith("{%"):
-        value = evaluate_jsonata(template[3:-3], variables, states)
-        assert value is not UNDEFINED, f"{template} returned nothing: Step Functions fails the state"
-        return value
-    return template
 
 
 ORDER = {"order_id": "ord-1", "items": [{"sku": "B", "quantity": 2}], "note": 'a "quoted" note', "none": None}
