@@ -280,3 +280,21 @@ def test_check_reports_a_jsonata_asl_that_drifted(jsonata_project, capsys):
     captured = capsys.readouterr()
     assert "asl/order_saga.asl.json is out of date; run: stepsaga compile workflows/order_saga.py:saga -o asl/" in captured.err
     assert '+      "Cause": "{% $saga_error.Cause %}"' in captured.out
+
+
+def test_no_output_reads_a_variable_its_own_assign_sets():
+    # Step Functions evaluates a state's (or catcher's) Assign and Output with the values it started with;
+    # moto evaluates Output after Assign. A machine where the two differ would run one way locally, another on AWS.
+    import re
+
+    def assigned_and_read(holder: dict[str, Any]) -> tuple[set[str], set[str]]:
+        read = {name for text in expressions(holder.get("Output")) for name in re.findall(r"\$([A-Za-z_][A-Za-z0-9_]*)", text)}
+        return set(holder.get("Assign", {})), read
+
+    checked = 0
+    for name, state in doc(jsonata_saga)["States"].items():
+        for holder in (state, *state.get("Catch", []), *state.get("Choices", [])):
+            assigned, read = assigned_and_read(holder)
+            assert not assigned & read, name
+            checked += bool(assigned) and bool(holder.get("Output"))
+    assert checked >= 1  # BeginSaga assigns and outputs
