@@ -298,3 +298,17 @@ def test_no_output_reads_a_variable_its_own_assign_sets():
             assert not assigned & read, name
             checked += bool(assigned) and bool(holder.get("Output"))
     assert checked >= 1  # BeginSaga assigns and outputs
+
+
+def test_graph_outlines_a_jsonata_machine_with_the_same_transitions(capsys):
+    from stepsaga.cli import main
+
+    assert main(["graph", "tests/golden/jsonata_order_saga.py"]) == 0
+    jsonata_lines = capsys.readouterr().out.splitlines()
+    assert main(["graph", "workflows/order_saga.py"]) == 0
+    jsonpath_lines = capsys.readouterr().out.splitlines()
+    assert "  CheckSagaInput                Choice         if {% $type($states.input.input) = 'object' %} -> ValidateOrder; else -> SagaInputRejected" in jsonata_lines
+    assert "  SagaFailed                    Fail           fails with {% $saga_error.Error %}" in jsonata_lines
+    # the Tasks and Passes, their transitions, catchers and retriers, line for line
+    same = [i for i, line in enumerate(jsonpath_lines) if line[32:].startswith(("Task", "Pass"))]
+    assert len(same) == 16 and [jsonata_lines[i] for i in same] == [jsonpath_lines[i] for i in same]
