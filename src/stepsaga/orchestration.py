@@ -1,6 +1,6 @@
 """Saga -> Amazon States Language: one Task per step, Catch into a reverse compensation chain.
 
-The state data of a running saga is always
+In JSONPath, the state data of a running saga is always
 ``{"input": <original input>, "results": {<Step>: {"output": ...}}, "compensated": {...}}``
 plus ``error`` once a step failed and ``compensation_error`` once a compensation failed.
 
@@ -20,6 +20,8 @@ from __future__ import annotations
 TYPE_CHECKING = False
 if TYPE_CHECKING:
     from typing import Any
+
+    from stepsaga.orchestration_jsonata import JsonataData
 
 from stepsaga.asl.lint import lint
 from stepsaga.asl.model import Catcher, ChoiceState, FailState, PassState, Retrier, StateMachine, SucceedState, TaskState
@@ -99,8 +101,8 @@ def compile_saga(saga: Saga) -> StateMachine:
     )
 
 
-def data_of(saga: Saga) -> Any:
-    """Where the saga's data lives in its compiled ASL: ``JsonPathData`` or ``JsonataData``."""
+def data_of(saga: Saga) -> JsonPathData | JsonataData:
+    """Where the saga's data lives in its compiled ASL: ``JsonPathData``, or ``JsonataData`` for JSONata."""
     if saga.query_language == "JSONata":
         from stepsaga.orchestration_jsonata import JsonataData
 
