@@ -1,4 +1,4 @@
-"""JSONata on the local runtime: moto's empty bridge backed by jsonata-python (stepsaga.local._moto.jsonata_bridge).
+"""JSONata on the local runtime: moto's empty bridge backed by jsonata-python (stepsaga.local._moto.jsonata).
 
 Step Functions' own functions as AWS documents them, an expression's null against undefined, the errors a
 JSONata state fails with, every JSONata field moto reads (Arguments, Output, Assign, Condition, Catch Assign and

@@ -1,7 +1,7 @@
 """Evaluate JSONata as Step Functions does: its expressions, its own functions, null against undefined.
 
 The one JSONata evaluator of stepsaga, on jsonata-python (the ``local`` extra): the local runtime's moto hook
-(``stepsaga.local._moto.jsonata_bridge``) evaluates every ``{% %}`` field of a running machine with it, and the
+(``stepsaga.local._moto.jsonata``) evaluates every ``{% %}`` field of a running machine with it, and the
 handler harness builds a JSONata Task's event with it. ``evaluate`` takes one expression, its workflow
 variables and ``$states``; ``render`` a field's JSON template (every ``{% %}`` string an expression).
 

@@ -71,8 +71,8 @@ class Catcher(Record):
         out: JSON = {"ErrorEquals": list(self.error_equals)}
         if self.result_path is not OMIT:
             out["ResultPath"] = self.result_path
-        _put(out, "Assign", self.assign)
         _put(out, "Output", self.output)
+        _put(out, "Assign", self.assign)
         out["Next"] = self.next
         return out
 
@@ -110,8 +110,8 @@ class TaskState(Record):
         _put(out, "ResultSelector", self.result_selector)
         if self.result_path is not OMIT:
             out["ResultPath"] = self.result_path
-        _put(out, "Assign", self.assign)
         _put(out, "Output", self.output)
+        _put(out, "Assign", self.assign)
         _put(out, "TimeoutSeconds", self.timeout_seconds)
         _put(out, "HeartbeatSeconds", self.heartbeat_seconds)
         _put(out, "Retry", [r.to_json() for r in self.retry])
@@ -142,8 +142,8 @@ class PassState(Record):
         _put(out, "Parameters", self.parameters)
         if self.result_path is not OMIT:
             out["ResultPath"] = self.result_path
-        _put(out, "Assign", self.assign)
         _put(out, "Output", self.output)
+        _put(out, "Assign", self.assign)
         _next_or_end(out, self.next, self.end)
         return out
 

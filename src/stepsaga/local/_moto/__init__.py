@@ -8,29 +8,28 @@ imports no moto.
 
 One module per reason to change, each with its own patch table (``PATCHES``):
 
-==================  ====================================================================================
-``driver``          the inline driver: an execution in the calling thread, Retry/Wait on a virtual clock
-``lambda_invoke``   a Lambda task's call shaped for the dispatcher, its answer shaped as Lambda's
-``fidelity``        where stock moto differs from AWS (the "Fidelity" list of what the inline run changes)
-``jsonata_bridge``  JSONata expressions evaluated by jsonata-python (stock moto's bridge is empty)
-``speed``           fewer parses, copies and encodings per state (identical results)
-``programs``        the ASL parsed once per process for every cloud of a saga (no patches; ``speed`` uses it)
-``reset``           a cloud's tables, queues and executions put back as they were when it started (no patches)
-``imports``         moto's service packages no run uses (Batch, and EC2 through it) imported only when used
-``growth``          a run's cost does not grow with the runs before it (identical results)
-``sqs_clock``       SQS's visibility timeouts and delays on a choreography run's virtual clock
-``inprocess``       boto3 DynamoDB and SQS calls answered by moto without the HTTP layer (identical results)
-``expressions``     DynamoDB expressions parsed once while moto answers in-process (identical results)
-``history``         an execution's outcome and history as boto3 returns them (no patches)
-``table_watch``     rows written during one handler attempt, for the contract check (no patches)
-``version``         the pinned moto version and its check (no patches)
-``run``             the active run and the gate every patch goes through
-==================  ====================================================================================
+=================  ====================================================================================
+``driver``         the inline driver: an execution in the calling thread, Retry/Wait on a virtual clock
+``lambda_invoke``  a Lambda task's call shaped for the dispatcher, its answer shaped as Lambda's
+``fidelity``       where stock moto differs from AWS (the "Fidelity" list of what the inline run changes)
+``jsonata``        JSONata expressions evaluated by jsonata-python (stock moto's bridge is empty)
+``speed``          fewer parses, copies and encodings per state (identical results)
+``programs``       the ASL parsed once per process for every cloud of a saga (no patches; ``speed`` uses it)
+``reset``          a cloud's tables, queues and executions put back as they were when it started (no patches)
+``imports``        moto's service packages no run uses (Batch, and EC2 through it) imported only when used
+``growth``         a run's cost does not grow with the runs before it (identical results)
+``sqs_clock``      SQS's visibility timeouts and delays on a choreography run's virtual clock
+``inprocess``      boto3 DynamoDB and SQS calls answered by moto without the HTTP layer (identical results)
+``expressions``    DynamoDB expressions parsed once while moto answers in-process (identical results)
+``history``        an execution's outcome and history as boto3 returns them (no patches)
+``table_watch``    rows written during one handler attempt, for the contract check (no patches)
+``version``        the pinned moto version and its check (no patches)
+``run``            the active run and the gate every patch goes through
+=================  ====================================================================================
 
 ``install(fast=True)`` applies the tables once; ``install(fast=False)`` applies only the driver, Lambda
-invocation, fidelity and JSONata tables and leaves the speed shortcuts (``speed``, ``growth``, ``inprocess``,
-``expressions``) off, so that a difference between the two modes is a speed bug, and a difference from AWS in
-both is a fidelity bug. Each
+invocation, fidelity and JSONata tables and leaves the speed shortcuts (``speed``, ``growth``, ``inprocess``, ``expressions``) off, so that a
+difference between the two modes is a speed bug, and a difference from AWS in both is a fidelity bug. Each
 patched function checks the ``ContextVar`` holding the active run and delegates to the original when no
 ``run_inline`` is active in the current context, so moto behaves stock for everything else in the process
 (users' own moto tests, stock executions started through boto3). ``lambda_only(dispatcher)`` is the one
@@ -55,9 +54,8 @@ for _package in _imports.DEFERRED:  # before the interpreter's first import: it 
     _imports.defer(_package)
 
 try:  # moto internals; a different moto may not have them, which check_version() reports clearly
-    from stepsaga.local._moto import (
-        driver, expressions, fidelity, growth, inprocess, jsonata_bridge, lambda_invoke, programs, reset, speed, sqs_clock,
-    )
+    from stepsaga.local._moto import driver, expressions, fidelity, growth, inprocess, lambda_invoke, programs, reset, speed, sqs_clock
+    from stepsaga.local._moto import jsonata
     from stepsaga.local._moto.driver import EXPRESS_LIMIT_SECONDS, execution_limit, lambda_only, run_inline
     from stepsaga.local._moto.history import RawExecution
     from stepsaga.local._moto.inprocess import INPROCESS_ENV
@@ -93,7 +91,7 @@ FAST_ENV: Final = "STEPSAGA_MOTO_FAST"
 # The tables in the order they are applied; the speed tables patch over the driver's seams and patches.
 _FIDELITY_TABLES: Final = (
     ("driver", driver.PATCHES), ("lambda_invoke", lambda_invoke.PATCHES), ("fidelity", fidelity.PATCHES), ("sqs_clock", sqs_clock.PATCHES),
-    ("jsonata", jsonata_bridge.PATCHES),
+    ("jsonata", jsonata.PATCHES),
 )
 _SPEED_TABLES: Final = (("speed", speed.PATCHES), ("growth", growth.PATCHES), ("inprocess", inprocess.PATCHES),
                  ("expressions", expressions.PATCHES))

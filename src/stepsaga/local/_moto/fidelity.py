@@ -41,7 +41,7 @@ Deviations from stock moto during ``run_inline`` (stock moto is unchanged outsid
   (``asl/component/state/exec/state_task/lambda_eval_utils.py:107``). The same applies under ``lambda_only``.
 * The virtual clock is one timeline per execution: waits in concurrent Parallel branches or Map iterations
   add up instead of overlapping.
-* JSONata expressions are evaluated (``jsonata_bridge.py``): stock moto's bridge is empty, so every one fails
+* JSONata expressions are evaluated (``jsonata.py``): stock moto's bridge is empty, so every one fails
   with ``TypeError``. Also under ``lambda_only``.
 * Unchanged moto behaviour worth knowing: legacy function-ARN Lambda resources report a Lambda service
   error as ``Error: "Exception"`` (``asl/component/state/exec/state_task/state_task_lambda.py:65-68``),
