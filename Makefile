@@ -55,3 +55,12 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .aws-sam build src/*.egg-info
+
+# asl-validator checks the compiled ASL's JSONata expressions, which statelint does not (tests/unit/test_asl_validator.py).
+ASL_VALIDATOR := tests/asl-validator/node_modules/.package-lock.json
+
+$(ASL_VALIDATOR): tests/asl-validator/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs npm (Node.js) for asl-validator"; exit 1; }
+	npm ci --prefix tests/asl-validator --no-audit --no-fund --loglevel=error
+
+test: $(ASL_VALIDATOR)

@@ -21,6 +21,9 @@ def outline(title: str, doc: dict[str, Any]) -> str:
             routes.append(f"-> {state['Next']}")
         retries = [f"{_errors(r['ErrorEquals'])} x{r.get('MaxAttempts', 3)}" for r in state.get("Retry", [])]
         for rule in state.get("Choices", []):
+            if "Condition" in rule:  # JSONata: the condition is one expression; a rule's Output/Assign route nowhere
+                routes.append(f"if {rule['Condition']} -> {rule['Next']}")
+                continue
             test = " ".join(f"{k} {v}" for k, v in rule.items() if k not in ("Next", "Variable"))
             routes.append(f"if {rule.get('Variable', '')} {test} -> {rule['Next']}")
         if "Default" in state:

@@ -24,9 +24,14 @@ if TYPE_CHECKING:
     WorkflowType = Literal["STANDARD", "EXPRESS"]
     Jitter = Literal["FULL", "NONE"]
     Mode = Literal["orchestration", "choreography", "both"]
+    QueryLanguage = Literal["JSONPath", "JSONata"]
 
 #: What a saga's ``mode`` may be: the deployments ``stepsaga template`` writes for it.
 MODES = ("orchestration", "choreography", "both")
+
+#: What a saga's ``query_language`` may be: the States Language's ``QueryLanguage`` of its compiled ASL.
+#: https://docs.aws.amazon.com/step-functions/latest/dg/transforming-data.html
+QUERY_LANGUAGES = ("JSONPath", "JSONata")
 
 #: The predefined error names of the States Language.
 STATES_ERRORS = (
@@ -390,12 +395,14 @@ class Saga(Record):
     ``mode`` chooses what ``stepsaga template`` deploys: ``"orchestration"`` (a Step Functions state
     machine, the default), ``"choreography"`` (domain events on an EventBridge bus, no orchestrator) or
     ``"both"``. The local runtime runs either mode of any saga. ``events`` renames the saga's own events.
+    ``query_language`` is the compiled ASL's: ``"JSONPath"`` (the default) or ``"JSONata"``, with the same
+    saga semantics (``stepsaga.orchestration_jsonata``); a choreography does not use it.
     """
 
     __slots__ = (
         "name", "steps", "comment", "workflow_type", "tables", "timeout_seconds",
         "task_timeout_seconds", "transient_retry", "compensation_retry", "retriable_retry", "triggers",
-        "mode", "events",
+        "mode", "events", "query_language",
     )
     name: str
     steps: tuple[Step, ...]
@@ -410,6 +417,7 @@ class Saga(Record):
     triggers: tuple[HttpTrigger | EventTrigger, ...]
     mode: Mode
     events: SagaEvents | None
+    query_language: QueryLanguage
 
     def __init__(
         self,
@@ -426,6 +434,7 @@ class Saga(Record):
         triggers: Sequence[HttpTrigger | EventTrigger] = (),
         mode: Mode = "orchestration",
         events: SagaEvents | None = None,
+        query_language: QueryLanguage = "JSONPath",
     ) -> None:
         self._init(
             name=name,
@@ -441,6 +450,7 @@ class Saga(Record):
             triggers=_tuple(triggers),
             mode=mode,
             events=events,
+            query_language=query_language,
         )
         problems = _validate(self)
         if problems:
@@ -549,6 +559,12 @@ def _suggest(word: str, choices: Iterable[str], fallback: str) -> str:
 
     match = difflib.get_close_matches(word, list(choices), n=1, cutoff=0.5)
     return match[0] if match else fallback
+
+
+def _query_language_suggestion(value: object) -> str:
+    """The query language meant: the same name in another case ("jsonata"), else the closest, else JSONata."""
+    folded = {q.lower(): q for q in QUERY_LANGUAGES}
+    return folded.get(str(value).lower()) or _suggest(str(value), QUERY_LANGUAGES, "JSONata")
 
 
 def _pascal(text: str) -> str:
@@ -696,6 +712,8 @@ def _validate(saga: Saga) -> list[Problem]:
         add(label, items)
     if saga.mode not in MODES:
         add(None, [("mode", f"is {saga.mode!r}, but a saga runs as an orchestration, a choreography or both", f"write mode={_suggest(str(saga.mode).lower(), MODES, 'orchestration')!r}")])
+    if saga.query_language not in QUERY_LANGUAGES:
+        add(None, [("query_language", f"is {saga.query_language!r}, but the States Language has the query languages JSONPath and JSONata", f"write query_language={_query_language_suggestion(saga.query_language)!r}")])
     if not problems:  # the budget and the events need a well-formed saga
         add(None, _time_limit_problems(saga))
         from stepsaga.choreography.validate import choreography_problems

@@ -121,7 +121,8 @@ def test_an_input_of_half_the_quota_is_the_bound(order_cloud):
 BIG_RESULT = "def handler(event, context):\n    return {'blob': 'x' * 300_000}\n"
 
 
-def test_a_step_result_over_the_quota_is_caught_and_compensated_with_its_own_step(tmp_path):
+@pytest.mark.parametrize("language", ["JSONPath", "JSONata"])
+def test_a_step_result_over_the_quota_is_caught_and_compensated_with_its_own_step(tmp_path, language):
     # AWS: a Lambda result over the quota fails the Task with States.DataLimitExceeded, which States.ALL does
     # not catch; the compiler names it, and the step ran, so its own compensation runs too.
     (tmp_path / "big_app").mkdir()
@@ -130,7 +131,7 @@ def test_a_step_result_over_the_quota_is_caught_and_compensated_with_its_own_ste
     saga = Saga("ExportSaga", [
         Step("Reserve", "big_app.reserve.handler", compensation=Compensation("Release", "big_app.undo.handler")),
         Step("Export", "big_app.export.handler", compensation=Compensation("Unexport", "big_app.undo.handler")),
-    ])
+    ], query_language=language)
     result = run(saga, {"id": "e-1"}, root=tmp_path)
     assert_failed_with(result, "States.DataLimitExceeded")
     assert_compensated(result, "Unexport", "Release")

@@ -1,9 +1,9 @@
 """Every Lambda state of the order saga crossed with every fault kind, on the embedded cloud, in both modes.
 
 Each scenario runs the real handlers against moto DynamoDB and SQS, as an orchestration (the compiled
-state machine) and as a choreography (domain events on the local bus), then checks the business
-invariants on the final table contents, not only the status, in each mode, and that both modes leave
-the same rows behind.
+state machine, in JSONPath and in JSONata) and as a choreography (domain events on the local bus), then
+checks the business invariants on the final table contents, not only the status, in each, and that both
+modes leave the same rows behind (tests/functional/test_query_languages.py: and both query languages).
 """
 
 from __future__ import annotations
@@ -52,14 +52,18 @@ def rows(cloud, table):
 
 
 MODES = ["orchestration", "choreography"]
+#: (mode, query language): the orchestration in each query language; a choreography has no ASL.
+RUNS = [("orchestration", "JSONPath"), ("orchestration", "JSONata"), ("choreography", "JSONPath")]
 
 
-@pytest.fixture(params=MODES)
+@pytest.fixture(params=RUNS, ids=["orchestration", "orchestration-jsonata", "choreography"])
 def order_cloud(request, order_saga, saga_cloud):
-    """The order saga's cloud, once per mode."""
+    """The order saga's cloud, once per mode, and the orchestration once per query language."""
     from stepsaga.local import default_seed
 
-    return saga_cloud(order_saga, seed=default_seed(order_saga, ROOT / "workflows" / "inputs"), mode=request.param, reuse=True)
+    mode, language = request.param
+    saga = order_saga.replace(query_language=language)
+    return saga_cloud(saga, seed=default_seed(saga, ROOT / "workflows" / "inputs"), mode=mode, reuse=True)
 
 
 def _same_in_both(key, value):

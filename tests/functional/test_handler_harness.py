@@ -48,8 +48,13 @@ def scheduled_states(result: Any, saga: Saga) -> list[tuple[str, dict[str, Any],
     return out
 
 
-@pytest.mark.parametrize("make_saga", [lambda: __import__("workflows.order_saga", fromlist=["saga"]).saga, express_order_saga],
-                         ids=["standard", "express"])
+def _reference() -> Saga:
+    return __import__("workflows.order_saga", fromlist=["saga"]).saga
+
+
+@pytest.mark.parametrize("make_saga", [_reference, express_order_saga, lambda: _reference().replace(query_language="JSONata"),
+                                       lambda: express_order_saga().replace(query_language="JSONata")],
+                         ids=["standard", "express", "jsonata", "express-jsonata"])
 def test_the_harness_payload_is_the_event_of_a_real_run_for_every_handler(make_saga):
     saga = make_saga()
     seen: set[str] = set()

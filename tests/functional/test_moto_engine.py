@@ -413,7 +413,7 @@ def test_fast_false_applies_no_speed_shortcut(cloud: Cloud, monkeypatch: pytest.
     engine.install(fast=False)
     try:
         assert engine.installed()
-        assert {table for table, _owner, _name in engine.patches()} == {"driver", "lambda_invoke", "fidelity", "sqs_clock"}
+        assert {table for table, _owner, _name in engine.patches()} == {"driver", "lambda_invoke", "fidelity", "sqs_clock", "jsonata"}
         assert not hasattr(CommonStateField.__dict__["_get_state_entered_event_details"], "__wrapped__")  # stock
         assert not hasattr(json_path.parse, "__wrapped__")
         assert driver._program is not speed._parse_program and driver._copy_stack is not speed._json_copy
@@ -421,7 +421,7 @@ def test_fast_false_applies_no_speed_shortcut(cloud: Cloud, monkeypatch: pytest.
         assert len(parses) >= len(modes)  # stock: the definition is parsed for every execution
     finally:
         engine.install()
-    assert {table for table, _owner, _name in engine.patches()} == {"driver", "lambda_invoke", "fidelity", "sqs_clock", "speed", "growth", "inprocess", "expressions"}
+    assert {table for table, _owner, _name in engine.patches()} == {"driver", "lambda_invoke", "fidelity", "sqs_clock", "jsonata", "speed", "growth", "inprocess", "expressions"}
     parses.clear()
     from stepsaga.local._moto import program_cache
 

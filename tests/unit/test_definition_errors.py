@@ -406,6 +406,16 @@ MORE_BAD_DEFINITIONS = [
         id="mode",
     ),
     pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], query_language="JSONATA"),
+        "saga OrderSaga: query_language is 'JSONATA', but the States Language has the query languages JSONPath and JSONata; write query_language='JSONata'",
+        id="query_language",
+    ),
+    pytest.param(
+        lambda: Saga("OrderSaga", [V, pay(), N], query_language="XPath"),
+        "saga OrderSaga: query_language is 'XPath', but the States Language has the query languages JSONPath and JSONata; write query_language='JSONPath'",
+        id="query_language_unknown",
+    ),
+    pytest.param(
         lambda: Saga("OrderSaga", [V, pay(business_errors=["Payment Declined"]), N]),
         "saga OrderSaga, step ProcessPayment: business_errors[0] is 'Payment Declined', not an error name; write the exception class name the Lambda raises, for example 'PaymentDeclined'",
         id="error_name",

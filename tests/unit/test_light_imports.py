@@ -66,7 +66,7 @@ def test_every_error_class_lives_in_errors() -> None:
 
 
 #: What the compile path and the choreography's read-only commands must not load (issue 9: graph, compile, cost).
-NOT_ON_THE_LIGHT_PATH = HEAVY | {"pydantic", "rich", "ruamel", "yaml"}
+NOT_ON_THE_LIGHT_PATH = HEAVY | {"pydantic", "rich", "ruamel", "yaml", "jsonata"}
 
 
 @pytest.mark.parametrize(
@@ -74,6 +74,7 @@ NOT_ON_THE_LIGHT_PATH = HEAVY | {"pydantic", "rich", "ruamel", "yaml"}
     [
         ["graph", "workflows/order_saga.py", "--mode", "choreography"],
         ["compile", "workflows/order_saga.py", "--mode", "choreography"],
+        ["compile", "tests/golden/jsonata_order_saga.py"],  # a JSONata saga: its evaluator is the runtime's only
         ["cost", "workflows/order_saga.py", "--per-day", "10000"],
         ["cost", "workflows/order_saga.py", "--per-day", "10000", "--json"],
         # issue 11.4: importing and linting ASL, and compiling a module of the low-level builder

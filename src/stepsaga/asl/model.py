@@ -53,25 +53,35 @@ class Retrier(Record):
 
 
 class Catcher(Record):
-    """A Catch entry: which errors, where the error goes in the state, and the next state."""
+    """A Catch entry: which errors, where the error goes (JSONPath ``ResultPath``; JSONata ``Assign`` and
+    ``Output``, with ``result_path=OMIT``), and the next state."""
 
-    __slots__ = ("error_equals", "next", "result_path")
+    __slots__ = ("error_equals", "next", "result_path", "assign", "output")
     error_equals: tuple[str, ...]
     next: str
     result_path: str | None
+    assign: JSON | None
+    output: Any
 
-    def __init__(self, error_equals: tuple[str, ...], next: str, result_path: str | None = "$.error") -> None:
-        self._init(error_equals=tuple(error_equals), next=next, result_path=result_path)
+    def __init__(self, error_equals: tuple[str, ...], next: str, result_path: str | None = "$.error", assign: JSON | None = None, output: Any = None) -> None:
+        self._init(error_equals=tuple(error_equals), next=next, result_path=result_path, assign=assign, output=output)
 
     def to_json(self) -> JSON:
         """This catcher as ASL JSON."""
-        return {"ErrorEquals": list(self.error_equals), "ResultPath": self.result_path, "Next": self.next}
+        out: JSON = {"ErrorEquals": list(self.error_equals)}
+        if self.result_path is not OMIT:
+            out["ResultPath"] = self.result_path
+        _put(out, "Output", self.output)
+        _put(out, "Assign", self.assign)
+        out["Next"] = self.next
+        return out
 
 
 class TaskState(Record):
-    """A Task state calling an AWS service integration."""
+    """A Task state calling an AWS service integration: JSONPath ``Parameters``, ``ResultSelector`` and
+    ``ResultPath``, or JSONata ``Arguments``, ``Assign`` and ``Output``."""
 
-    __slots__ = ("resource", "parameters", "result_selector", "result_path", "timeout_seconds", "heartbeat_seconds", "retry", "catch", "next", "end", "comment")
+    __slots__ = ("resource", "parameters", "result_selector", "result_path", "timeout_seconds", "heartbeat_seconds", "retry", "catch", "next", "end", "comment", "arguments", "assign", "output")
     resource: str
     parameters: JSON | None
     result_selector: JSON | None
@@ -83,9 +93,12 @@ class TaskState(Record):
     next: str | None
     end: bool
     comment: str | None
+    arguments: JSON | None
+    assign: JSON | None
+    output: Any
 
-    def __init__(self, resource: str, parameters: JSON | None = None, result_selector: JSON | None = None, result_path: str | None = OMIT, timeout_seconds: int | None = None, heartbeat_seconds: int | None = None, retry: tuple[Retrier, ...] = (), catch: tuple[Catcher, ...] = (), next: str | None = None, end: bool = False, comment: str | None = None) -> None:
-        self._init(resource=resource, parameters=parameters, result_selector=result_selector, result_path=result_path, timeout_seconds=timeout_seconds, heartbeat_seconds=heartbeat_seconds, retry=retry, catch=catch, next=next, end=end, comment=comment)
+    def __init__(self, resource: str, parameters: JSON | None = None, result_selector: JSON | None = None, result_path: str | None = OMIT, timeout_seconds: int | None = None, heartbeat_seconds: int | None = None, retry: tuple[Retrier, ...] = (), catch: tuple[Catcher, ...] = (), next: str | None = None, end: bool = False, comment: str | None = None, arguments: JSON | None = None, assign: JSON | None = None, output: Any = None) -> None:
+        self._init(resource=resource, parameters=parameters, result_selector=result_selector, result_path=result_path, timeout_seconds=timeout_seconds, heartbeat_seconds=heartbeat_seconds, retry=retry, catch=catch, next=next, end=end, comment=comment, arguments=arguments, assign=assign, output=output)
 
     def to_json(self) -> JSON:
         """This state as ASL JSON."""
@@ -93,9 +106,12 @@ class TaskState(Record):
         _put(out, "Comment", self.comment)
         out["Resource"] = self.resource
         _put(out, "Parameters", self.parameters)
+        _put(out, "Arguments", self.arguments)
         _put(out, "ResultSelector", self.result_selector)
         if self.result_path is not OMIT:
             out["ResultPath"] = self.result_path
+        _put(out, "Output", self.output)
+        _put(out, "Assign", self.assign)
         _put(out, "TimeoutSeconds", self.timeout_seconds)
         _put(out, "HeartbeatSeconds", self.heartbeat_seconds)
         _put(out, "Retry", [r.to_json() for r in self.retry])
@@ -105,17 +121,19 @@ class TaskState(Record):
 
 
 class PassState(Record):
-    """A Pass state shaping the data, without doing work."""
+    """A Pass state shaping the data, without doing work: JSONPath ``Parameters``, or JSONata ``Assign`` and ``Output``."""
 
-    __slots__ = ("parameters", "result_path", "next", "end", "comment")
+    __slots__ = ("parameters", "result_path", "next", "end", "comment", "assign", "output")
     parameters: JSON | None
     result_path: str | None
     next: str | None
     end: bool
     comment: str | None
+    assign: JSON | None
+    output: Any
 
-    def __init__(self, parameters: JSON | None = None, result_path: str | None = OMIT, next: str | None = None, end: bool = False, comment: str | None = None) -> None:
-        self._init(parameters=parameters, result_path=result_path, next=next, end=end, comment=comment)
+    def __init__(self, parameters: JSON | None = None, result_path: str | None = OMIT, next: str | None = None, end: bool = False, comment: str | None = None, assign: JSON | None = None, output: Any = None) -> None:
+        self._init(parameters=parameters, result_path=result_path, next=next, end=end, comment=comment, assign=assign, output=output)
 
     def to_json(self) -> JSON:
         """This state as ASL JSON."""
@@ -124,21 +142,25 @@ class PassState(Record):
         _put(out, "Parameters", self.parameters)
         if self.result_path is not OMIT:
             out["ResultPath"] = self.result_path
+        _put(out, "Output", self.output)
+        _put(out, "Assign", self.assign)
         _next_or_end(out, self.next, self.end)
         return out
 
 
 class ChoiceState(Record):
-    """A Choice state: rules in order (each a JSON rule with its Next), a Default, and an OutputPath."""
+    """A Choice state: rules in order (each a JSON rule with its Next: a JSONPath ``Variable`` test or a JSONata
+    ``Condition``), a Default, and a JSONPath ``OutputPath`` or a JSONata ``Output``."""
 
-    __slots__ = ("choices", "default", "output_path", "comment")
+    __slots__ = ("choices", "default", "output_path", "comment", "output")
     choices: tuple[JSON, ...]
     default: str | None
     output_path: str | None
     comment: str | None
+    output: Any
 
-    def __init__(self, choices: tuple[JSON, ...], default: str | None = None, output_path: str | None = None, comment: str | None = None) -> None:
-        self._init(choices=tuple(choices), default=default, output_path=output_path, comment=comment)
+    def __init__(self, choices: tuple[JSON, ...], default: str | None = None, output_path: str | None = None, comment: str | None = None, output: Any = None) -> None:
+        self._init(choices=tuple(choices), default=default, output_path=output_path, comment=comment, output=output)
 
     def to_json(self) -> JSON:
         """This state as ASL JSON."""
@@ -147,11 +169,13 @@ class ChoiceState(Record):
         out["Choices"] = [dict(c) for c in self.choices]
         _put(out, "Default", self.default)
         _put(out, "OutputPath", self.output_path)
+        _put(out, "Output", self.output)
         return out
 
 
 class FailState(Record):
-    """A Fail state: ends the execution with an error and a cause, fixed or read from the state."""
+    """A Fail state: ends the execution with an error and a cause, fixed or read from the state (JSONPath
+    ``ErrorPath``/``CausePath``; in JSONata, ``Error``/``Cause`` may be ``{% ... %}`` expressions)."""
 
     __slots__ = ("error", "cause", "error_path", "cause_path", "comment")
     error: str | None
@@ -175,18 +199,20 @@ class FailState(Record):
 
 
 class SucceedState(Record):
-    """A Succeed state: ends the execution successfully."""
+    """A Succeed state: ends the execution successfully; a JSONata ``Output`` is the execution's output."""
 
-    __slots__ = ("comment",)
+    __slots__ = ("comment", "output")
     comment: str | None
+    output: Any
 
-    def __init__(self, comment: str | None = None) -> None:
-        self._init(comment=comment)
+    def __init__(self, comment: str | None = None, output: Any = None) -> None:
+        self._init(comment=comment, output=output)
 
     def to_json(self) -> JSON:
         """This state as ASL JSON."""
         out: JSON = {"Type": "Succeed"}
         _put(out, "Comment", self.comment)
+        _put(out, "Output", self.output)
         return out
 
 
@@ -195,16 +221,20 @@ if TYPE_CHECKING:
 
 
 class StateMachine(Record):
-    """A whole definition; states keep their declaration order, duplicates included, for the linter."""
+    """A whole definition; states keep their declaration order, duplicates included, for the linter.
 
-    __slots__ = ("start_at", "states", "comment", "timeout_seconds")
+    ``query_language`` is the top-level ``QueryLanguage``, left out for JSONPath (the States Language's default).
+    """
+
+    __slots__ = ("start_at", "states", "comment", "timeout_seconds", "query_language")
     start_at: str
     states: tuple[tuple[str, State], ...]
     comment: str | None
     timeout_seconds: int | None
+    query_language: str | None
 
-    def __init__(self, start_at: str, states: tuple[tuple[str, State], ...], comment: str | None = None, timeout_seconds: int | None = None) -> None:
-        self._init(start_at=start_at, states=states, comment=comment, timeout_seconds=timeout_seconds)
+    def __init__(self, start_at: str, states: tuple[tuple[str, State], ...], comment: str | None = None, timeout_seconds: int | None = None, query_language: str | None = None) -> None:
+        self._init(start_at=start_at, states=states, comment=comment, timeout_seconds=timeout_seconds, query_language=query_language)
 
     def duplicate_names(self) -> list[str]:
         """State names declared more than once."""
@@ -220,6 +250,7 @@ class StateMachine(Record):
         """The definition as ASL JSON."""
         out: JSON = {}
         _put(out, "Comment", self.comment)
+        _put(out, "QueryLanguage", self.query_language)
         out["StartAt"] = self.start_at
         _put(out, "TimeoutSeconds", self.timeout_seconds)
         out["States"] = {name: state.to_json() for name, state in self.states}

@@ -3,8 +3,11 @@
 After temporalio's ``ActivityEnvironment``: a unit test of one handler, without running the saga.
 The event is not written by hand: it is the compiled Task's ``Parameters.Payload`` evaluated
 (``stepsaga.asl.evaluate``) against the state document the saga would hold at that state, whose
-``results`` are built with each earlier step's own ``ResultSelector`` and ``ResultPath``. So when the
-compiler's payload and a handler's model drift apart, a test calling the handler through this fails.
+``results`` are built with each earlier step's own ``ResultSelector`` and ``ResultPath``; for a JSONata
+saga, its ``Arguments.Payload`` evaluated (``stepsaga.asl.evaluate_jsonata``) with the variables the saga
+would hold, ``$results`` merged by each earlier step's own ``Assign`` and the error assigned by the steps'
+Catch. So when the compiler's payload and a handler's model drift apart, a test calling the handler
+through this fails.
 
     env = HandlerEnvironment(saga, cloud)            # cloud: a started EmbeddedCloud, for the tables
     out = env.call("ProcessPayment", order, results={"ValidateOrder": {"order_id": "o-1", ...}})
@@ -51,7 +54,10 @@ class HandlerEnvironment:
             raise ValueError(f"the cloud runs saga {cloud.saga.name}, not {saga.name}")
         self.saga = saga
         self.cloud = cloud
-        self.states: dict[str, Any] = json.loads(asl if asl is not None else to_asl(saga))["States"]
+        definition = json.loads(asl if asl is not None else to_asl(saga))
+        self.states: dict[str, Any] = definition["States"]
+        self._jsonata = definition.get("QueryLanguage") == "JSONata"
+        self._request = "Arguments" if self._jsonata else "Parameters"
         self._root = root
         self._functions: dict[str, sandbox.LocalFunction] | None = None
 
@@ -62,21 +68,25 @@ class HandlerEnvironment:
         if state not in handlers:
             raise KeyError(f"saga {self.saga.name} has no step or compensation {state!r}; it has {sorted(handlers)}")
         task = self.states.get(state)
-        if not isinstance(task, dict) or not isinstance(task.get("Parameters"), dict) or "Payload" not in task["Parameters"]:
-            raise EvaluationError(f"state {state} of the compiled ASL is not a Lambda Task with Parameters.Payload")
+        request = self._request
+        if not isinstance(task, dict) or not isinstance(task.get(request), dict) or "Payload" not in task[request]:
+            raise EvaluationError(f"state {state} of the compiled ASL is not a Lambda Task with {request}.Payload")
         return task
 
     def _error_path(self) -> str:
-        """Where a failed step's Catch writes the error that compensations read: one path, or loud."""
+        """Where a failed step's Catch writes the error that compensations read: one path (JSONata: one
+        variable its Assign sets), or loud."""
         paths = {
-            catcher.get("ResultPath")
+            ",".join(sorted(catcher.get("Assign", {}))) if self._jsonata else catcher.get("ResultPath")
             for step in self.saga.steps
             for catcher in self.states.get(step.name, {}).get("Catch", ())
             if catcher.get("Next") != dead_letter_state(step.name)
         }
-        if len(paths) != 1 or not isinstance(next(iter(paths)), str):
-            raise EvaluationError(f"the compiled ASL's steps catch errors into {sorted(map(str, paths))}, not one path")
-        return paths.pop()
+        only = next(iter(paths)) if len(paths) == 1 else None
+        if not isinstance(only, str) or not only or "," in only:
+            where = "variables" if self._jsonata else "paths"
+            raise EvaluationError(f"the compiled ASL's steps catch errors into {where} {sorted(map(str, paths))}, not one")
+        return only
 
     def execution_id(self, name: str) -> str:
         """The execution ARN (``$$.Execution.Id``) of an execution ``name`` of this saga's state machine.
@@ -93,17 +103,35 @@ class HandlerEnvironment:
 
     def document(self, input: Any, results: Mapping[str, Any] | None = None, error: Mapping[str, Any] | None = None) -> dict[str, Any]:
         """The state document at a Task: ``input``, each step's handler output placed as that step's
-        ``ResultSelector`` and ``ResultPath`` place it, and ``error`` where the steps' Catch writes it."""
-        doc: dict[str, Any] = {"input": input, "results": {}}
-        for step, output in (results or {}).items():
+        ``ResultSelector`` and ``ResultPath`` place it, and ``error`` where the steps' Catch writes it.
+
+        For a JSONata saga, the workflow variables instead: ``input``, each step's output merged by that
+        step's ``Assign``, and ``error`` in the variable the steps' Catch assigns.
+        """
+        for step in results or {}:
             if step not in {s.name for s in self.saga.steps}:
                 raise KeyError(f"results: saga {self.saga.name} has no step {step!r}")
+        if self._jsonata:
+            return self._variables(input, results or {}, error)
+        doc: dict[str, Any] = {"input": input, "results": {}}
+        for step, output in (results or {}).items():
             task = self.states[step]
             selected = evaluate(task["ResultSelector"], {"Payload": output}, {}) if "ResultSelector" in task else output
             _put(doc, task.get("ResultPath", "$"), selected)
         if error is not None:
             _put(doc, self._error_path(), dict(error))
         return doc
+
+    def _variables(self, input: Any, results: Mapping[str, Any], error: Mapping[str, Any] | None) -> dict[str, Any]:
+        from stepsaga.asl.evaluate_jsonata import render
+
+        variables: dict[str, Any] = {"input": input, "results": {}, "compensated": {}}
+        for step, output in results.items():
+            # the step's own Assign, with this output as its Lambda result's Payload
+            variables.update(render(self.states[step].get("Assign", {}), variables, {"result": {"Payload": output}}))
+        if error is not None:
+            variables[self._error_path()] = dict(error)
+        return variables
 
     def payload(
         self,
@@ -130,11 +158,18 @@ class HandlerEnvironment:
             "State": {"Name": state, "RetryCount": 0},
         }
         try:
+            if self._jsonata:
+                from stepsaga.asl.evaluate_jsonata import JsonataError, render
+
+                try:
+                    return render(task["Arguments"]["Payload"], self.document(input, results, error), {"input": {}, "context": context})
+                except JsonataError as exc:
+                    raise EvaluationError(str(exc)) from None
             return evaluate(task["Parameters"]["Payload"], self.document(input, results, error), context)
         except EvaluationError as exc:
             compensation = error is None and state not in {s.name for s in self.saga.steps}
             hint = "; a compensation undoes a failure: pass error={'Error': ..., 'Cause': ...}" if compensation else ""
-            raise EvaluationError(f"saga {self.saga.name}, state {state}: Parameters.Payload: {exc}{hint}") from None
+            raise EvaluationError(f"saga {self.saga.name}, state {state}: {self._request}.Payload: {exc}{hint}") from None
 
     # --- the call --------------------------------------------------------------------------
 

@@ -12,6 +12,7 @@ One module per reason to change, each with its own patch table (``PATCHES``):
 ``driver``         the inline driver: an execution in the calling thread, Retry/Wait on a virtual clock
 ``lambda_invoke``  a Lambda task's call shaped for the dispatcher, its answer shaped as Lambda's
 ``fidelity``       where stock moto differs from AWS (the "Fidelity" list of what the inline run changes)
+``jsonata``        JSONata expressions evaluated by jsonata-python (stock moto's bridge is empty)
 ``speed``          fewer parses, copies and encodings per state (identical results)
 ``programs``       the ASL parsed once per process for every cloud of a saga (no patches; ``speed`` uses it)
 ``reset``          a cloud's tables, queues and executions put back as they were when it started (no patches)
@@ -28,7 +29,7 @@ One module per reason to change, each with its own patch table (``PATCHES``):
 =================  ====================================================================================
 
 ``install(fast=True)`` applies the tables once; ``install(fast=False)`` applies only the driver, Lambda
-invocation and fidelity tables and leaves the speed shortcuts (``speed``, ``growth``, ``inprocess``, ``expressions``) off, so that a
+invocation, fidelity and JSONata tables and leaves the speed shortcuts (``speed``, ``growth``, ``inprocess``, ``expressions``) off, so that a
 difference between the two modes is a speed bug, and a difference from AWS in both is a fidelity bug. Each
 patched function checks the ``ContextVar`` holding the active run and delegates to the original when no
 ``run_inline`` is active in the current context, so moto behaves stock for everything else in the process
@@ -55,6 +56,7 @@ for _package in _imports.DEFERRED:  # before the interpreter's first import: it 
 
 try:  # moto internals; a different moto may not have them, which check_version() reports clearly
     from stepsaga.local._moto import driver, expressions, fidelity, growth, inprocess, lambda_invoke, programs, reset, speed, sqs_clock
+    from stepsaga.local._moto import jsonata
     from stepsaga.local._moto.driver import EXPRESS_LIMIT_SECONDS, execution_limit, lambda_only, run_inline
     from stepsaga.local._moto.history import RawExecution
     from stepsaga.local._moto.inprocess import INPROCESS_ENV
@@ -90,6 +92,7 @@ FAST_ENV: Final = "STEPSAGA_MOTO_FAST"
 # The tables in the order they are applied; the speed tables patch over the driver's seams and patches.
 _FIDELITY_TABLES: Final = (
     ("driver", driver.PATCHES), ("lambda_invoke", lambda_invoke.PATCHES), ("fidelity", fidelity.PATCHES), ("sqs_clock", sqs_clock.PATCHES),
+    ("jsonata", jsonata.PATCHES),
 )
 _SPEED_TABLES: Final = (("speed", speed.PATCHES), ("growth", growth.PATCHES), ("inprocess", inprocess.PATCHES),
                  ("expressions", expressions.PATCHES))

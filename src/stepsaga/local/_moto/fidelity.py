@@ -41,6 +41,8 @@ Deviations from stock moto during ``run_inline`` (stock moto is unchanged outsid
   (``asl/component/state/exec/state_task/lambda_eval_utils.py:107``). The same applies under ``lambda_only``.
 * The virtual clock is one timeline per execution: waits in concurrent Parallel branches or Map iterations
   add up instead of overlapping.
+* JSONata expressions are evaluated (``jsonata.py``): stock moto's bridge is empty, so every one fails
+  with ``TypeError``. Also under ``lambda_only``.
 * Unchanged moto behaviour worth knowing: legacy function-ARN Lambda resources report a Lambda service
   error as ``Error: "Exception"`` (``asl/component/state/exec/state_task/state_task_lambda.py:65-68``),
   while ``lambda:invoke`` reports ``Lambda.<Code>``; ``TaskScheduled.parameters`` is JSON with ``", "``
@@ -48,6 +50,10 @@ Deviations from stock moto during ``run_inline`` (stock moto is unchanged outsid
   ``describe_execution`` returns the output re-serialised with ``", "`` separators
   (``moto/stepfunctions/responses.py:340``), while ``RawExecution.output`` and the ExecutionSucceeded event
   are compact, as on AWS.
+* Unchanged moto behaviour in JSONata states: ``Output`` is evaluated after ``Assign`` and sees its values
+  (AWS: both see the values the state started with); a Choice state's own ``Output``/``Assign`` apply only on
+  its Default path (``asl/component/state/choice/state_choice.py:58-66``); variable size quotas are not
+  measured; ``assignedVariables`` writes string variables unescaped (``asl/eval/variable_store.py:79-90``).
 """
 
 from __future__ import annotations
