@@ -36,11 +36,19 @@ $(MERMAID): tests/mermaid/package-lock.json
 	@command -v npm >/dev/null || { echo "make test needs npm (Node.js) for mermaid's parser"; exit 1; }
 	npm ci --prefix tests/mermaid --no-audit --no-fund --loglevel=error
 
+# asl-validator checks the compiled ASL's JSONata expressions, which statelint does not (tests/unit/test_asl_validator.py).
+ASL_VALIDATOR := tests/asl-validator/node_modules/.package-lock.json
+
+$(ASL_VALIDATOR): tests/asl-validator/package-lock.json
+	@command -v npm >/dev/null || { echo "make test needs npm (Node.js) for asl-validator"; exit 1; }
+	npm ci --prefix tests/asl-validator --no-audit --no-fund --loglevel=error
+
+
 # Graphviz's dot draws `stepsaga graph --format svg|png` and `stepsaga run --svg`: installed with apt-get where missing.
 graphviz:
 	@scripts/ensure-graphviz.sh
 
-test: $(STAMP) $(MERMAID) graphviz
+test: $(STAMP) $(MERMAID) $(ASL_VALIDATOR) graphviz
 	$(BIN)/stepsaga check
 	PYTHON=$(PYTHON) scripts/lint-template.sh
 	$(BIN)/python -m pytest
@@ -55,12 +63,3 @@ bench: $(STAMP)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .aws-sam build src/*.egg-info
-
-# asl-validator checks the compiled ASL's JSONata expressions, which statelint does not (tests/unit/test_asl_validator.py).
-ASL_VALIDATOR := tests/asl-validator/node_modules/.package-lock.json
-
-$(ASL_VALIDATOR): tests/asl-validator/package-lock.json
-	@command -v npm >/dev/null || { echo "make test needs npm (Node.js) for asl-validator"; exit 1; }
-	npm ci --prefix tests/asl-validator --no-audit --no-fund --loglevel=error
-
-test: $(ASL_VALIDATOR)
