@@ -182,7 +182,7 @@ def test_run_svg_without_graphviz_refuses_before_the_run(tmp_path, monkeypatch, 
 def test_the_readmes_run_svg_command_runs(tmp_path, monkeypatch, capsys):
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     lines = [line.strip() for block in re.findall(r"```sh\n(.*?)```", readme, re.S) for line in block.splitlines()]
-    [argv] = [shlex.split(line)[1:] for line in lines if line.startswith("stepsaga run ") and "--svg" in line]
+    [argv] = [shlex.split(line, comments=True)[1:] for line in lines if line.startswith("stepsaga run ") and "--svg" in line]
     argv[argv.index("--svg") + 1] = str(tmp_path / "picture.svg")  # never into the repository
     monkeypatch.chdir(ROOT)
     assert main(argv) == 0

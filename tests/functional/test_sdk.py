@@ -235,7 +235,7 @@ def _readme_commands(*names: str) -> list[list[str]]:
 
     readme = (ROOT / "README.md").read_text(encoding="utf-8")
     blocks = re.findall(r"```sh\n(.*?)```", readme, re.S)
-    lines = [shlex.split(line) for block in blocks for line in block.splitlines() if line.startswith("stepsaga ")]
+    lines = [shlex.split(line, comments=True) for block in blocks for line in block.splitlines() if line.startswith("stepsaga ")]
     return [argv[1:] for argv in lines if argv[1] in names]
 
 

@@ -153,7 +153,7 @@ def test_the_readmes_picture_is_the_order_sagas_mermaid():
 
 def test_every_picture_command_in_the_readme_runs(tmp_path, monkeypatch, capsys):
     lines = [line.split(" #")[0].strip() for block in re.findall(r"```sh\n(.*?)```", README, re.S) for line in block.splitlines()]
-    commands = [shlex.split(line)[1:] for line in lines if line.startswith("stepsaga graph ") and "--mode choreography" not in line]
+    commands = [shlex.split(line, comments=True)[1:] for line in lines if line.startswith("stepsaga graph ") and "--mode choreography" not in line]
     formats = {c[c.index("--format") + 1] if "--format" in c else format_of(c[-1]) for c in commands}
     if shutil.which("dot") is None:
         commands = [c for c in commands if not any(a.endswith((".svg", ".png")) or a in ("svg", "png") for a in c)]

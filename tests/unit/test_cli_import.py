@@ -150,7 +150,7 @@ def test_the_readme_import_section_commands_run(tmp_path, monkeypatch, capsys):
     section = readme[readme.index("## Bring your existing ASL"):]
     section = section[: section.index("\n## ", 4)]
     lines = [line.split(" #")[0].strip() for block in re.findall(r"```sh\n(.*?)```", section, re.S) for line in block.splitlines()]
-    commands = [shlex.split(line)[1:] for line in lines if line.startswith("stepsaga ")]
+    commands = [shlex.split(line, comments=True)[1:] for line in lines if line.startswith("stepsaga ")]
     assert {c[0] for c in commands} >= {"import", "compile", "lint"}
     monkeypatch.chdir(tmp_path)  # the commands' own -o paths land here, never in the repository
     (tmp_path / "asl").mkdir()

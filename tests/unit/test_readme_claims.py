@@ -49,7 +49,7 @@ def _readme_commands(*names: str) -> list[list[str]]:
 
     blocks = re.findall(r"```sh\n(.*?)```", README, re.S)
     lines = [line.split("#")[0].strip() for block in blocks for line in block.splitlines()]
-    return [shlex.split(line)[1:] for line in lines if line.startswith("stepsaga ") and shlex.split(line)[1] in names]
+    return [shlex.split(line, comments=True)[1:] for line in lines if line.startswith("stepsaga ") and shlex.split(line, comments=True)[1] in names]
 
 
 def test_every_choreography_command_in_the_readme_runs(tmp_path, monkeypatch, capsys):
