@@ -14,7 +14,7 @@ from collections.abc import Iterator
 from typing import Any
 
 from stepsaga.choreography.pattern import OR, validate
-from stepsaga.sam.sync import load, plain
+from stepsaga.sam.sync import plain_load
 
 #: The SAM event source types whose ``Pattern`` is an EventBridge event pattern.
 SAM_PATTERN_EVENTS = ("EventBridgeRule", "CloudWatchEvent")
@@ -33,7 +33,7 @@ def pattern_problems(text: str, where: str = "template.yaml") -> list[str]:
     is not YAML.
     """
     problems = []
-    for owner, label, pattern in _patterns(plain(load(text, where))):
+    for owner, label, pattern in _patterns(plain_load(text, where)):
         try:
             checkable = _stand_ins(pattern)
         except _Unresolved:

@@ -13,6 +13,8 @@ below them, so they stay where the user put them whatever happens to the entry a
 
 from __future__ import annotations
 
+import copy
+import functools
 import io
 from collections.abc import Iterable, Mapping
 from typing import Any
@@ -81,6 +83,21 @@ def load(text: str, where: str = "template.yaml") -> CommentedMap:
     if not isinstance(doc, CommentedMap):
         raise TemplateError(f"{where}: the top level is not a mapping; write a CloudFormation template")
     return doc
+
+
+def plain_load(text: str, where: str = "template.yaml") -> Any:
+    """``plain(load(text, where))``: the template as plain JSON data, parsed once per text and process.
+
+    ``stepsaga check`` reads one template.yaml several times (its substitutions, its event patterns, besides
+    the drift check), and ruamel's round-trip parse of the reference template takes about a second; each
+    caller gets its own deep copy of the one parse. Raises TemplateError as ``load`` does.
+    """
+    return copy.deepcopy(_plain_load(text, where))
+
+
+@functools.lru_cache(maxsize=8)
+def _plain_load(text: str, where: str) -> Any:
+    return plain(load(text, where))
 
 
 def plain(node: Any) -> Any:

@@ -22,7 +22,7 @@ from stepsaga.sam import adapter_layer
 from stepsaga.sam.adapter_layer import PROJECT_LAYER, REQUIREMENTS, project_layer_text
 from stepsaga.sam.resources import MARKER, GeneratedSaga, generate
 from stepsaga.sam.schema_bounds import unbounded
-from stepsaga.sam.sync import TemplateError, emit, ensure_transform, load, plain, update_section
+from stepsaga.sam.sync import TemplateError, emit, ensure_transform, load, plain, plain_load, update_section
 
 __all__ = ["TemplateError", "Layout", "adapter_layer_folder", "render", "sync_file", "sync_asl", "sync_layer", "layer_problems", "substitution_problems", "generated_owners", "schema_warnings"]
 
@@ -215,7 +215,7 @@ def schema_warnings(saga: Saga) -> list[str]:
 
 def substitution_problems(text: str, template_dir: Path, where: str = "template.yaml") -> list[str]:
     """Every state machine whose ASL placeholders and DefinitionSubstitutions disagree, one line each."""
-    doc = plain(load(text, where))
+    doc = plain_load(text, where)
     problems: list[str] = []
     section = doc.get("Resources")
     for key, res in (section.items() if isinstance(section, dict) else ()):
