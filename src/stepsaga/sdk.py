@@ -23,13 +23,13 @@ from __future__ import annotations
 
 import json
 import logging
-import re
 import warnings
 from collections.abc import Mapping
 from typing import Any
 
 from stepsaga.errors import SdkError, SdkExportError, SdkNotInstalledError
 from stepsaga.model import Saga
+from stepsaga.names import snake_case
 
 #: What the extra installs, for the error that says how to get it.
 DISTRIBUTION = "stepfunctions-without-sagemaker"
@@ -101,10 +101,6 @@ def to_sdk(definition: Mapping[str, Any], *, drop_unsupported: bool = False, wha
     for where, field in exporter.missing:
         warnings.warn(f"{what}: {where}: the Data Science SDK cannot express {field}; dropped", UserWarning, stacklevel=2)
     return exporter.graph()
-
-
-def _snake(field: str) -> str:
-    return re.sub(r"(?<!^)(?=[A-Z])", "_", field).lower()
 
 
 class _Exporter:
@@ -182,7 +178,7 @@ class _Exporter:
         built = {}
         for name, state in states.items():
             allowed = self._fields[state["Type"]]
-            fields = {_snake(key): value for key, value in state.items() if key not in _STRUCTURE and key in allowed}
+            fields = {snake_case(key): value for key, value in state.items() if key not in _STRUCTURE and key in allowed}
             built[name] = self._classes[state["Type"]](name, **fields)
         for name, state in states.items():
             sdk_state = built[name]
@@ -194,11 +190,11 @@ class _Exporter:
             elif "Next" in state:
                 sdk_state.next(built[state["Next"]])
             for retrier in state.get("Retry", []):
-                sdk_state.add_retry(steps.Retry(**{_snake(k): v for k, v in retrier.items() if k in self._retry_fields}))
+                sdk_state.add_retry(steps.Retry(**{snake_case(k): v for k, v in retrier.items() if k in self._retry_fields}))
             for catcher in state.get("Catch", []):
-                kept = {_snake(k): v for k, v in catcher.items() if k != "Next" and k in self._catch_fields}
+                kept = {snake_case(k): v for k, v in catcher.items() if k != "Next" and k in self._catch_fields}
                 sdk_state.add_catch(steps.Catch(next_step=built[catcher["Next"]], **kept))
-        top = {_snake(k): v for k, v in self.definition.items() if k in self._graph_fields}
+        top = {snake_case(k): v for k, v in self.definition.items() if k in self._graph_fields}
         try:
             graph = steps.Graph(built[self.definition["StartAt"]], **top)
         except (TypeError, ValueError) as exc:

@@ -14,7 +14,8 @@ Parallel, Choice and Wait states, Choice rules and Catchers, in both languages).
 
 from __future__ import annotations
 
-import re
+from stepsaga.names import snake_case
+
 
 BOTH, JSONPATH, JSONATA = "both", "JSONPath", "JSONata"
 #: The values ``QueryLanguage`` takes; JSONPath is the default.
@@ -127,13 +128,9 @@ JSONPATH_INSTEAD: dict[str, str] = {
 }
 
 
-def _snake(name: str) -> str:
-    return re.sub(r"(?<=[a-z0-9])(?=[A-Z])|(?<=[A-Z])(?=[A-Z][a-z])", "_", name).lower()
-
-
 #: ASL field name -> the builder's keyword argument: ``TimeoutSecondsPath`` -> ``timeout_seconds_path``.
 KEYWORD: dict[str, str] = {
-    name: _snake(name)
+    name: snake_case(name)
     for table in (*STATE_FIELDS.values(), *OBJECT_FIELDS.values())
     for name, _ in table
 }
