@@ -165,3 +165,50 @@ def test_the_structural_checks_are_skipped_only_for_the_names_they_passed_with(d
     slow = [set_k(name) for name in ("a", "a", "pk", "a", "pk")]
     assert fast == slow
     assert fast[:2] == ["updated", "updated"] and "pk" in fast[2] and fast[2] == fast[4] and fast[3] == "updated"
+
+
+WALKED = [  # every kind of clause and operand the validator's processors replace or check
+    ("SET a = :v, b.c = :v, l[0] = :v", {":v": {"S": "x"}}),
+    ("SET n = if_not_exists(n, :z) + :one, l = list_append(if_not_exists(l, :empty), :h)",
+     {":z": {"N": "0"}, ":one": {"N": "1"}, ":empty": {"L": []}, ":h": {"L": [{"S": "x"}]}}),
+    ("SET n = n - :one REMOVE b.c, l[0] ADD s :set, m :one DELETE t :set",
+     {":one": {"N": "1"}, ":set": {"SS": ["x"]}}),
+    ("SET #a = :v, #b = #a", {":v": {"N": "3"}}),
+    ("SET q = missing + :one", {":one": {"N": "1"}}),  # a path that is not there: rejected in the walk
+]
+
+
+def test_the_validator_walks_each_tree_as_moto_does_and_builds_each_map_once(ddb: Any, monkeypatch: Any) -> None:
+    from moto.dynamodb.parsing import validators
+
+    built = [0]
+    original = validators.ExpressionAttributeValueProcessor._processing_map
+
+    def counted(self: Any) -> Any:
+        built[0] += 1
+        return original(self)
+
+    monkeypatch.setattr(validators.ExpressionAttributeValueProcessor, "_processing_map", counted)
+
+    def run(fast: bool) -> tuple[list[Any], int]:
+        built[0] = 0
+        ddb.put_item(TableName="t", Item={"pk": {"S": "a"}, "b": {"M": {"c": {"S": "y"}}}, "l": {"L": [{"S": "z"}]},
+                                          "n": {"N": "5"}, "t": {"SS": ["x", "w"]}})
+        seen = []
+        with inprocess.scope() if fast else contextlib.nullcontext():
+            for text, values in WALKED:
+                try:
+                    seen.append(ddb.update_item(TableName="t", Key={"pk": {"S": "a"}}, UpdateExpression=text, ReturnValues="ALL_NEW",
+                                                ExpressionAttributeValues=values,
+                                                **({"ExpressionAttributeNames": {"#a": "a", "#b": "b2"}} if "#" in text else {}))["Attributes"])
+                except ddb.exceptions.ClientError as exc:
+                    seen.append(exc.response["Error"])
+        return seen, built[0]
+
+    slow, slow_maps = run(False)
+    fast, fast_maps = run(True)
+    assert fast == slow
+    assert slow[-1]["Code"] == "ValidationException" and slow[0]["a"] == {"S": "x"}
+    # one map per traversal on the in-process path (four of the five updates get that far, each validated once),
+    # against moto's one per node visited and one more per value replaced
+    assert fast_maps == 5 and slow_maps > 10 * fast_maps

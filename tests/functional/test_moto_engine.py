@@ -421,7 +421,7 @@ def test_fast_false_applies_no_speed_shortcut(cloud: Cloud, monkeypatch: pytest.
         assert len(parses) >= len(modes)  # stock: the definition is parsed for every execution
     finally:
         engine.install()
-    assert {table for table, _owner, _name in engine.patches()} == {"driver", "lambda_invoke", "fidelity", "sqs_clock", "jsonata", "speed", "growth", "inprocess", "expressions"}
+    assert {table for table, _owner, _name in engine.patches()} == {"driver", "lambda_invoke", "fidelity", "sqs_clock", "jsonata", "speed", "growth", "inprocess", "expressions", "item_size"}
     parses.clear()
     from stepsaga.local._moto import program_cache
 

@@ -21,6 +21,7 @@ One module per reason to change, each with its own patch table (``PATCHES``):
 ``sqs_clock``      SQS's visibility timeouts and delays on a choreography run's virtual clock
 ``inprocess``      boto3 DynamoDB and SQS calls answered by moto without the HTTP layer (identical results)
 ``expressions``    DynamoDB expressions parsed once while moto answers in-process (identical results)
+``item_size``      DynamoDB items measured once while they are built in-process (identical results)
 ``history``        an execution's outcome and history as boto3 returns them (no patches)
 ``mocked``         a Step Functions Local test case as moto's port of the mocked integrations plays it
 ``table_watch``    rows written during one handler attempt, for the contract check (no patches)
@@ -29,7 +30,7 @@ One module per reason to change, each with its own patch table (``PATCHES``):
 =================  ====================================================================================
 
 ``install(fast=True)`` applies the tables once; ``install(fast=False)`` applies only the driver, Lambda
-invocation, fidelity and JSONata tables and leaves the speed shortcuts (``speed``, ``growth``, ``inprocess``, ``expressions``) off, so that a
+invocation, fidelity and JSONata tables and leaves the speed shortcuts (``speed``, ``growth``, ``inprocess``, ``expressions``, ``item_size``) off, so that a
 difference between the two modes is a speed bug, and a difference from AWS in both is a fidelity bug. Each
 patched function checks the ``ContextVar`` holding the active run and delegates to the original when no
 ``run_inline`` is active in the current context, so moto behaves stock for everything else in the process
@@ -55,7 +56,7 @@ for _package in _imports.DEFERRED:  # before the interpreter's first import: it 
     _imports.defer(_package)
 
 try:  # moto internals; a different moto may not have them, which check_version() reports clearly
-    from stepsaga.local._moto import driver, expressions, fidelity, growth, inprocess, lambda_invoke, programs, reset, speed, sqs_clock
+    from stepsaga.local._moto import driver, expressions, fidelity, growth, inprocess, item_size, lambda_invoke, programs, reset, speed, sqs_clock
     from stepsaga.local._moto import jsonata
     from stepsaga.local._moto.driver import EXPRESS_LIMIT_SECONDS, execution_limit, lambda_only, run_inline
     from stepsaga.local._moto.history import RawExecution
@@ -95,7 +96,7 @@ _FIDELITY_TABLES: Final = (
     ("jsonata", jsonata.PATCHES),
 )
 _SPEED_TABLES: Final = (("speed", speed.PATCHES), ("growth", growth.PATCHES), ("inprocess", inprocess.PATCHES),
-                 ("expressions", expressions.PATCHES))
+                 ("expressions", expressions.PATCHES), ("item_size", item_size.PATCHES))
 
 _INSTALL_LOCK = threading.Lock()
 _ORIGINALS: list[tuple[str, Any, str, Any]] = []  # (table, owner, attribute, original value), in patch order

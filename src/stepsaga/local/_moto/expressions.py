@@ -28,6 +28,14 @@ the validator's structural checks   skipped for a copy of a memoised tree once t
                                     and the values are read only by the processors after them, which run
 ==================================  ===================================================================
 
+Each of the validator's processors is a ``DepthFirstTraverser`` (parsing/ast_nodes.py:342-404), which builds
+its ``_processing_map()`` dict twice for every node it visits (once for the tuple of node types, once to
+pick the processor). Every map in moto is a constant of the processor: the same keys in the same order, bound
+to the same methods. While moto answers in-process, a traversal builds it once and walks the tree the same
+way: the same children in the same order, ``pre_processing_of_child`` before each child, the first matching
+processor of the map, and the result set in the parent's place. A processor class that overrides the walk
+itself (``traverse_node_recursively``, ``process`` or ``nodes_to_be_processed``) keeps moto's.
+
 A parse that raises is not memoised: it raises again each time. The memo applies only while moto answers a
 request that took the in-process path (``inprocess.dispatching()``), so ``STEPSAGA_AWS_INPROCESS=0`` and
 ``install(fast=False)`` parse every time, as stock; ``tests/functional/test_inprocess_differential.py``
@@ -54,6 +62,7 @@ from moto.dynamodb.parsing.validators import (
     UpdateHashRangeKeyValidator,
     Validator,
 )
+from moto.dynamodb.parsing.ast_nodes import DepthFirstTraverser, Node
 from moto.dynamodb.parsing.expressions import UpdateExpressionParser
 
 from stepsaga.local._moto import inprocess
@@ -189,6 +198,43 @@ def _parse(original: Callable[[ConditionExpressionParser], Any]) -> Any:
     return patched
 
 
+_WALK: Final = ("traverse_node_recursively", "process", "nodes_to_be_processed")
+_BASE_WALK: Final = tuple(DepthFirstTraverser.__dict__[name] for name in _WALK)
+_BASE_PRE: Final = DepthFirstTraverser.__dict__["pre_processing_of_child"]
+
+
+def _walk(node: Any, child_id: int, pairs: tuple[tuple[type, Callable[[Any], Any]], ...],
+          pre: Callable[[Any, int], None] | None) -> Any:
+    # DepthFirstTraverser.traverse_node_recursively (parsing/ast_nodes.py:377-401) with its map built once
+    if isinstance(node, Node):
+        parent_node = node.parent
+        if node.children is not None:
+            for i, child_node in enumerate(node.children):
+                if pre is not None:
+                    pre(node, i)
+                _walk(child_node, i, pairs, pre)
+        for class_key, processor in pairs:
+            if isinstance(node, class_key):
+                node = processor(node)
+                node.parent = parent_node
+                if parent_node:
+                    parent_node.children[child_id] = node
+                break
+    return node
+
+
+def _traverse(original: Callable[[DepthFirstTraverser, Any], Any]) -> Any:
+    @functools.wraps(original)
+    def patched(self: DepthFirstTraverser, node: Any) -> Any:
+        cls = type(self)
+        if not inprocess.dispatching() or any(getattr(cls, name) is not base for name, base in zip(_WALK, _BASE_WALK)):
+            return original(self, node)
+        pre = None if getattr(cls, "pre_processing_of_child") is _BASE_PRE else self.pre_processing_of_child
+        return _walk(node, -1, tuple(self._processing_map().items()), pre)
+
+    return patched
+
+
 def clear_caches() -> None:
     """Forget every parse kept (uninstall calls it)."""
     _update_tree.cache_clear()
@@ -204,4 +250,5 @@ PATCHES: Final[tuple[Patch, ...]] = (
     (ConditionExpressionParser, "parse", _parse),
     (_validators_mod, "deepcopy", lambda original: _deepcopy),
     (Validator, "validate", _validate),
+    (DepthFirstTraverser, "traverse", _traverse),
 )
