@@ -10,30 +10,15 @@ value once where moto measures the item again per attribute.
 from __future__ import annotations
 
 import contextlib
-from collections.abc import Iterator
 from typing import Any
 
-import boto3
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from moto import mock_aws
 from moto.dynamodb.models.dynamo_type import DynamoType
 
-from stepsaga.local import _moto
 from stepsaga.local._moto import inprocess, item_size
-
-REGION = "us-east-1"
-
-
-@pytest.fixture()
-def ddb() -> Iterator[Any]:
-    with mock_aws():
-        _moto.install(fast=True)
-        client = boto3.client("dynamodb", region_name=REGION, aws_access_key_id="testing", aws_secret_access_key="testing")
-        client.create_table(TableName="t", KeySchema=[{"AttributeName": "pk", "KeyType": "HASH"}],
-                            AttributeDefinitions=[{"AttributeName": "pk", "AttributeType": "S"}], BillingMode="PAY_PER_REQUEST")
-        yield client
+from tests.functional.test_expression_memo import ddb  # noqa: F401 - the fixture: table "t" keyed by pk
 
 
 def write(client: Any, how: str, item: dict[str, Any]) -> Any:
