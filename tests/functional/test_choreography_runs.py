@@ -125,3 +125,23 @@ def test_stepsaga_run_both_prints_the_two_timelines_and_whether_they_agree(capsy
     # a delivery fault in an orchestration is a bad call, said so
     assert main(["run", "workflows/order_saga.py", "--input", "@workflows/inputs/order.json", "--fail", "ProcessPayment=duplicate"]) == 2
     assert "only a choreography has" in capsys.readouterr().err
+
+
+def test_a_choreography_run_takes_the_runtime_shortcuts_of_an_inline_run(choreography):
+    # growth.py: a transaction saves only the items it targets and moto's models are not tracked, during a
+    # choreography run as during an inline one (a stock transaction deep-copies every table it touches, and
+    # puts the copies in the tables' place when it is cancelled: a cost that grows with the rows)
+    from moto.dynamodb.models import dynamodb_backends
+    from moto.dynamodb.models.dynamo_type import Item
+    from moto.sqs.models import Message
+
+    from stepsaga.local.cloud import ACCOUNT, REGION
+
+    unknown = dict(ORDER, items=[*ORDER["items"], {"sku": "GONE-999", "quantity": 1, "unit_price": "1.00"}])
+    choreography.run(dict(ORDER, order_id="shortcut-0"))
+    tables = dict(dynamodb_backends[ACCOUNT][REGION].tables)
+    tracked = (len(Item.instances_tracked), len(Message.instances_tracked))
+    results = [choreography.run(dict(unknown, order_id=f"shortcut-{i}")) for i in range(1, 3)]
+    assert [(r.status, r.error, r.compensations) for r in results] == [("FAILED", "OutOfStock", ["RefundPayment", "CancelOrder"])] * 2
+    assert all(dynamodb_backends[ACCOUNT][REGION].tables[name] is table for name, table in tables.items())
+    assert (len(Item.instances_tracked), len(Message.instances_tracked)) == tracked

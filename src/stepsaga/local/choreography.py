@@ -286,6 +286,14 @@ def run_saga(cloud: Any, deployment: Deployment, input: Any, faults: Mapping[str
     index of an EventTrigger in ``saga.triggers``) an event of that trigger, whose detail is ``input``, is put on
     the trigger's bus instead: its rule, queue and ``SagaStart`` start the saga, whose id is the event's id.
     """
+    from stepsaga.local import _moto
+
+    with _moto.choreography_run():  # the same moto shortcuts for its handlers' writes as an inline run's
+        return _run_saga(cloud, deployment, input, faults, saga_id, allow_contract_violations, seed, trigger)
+
+
+def _run_saga(cloud: Any, deployment: Deployment, input: Any, faults: Mapping[str, Any] | None, saga_id: str | None,
+              allow_contract_violations: bool, seed: int | None, trigger: int | None) -> Any:
     from botocore.exceptions import ClientError
     from pydantic import ValidationError
 

@@ -62,7 +62,7 @@ try:  # moto internals; a different moto may not have them, which check_version(
     from stepsaga.local._moto.history import RawExecution
     from stepsaga.local._moto.inprocess import INPROCESS_ENV
     from stepsaga.local._moto.inprocess import scope as aws_in_process
-    from stepsaga.local._moto.run import Patch
+    from stepsaga.local._moto.run import Patch, choreography_run
     from stepsaga.local._moto.table_watch import TableWatch
 except ImportError as _exc:  # pragma: no cover - only with the wrong moto
     check_version()
@@ -77,6 +77,7 @@ __all__ = [
     "TableWatch",
     "aws_in_process",
     "check_version",
+    "choreography_run",
     "ensure_installed",
     "execution_limit",
     "install",

@@ -3,7 +3,7 @@
 * moto's model-instance tracking for its dashboard (``BaseModel.__new__``, moto/core/common_models.py:8-15)
   is skipped, and DynamoDB ``TransactWriteItems`` saves only the items it targets instead of deep-copying
   every table it touches (moto/dynamodb/models/__init__.py:604-716), with the same rollback. Both also
-  apply under ``lambda_only``.
+  apply under ``lambda_only`` and during a choreography run (``run.choreography_run``).
 * Execution names are checked against an index instead of a scan of all executions, and the execution's
   snapshot of its state machine is a shallow copy.
 * A finished execution keeps only what Step Functions' API reads from it: its events, its output as marshal

@@ -8,11 +8,12 @@ table is a tuple of ``(owner, attribute, make)``: ``make(original)`` returns the
 
 from __future__ import annotations
 
+import contextlib
 import contextvars
 import functools
 import importlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from types import ModuleType
 from typing import Any, Final
@@ -53,6 +54,21 @@ ACTIVE: contextvars.ContextVar[Run | None] = contextvars.ContextVar("stepsaga_mo
 # lambda_only(): stock executions run in moto's threads, where the ContextVar is not set.
 LAMBDA_ONLY: list[Dispatcher] = []
 LAMBDA_ONLY_LOCK = threading.Lock()
+
+# Set by choreography_run() while a choreography's deliveries drive moto's DynamoDB and SQS in this thread:
+# no execution runs, but its handlers write the same models as an inline run's, so the runtime-wide patches
+# (growth: a transaction saves only the items it targets, moto's models are not tracked) apply to them too.
+CHOREOGRAPHY: contextvars.ContextVar[bool] = contextvars.ContextVar("stepsaga_choreography_run", default=False)
+
+
+@contextlib.contextmanager
+def choreography_run() -> Iterator[None]:
+    """The runtime-wide patches (``gated_runtime``) for the block, in this context: one choreography run."""
+    token = CHOREOGRAPHY.set(True)
+    try:
+        yield
+    finally:
+        CHOREOGRAPHY.reset(token)
 
 
 def state_name(env: Environment) -> str | None:
@@ -109,11 +125,12 @@ def gated(original: Callable[..., Any], replacement: Callable[..., Any], pass_or
 
 
 def gated_runtime(original: Callable[..., Any], replacement: Callable[..., Any]) -> Any:
-    """Call ``replacement`` during an inline run and while lambda_only is active (both engines), else ``original``."""
+    """Call ``replacement`` during an inline run, while lambda_only is active (both engines) and during a
+    choreography run, else ``original``."""
 
     @functools.wraps(original)
     def patched(*args: Any, **kwargs: Any) -> Any:
-        if ACTIVE.get() is None and not LAMBDA_ONLY:
+        if ACTIVE.get() is None and not LAMBDA_ONLY and not CHOREOGRAPHY.get():
             return original(*args, **kwargs)
         return replacement(*args, **kwargs)
 
@@ -131,7 +148,7 @@ def gate_wrapping(replacement: Callable[..., Any]) -> Callable[[Any], Any]:
 
 
 def gate_runtime(replacement: Callable[..., Any]) -> Callable[[Any], Any]:
-    """A patch's ``make``: ``replacement`` during a run and under lambda_only."""
+    """A patch's ``make``: ``replacement`` during a run, under lambda_only and during a choreography run."""
     return lambda original: gated_runtime(original, replacement)
 
 
