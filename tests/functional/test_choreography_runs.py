@@ -145,3 +145,16 @@ def test_a_choreography_run_takes_the_runtime_shortcuts_of_an_inline_run(choreog
     assert [(r.status, r.error, r.compensations) for r in results] == [("FAILED", "OutOfStock", ["RefundPayment", "CancelOrder"])] * 2
     assert all(dynamodb_backends[ACCOUNT][REGION].tables[name] is table for name, table in tables.items())
     assert (len(Item.instances_tracked), len(Message.instances_tracked)) == tracked
+
+
+def test_one_events_client_serves_every_run_of_a_cloud_and_only_during_a_run(choreography):
+    from stepsaga.local.choreography import ChoreographyError
+
+    deployment = choreography._choreography
+    first = choreography.run(dict(ORDER, order_id="client-1"))
+    client = deployment.events_client()
+    second = choreography.run(dict(ORDER, order_id="client-2"))
+    assert first.status == second.status == "SUCCEEDED"
+    assert deployment.events_client() is client  # a boto3 client costs about 5 ms to make
+    with pytest.raises(ChoreographyError, match="outside one of its runs"):  # never moto's own EventBridge
+        client.put_events(Entries=[{"Source": "x", "DetailType": "y", "Detail": "{}", "EventBusName": deployment.bus_name}])

@@ -309,23 +309,27 @@ class EventBus:
     # --- boto3 -------------------------------------------------------------------------------
 
     def client(self, make_client: Callable[[], Any]) -> Any:
-        """A boto3 ``events`` client (from ``make_client``) whose ``PutEvents`` go to this bus.
+        """A boto3 ``events`` client (from ``make_client``) whose ``PutEvents`` go to this bus (``routed_client``)."""
+        return routed_client(make_client(), lambda: self)
 
-        botocore validates the parameters first; the ``before-call`` hook answers instead of the HTTP call.
-        """
-        from botocore.awsrequest import AWSResponse
 
-        client = make_client()
+def routed_client(client: Any, bus: Callable[[], EventBus]) -> Any:
+    """``client``, a boto3 ``events`` client, whose ``PutEvents`` go to ``bus()``, the bus at the time of each call.
 
-        def answer(params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
-            body = json.loads(params["body"])
-            try:
-                parsed: dict[str, Any] = self.put_events(body.get("Entries", []))
-                status = 200
-            except ValueError as exc:
-                parsed, status = {"Error": {"Code": "ValidationException", "Message": str(exc)}}, 400
-            parsed["ResponseMetadata"] = {"HTTPStatusCode": status, "RequestId": str(uuid.uuid4()), "HTTPHeaders": {}, "RetryAttempts": 0}
-            return AWSResponse("https://events.local/", status, {}, None), parsed
+    botocore validates the parameters first; the ``before-call`` hook answers instead of the HTTP call. A
+    choreography's client is made once per cloud and answered by the bus of the run in progress.
+    """
+    from botocore.awsrequest import AWSResponse
 
-        client.meta.events.register("before-call.eventbridge.PutEvents", answer)
-        return client
+    def answer(params: dict[str, Any], **_: Any) -> tuple[Any, dict[str, Any]]:
+        body = json.loads(params["body"])
+        try:
+            parsed: dict[str, Any] = bus().put_events(body.get("Entries", []))
+            status = 200
+        except ValueError as exc:
+            parsed, status = {"Error": {"Code": "ValidationException", "Message": str(exc)}}, 400
+        parsed["ResponseMetadata"] = {"HTTPStatusCode": status, "RequestId": str(uuid.uuid4()), "HTTPHeaders": {}, "RetryAttempts": 0}
+        return AWSResponse("https://events.local/", status, {}, None), parsed
+
+    client.meta.events.register("before-call.eventbridge.PutEvents", answer)
+    return client

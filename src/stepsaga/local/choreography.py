@@ -14,11 +14,13 @@ log is the real projection. The result is read from the saga log.
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
 import json
 import random
 import time
 import uuid
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from typing import Any
 
 from stepsaga.choreography import delivery
@@ -29,7 +31,7 @@ from stepsaga.model import EventTrigger
 from stepsaga.choreography.projection import Projection, project_batch
 from stepsaga.choreography.start import API_PRODUCER, Starter, started_entry
 from stepsaga.lambda_errors import function_error_payload, platform_error_payload, service_error_cause, timed_out_message
-from stepsaga.local.bus import EventBus, Scheduler, Target
+from stepsaga.local.bus import EventBus, Scheduler, Target, routed_client
 from stepsaga.local.dispatch import Dispatcher
 from stepsaga.local.engine import (
     FunctionError,
@@ -53,6 +55,17 @@ class ChoreographyError(RuntimeError):
     """The embedded choreography did not settle: a bug of the local runtime, never of the saga."""
 
 
+# The run in progress in this context: its bus answers the PutEvents of the deployment's events client.
+_RUN: contextvars.ContextVar[ChoreographyRun | None] = contextvars.ContextVar("stepsaga_choreography_bus", default=None)
+
+
+def _current_bus() -> EventBus:
+    run = _RUN.get()
+    if run is None:
+        raise ChoreographyError("a choreography's events client was called outside one of its runs")
+    return run.bus
+
+
 class Deployment:
     """A cloud's choreography resources in moto, and the clients to reach them (made once)."""
 
@@ -70,6 +83,13 @@ class Deployment:
         self.event_dlq: tuple[str, str] = ("", "")
         self.event_dlq_name = f"{prefix}-events-dlq"
         self.patterns = {c.name: self.plan.pattern(c) for c in self.plan.consumers if c.kind != "start"}
+        self._events_client: Any = None
+
+    def events_client(self) -> Any:
+        """The boto3 ``events`` client of every run (made once: about 5 ms each), answered by the run's bus."""
+        if self._events_client is None:
+            self._events_client = routed_client(self.cloud.new_client("events"), _current_bus)
+        return self._events_client
 
     def deploy(self) -> None:
         """Create the tables, queues and (as a check) the bus and rules in moto."""
@@ -145,7 +165,7 @@ class ChoreographyRun:
         self._sqs_clock = sqs_clock
         cloud = deployment.cloud
         self.bus = EventBus(deployment.bus_name, cloud.account, cloud.region, self.scheduler, self.epoch, dict(delivery_faults))
-        self.events_client = self.bus.client(lambda: cloud.new_client("events"))
+        self.events_client = deployment.events_client()
         self.rng = random.Random(seed)
         ddb = cloud.resource("dynamodb")
         self.ledger_table = ddb.Table(deployment.ledger_name)
@@ -154,6 +174,15 @@ class ChoreographyRun:
         self.trigger_buses: dict[str, EventBus] = {}
         for consumer in deployment.plan.consumers:
             self._wire(consumer.name)
+
+    @contextlib.contextmanager
+    def active(self) -> Iterator[None]:
+        """This run's bus answers the deployment's events client for the block, in this context."""
+        token = _RUN.set(self)
+        try:
+            yield
+        finally:
+            _RUN.reset(token)
 
     def now(self) -> float:
         """Epoch seconds on the run's virtual clock."""
@@ -314,36 +343,37 @@ def _run_saga(cloud: Any, deployment: Deployment, input: Any, faults: Mapping[st
     contract = cloud.contract_check()
     started = time.perf_counter()
     run = ChoreographyRun(deployment, contract.wrap(dispatcher), delivery_faults, seed)
-    try:
-        if trigger is None:
-            run.start(saga_id, json.loads(text))  # type: ignore[arg-type]
-        else:
-            saga_id = run.trigger(trigger, json.loads(text))
-    except ValidationError:
-        return SagaResult(
-            saga=cloud.saga.name, execution=saga_id, status="FAILED", error=INVALID_INPUT_ERROR,
-            cause="The saga input must be a JSON object; no step ran.", raw_output=None, states=[], dlq=[], history=[],
-            virtual_seconds=0.0, wall_seconds=time.perf_counter() - started, mode="choreography",
-        )
-    except ClientError as exc:
-        if exc.response["Error"]["Code"] == "ValidationException":  # the Started event is over PutEvents' 256 KB
-            from stepsaga.errors import StartExecutionError
+    with run.active():  # its bus answers the deployment's events client
+        try:
+            if trigger is None:
+                run.start(saga_id, json.loads(text))  # type: ignore[arg-type]
+            else:
+                saga_id = run.trigger(trigger, json.loads(text))
+        except ValidationError:
+            return SagaResult(
+                saga=cloud.saga.name, execution=saga_id, status="FAILED", error=INVALID_INPUT_ERROR,
+                cause="The saga input must be a JSON object; no step ran.", raw_output=None, states=[], dlq=[], history=[],
+                virtual_seconds=0.0, wall_seconds=time.perf_counter() - started, mode="choreography",
+            )
+        except ClientError as exc:
+            if exc.response["Error"]["Code"] == "ValidationException":  # the Started event is over PutEvents' 256 KB
+                from stepsaga.errors import StartExecutionError
 
-            raise StartExecutionError("ValidationException", f"the Started event is too large for PutEvents: {exc}") from None
-        raise
-    run.settle()
-    wall = time.perf_counter() - started
-    log = read_log(run.log_table, saga_id)
-    dlq = _drain(deployment.sqs, cloud.queue_url, lambda body: body.get("saga_id") == saga_id and "execution_arn" not in body)
-    undelivered = _drain(deployment.sqs, deployment.event_dlq[0], lambda body: (body.get("detail") or {}).get("saga_id") == saga_id, raw=True)
-    records = list({r.get("record_id", id(r)): r for r in dlq}.values())  # a record sent twice (a retried emit) once
-    # The saga took until its end event (the log's batching window after it is not the saga's); a saga that
-    # never ended took until the run settled.
-    took = (log.ended_ms - int(run.epoch * 1000)) / 1000 if log.ended_ms is not None else run.clock.now
-    return build_choreography_result(
-        deployment.plan, log, dispatcher.calls, records, undelivered, max(0.0, took), wall, int(run.epoch * 1000),
-        contract.violations, allow_contract_violations,
-    )
+                raise StartExecutionError("ValidationException", f"the Started event is too large for PutEvents: {exc}") from None
+            raise
+        run.settle()
+        wall = time.perf_counter() - started
+        log = read_log(run.log_table, saga_id)
+        dlq = _drain(deployment.sqs, cloud.queue_url, lambda body: body.get("saga_id") == saga_id and "execution_arn" not in body)
+        undelivered = _drain(deployment.sqs, deployment.event_dlq[0], lambda body: (body.get("detail") or {}).get("saga_id") == saga_id, raw=True)
+        records = list({r.get("record_id", id(r)): r for r in dlq}.values())  # a record sent twice (a retried emit) once
+        # The saga took until its end event (the log's batching window after it is not the saga's); a saga that
+        # never ended took until the run settled.
+        took = (log.ended_ms - int(run.epoch * 1000)) / 1000 if log.ended_ms is not None else run.clock.now
+        return build_choreography_result(
+            deployment.plan, log, dispatcher.calls, records, undelivered, max(0.0, took), wall, int(run.epoch * 1000),
+            contract.violations, allow_contract_violations,
+        )
 
 
 def _drain(sqs: Any, url: str, mine: Any, raw: bool = False) -> list[dict[str, Any]]:
